@@ -1,0 +1,150 @@
+// Package config reads the product's configuration from the environment.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// InsecureSecretKey is the development default of SECRET_KEY. serve refuses
+// to start with it when APP_ENV=production.
+const InsecureSecretKey = "insecure-dev-secret-key-change-me-in-production"
+
+// Config is the whole configuration, read once at start-up.
+type Config struct {
+	DatabaseURL        string
+	SecretKey          string
+	Env                string
+	ListenAddr         string
+	AllowedHosts       []string
+	CORSAllowedOrigins []string
+	AccessTokenTTL     time.Duration
+	RefreshTokenTTL    time.Duration
+	LogLevel           slog.Level
+	LogFormat          string
+}
+
+// Production reports whether APP_ENV=production.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// Load builds a Config from getenv, applying defaults, and validates it.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL:        get("DATABASE_URL", "postgres://postgres:postgres@localhost:5432/tenants?sslmode=disable"),
+		SecretKey:          get("SECRET_KEY", InsecureSecretKey),
+		Env:                get("APP_ENV", "development"),
+		ListenAddr:         get("LISTEN_ADDR", ":8000"),
+		AllowedHosts:       splitList(get("ALLOWED_HOSTS", "localhost,127.0.0.1,.localhost")),
+		CORSAllowedOrigins: splitList(get("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:8000")),
+		LogFormat:          get("LOG_FORMAT", "json"),
+	}
+	var errs []error
+	var err error
+	if c.AccessTokenTTL, err = positiveDuration("ACCESS_TOKEN_TTL", get("ACCESS_TOKEN_TTL", "15m")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RefreshTokenTTL, err = positiveDuration("REFRESH_TOKEN_TTL", get("REFRESH_TOKEN_TTL", "168h")); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", getenv("LOG_LEVEL")))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat))
+	}
+	if c.Env != "development" && c.Env != "production" && c.Env != "test" {
+		errs = append(errs, fmt.Errorf("APP_ENV: %q is not development, production or test", c.Env))
+	}
+	if len(c.AllowedHosts) == 0 {
+		errs = append(errs, errors.New("ALLOWED_HOSTS: at least one host is needed"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// CheckProduction returns an error when the configuration is unsafe to serve
+// with in production.
+func (c Config) CheckProduction() error {
+	if !c.Production() {
+		return nil
+	}
+	if c.SecretKey == InsecureSecretKey {
+		return errors.New("SECRET_KEY is the insecure development default; set a random secret of at least 32 characters when APP_ENV=production")
+	}
+	if len(c.SecretKey) < 32 {
+		return errors.New("SECRET_KEY is shorter than 32 characters; set a longer random secret when APP_ENV=production")
+	}
+	return nil
+}
+
+func positiveDuration(name, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration such as 15m or 168h", name, v)
+	}
+	return d, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// LoadDotEnv reads KEY=VALUE lines from path into a map, for variables the
+// process environment does not already set. A missing file is not an error.
+// Lines may be blank, comments (#), or "export KEY=VALUE"; values may be quoted.
+func LoadDotEnv(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("%s:%d: expected KEY=VALUE", path, n)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		vars[strings.TrimSpace(k)] = v
+	}
+	return vars, sc.Err()
+}
+
+// Getenv returns a getenv that prefers the process environment and falls back
+// to the .env values.
+func Getenv(env func(string) (string, bool), dotenv map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := env(k); ok {
+			return v
+		}
+		return dotenv[k]
+	}
+}

@@ -1,0 +1,52 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrInvalidSchema is returned by ParseSchema for a name that may not be a tenant schema.
+var ErrInvalidSchema = errors.New("invalid schema name")
+
+var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Schema is the validated name of a tenant schema. The zero value is not a
+// valid schema; obtain one from ParseSchema.
+type Schema struct{ name string }
+
+// ParseSchema validates a tenant schema name: lower-case letters, digits and
+// underscores, starting with a letter or underscore, at most 63 bytes, and
+// not a name PostgreSQL reserves (public, information_schema, pg_*).
+// It returns an error wrapping ErrInvalidSchema otherwise.
+func ParseSchema(s string) (Schema, error) {
+	switch {
+	case !schemaPattern.MatchString(s):
+		return Schema{}, fmt.Errorf("%w %q: use 1-63 lower-case letters, digits or underscores, not starting with a digit", ErrInvalidSchema, s)
+	case s == "public" || s == "information_schema" || strings.HasPrefix(s, "pg_"):
+		return Schema{}, fmt.Errorf("%w %q: the name is reserved by PostgreSQL", ErrInvalidSchema, s)
+	}
+	return Schema{name: s}, nil
+}
+
+// MustParseSchema is ParseSchema for constants; it panics on an invalid name.
+func MustParseSchema(s string) Schema {
+	sc, err := ParseSchema(s)
+	if err != nil {
+		panic(err)
+	}
+	return sc
+}
+
+// String returns the bare schema name.
+func (s Schema) String() string { return s.name }
+
+// IsZero reports whether s is the zero value (no schema).
+func (s Schema) IsZero() bool { return s.name == "" }
+
+// Ident returns the schema name quoted as an SQL identifier, for the few DDL
+// statements (CREATE/DROP SCHEMA) that cannot take it as a parameter.
+func (s Schema) Ident() string { return pgx.Identifier{s.name}.Sanitize() }

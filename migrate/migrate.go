@@ -1,0 +1,304 @@
+// Package migrate applies the dbmate migrations to the public schema and to
+// tenant schemas, one tenant at a time or many in parallel.
+//
+// Each schema is migrated under a PostgreSQL advisory lock keyed by its name,
+// so overlapping runs (two `tenantctl migrate`, or a migrate and a
+// `tenant create`) apply every migration exactly once.
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	dbm "github.com/amacneil/dbmate/v2/pkg/dbmate"
+	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers postgres:// with dbmate
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/dbmate"
+)
+
+// Migrator migrates one database.
+type Migrator struct {
+	url  *url.URL
+	pool *pgxpool.Pool
+	// Public and Tenant hold the migration files, under the directories
+	// "public" and "tenant". They default to the embedded migrations; tests
+	// replace them.
+	Public fs.FS
+	Tenant fs.FS
+}
+
+// New returns a Migrator for the database at databaseURL, using pool for
+// locks and bookkeeping queries.
+func New(databaseURL string, pool *pgxpool.Pool) (*Migrator, error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return nil, fmt.Errorf("DATABASE_URL must be a postgres:// URL, not %q", u.Scheme)
+	}
+	return &Migrator{url: u, pool: pool, Public: dbmate.Public, Tenant: dbmate.Tenant}, nil
+}
+
+// dbmateFor returns a dbmate instance whose connections use searchPath alone.
+func (m *Migrator) dbmateFor(fsys fs.FS, dir, searchPath string) *dbm.DB {
+	u := *m.url
+	u.Scheme = "postgres"
+	q := u.Query()
+	for k := range q {
+		// pgx-only settings that lib/pq (dbmate's driver) would send to the server.
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	q.Set("search_path", searchPath)
+	u.RawQuery = q.Encode()
+	d := dbm.New(&u)
+	d.FS = fsys
+	d.MigrationsDir = []string{dir}
+	d.AutoDumpSchema = false
+	return d
+}
+
+// MigratePublic applies pending public-schema migrations and returns how many
+// it applied.
+func (m *Migrator) MigratePublic(ctx context.Context) (int, error) {
+	return m.migrate(ctx, "public", m.Public, "public", func(ctx context.Context) ([]string, error) {
+		return db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]string, error) {
+			return q.AppliedMigrations(ctx)
+		})
+	})
+}
+
+// MigrateTenant applies pending tenant migrations to schema s and returns how
+// many it applied. The schema is created if it does not exist.
+func (m *Migrator) MigrateTenant(ctx context.Context, s db.Schema) (int, error) {
+	return m.migrate(ctx, s.String(), m.Tenant, "tenant", func(ctx context.Context) ([]string, error) {
+		return m.appliedTenant(ctx, s)
+	})
+}
+
+func (m *Migrator) appliedTenant(ctx context.Context, s db.Schema) ([]string, error) {
+	return db.InTenantV(ctx, m.pool, s, func(q *tenantdb.Queries) ([]string, error) {
+		return q.AppliedMigrations(ctx)
+	})
+}
+
+func (m *Migrator) migrate(ctx context.Context, lockName string, fsys fs.FS, dir string, applied func(context.Context) ([]string, error)) (int, error) {
+	files, err := Versions(fsys, dir)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = m.withLock(ctx, lockName, func() error {
+		done, err := applied(ctx)
+		if err != nil && !isUndefinedTable(err) {
+			return err
+		}
+		for _, v := range files {
+			if !slices.Contains(done, v) {
+				n++
+			}
+		}
+		if n == 0 {
+			// Nothing pending: skip dbmate and its two fresh connections.
+			return nil
+		}
+		d := m.dbmateFor(fsys, dir, lockName)
+		var log strings.Builder
+		d.Log = &log
+		if err := d.Migrate(); err != nil {
+			return migrationError(log.String(), err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// withLock runs fn holding the session advisory lock for name on one pooled
+// connection, waiting for another holder to finish first.
+func (m *Migrator) withLock(ctx context.Context, name string, fn func() error) error {
+	c, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(hashtext('tenantctl.migrate'), hashtext($1))", name); err != nil {
+		return err
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := c.Exec(uctx, "SELECT pg_advisory_unlock(hashtext('tenantctl.migrate'), hashtext($1))", name); err != nil {
+			// A connection that may still hold the lock must not go back to the pool.
+			_ = c.Conn().Close(uctx)
+		}
+	}()
+	return fn()
+}
+
+var versionPattern = regexp.MustCompile(`^(\d+).*\.sql$`)
+
+// Versions lists the migration versions in dir of fsys, in order.
+func Versions(fsys fs.FS, dir string) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var vs []string
+	for _, e := range entries {
+		if m := versionPattern.FindStringSubmatch(e.Name()); m != nil && !e.IsDir() {
+			vs = append(vs, m[1])
+		}
+	}
+	slices.Sort(vs)
+	return vs, nil
+}
+
+// Result is the outcome of migrating one tenant.
+type Result struct {
+	Schema   db.Schema
+	Applied  int
+	Err      error
+	Duration time.Duration
+}
+
+// MigrateTenants migrates every schema in schemas with up to jobs at once.
+// A failing tenant does not stop the others. progress, if not nil, is called
+// after each tenant, from one goroutine at a time. Results are in the order
+// of schemas.
+func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs int, progress func(done int, r Result)) []Result {
+	if jobs < 1 {
+		jobs = 1
+	}
+	results := make([]Result, len(schemas))
+	var (
+		mu   sync.Mutex
+		done int
+		wg   sync.WaitGroup
+	)
+	next := make(chan int)
+	for range min(jobs, len(schemas)) {
+		wg.Go(func() {
+			for i := range next {
+				start := time.Now()
+				n, err := m.MigrateTenant(ctx, schemas[i])
+				r := Result{Schema: schemas[i], Applied: n, Err: err, Duration: time.Since(start)}
+				results[i] = r
+				mu.Lock()
+				done++
+				if progress != nil {
+					progress(done, r)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range schemas {
+		if ctx.Err() != nil {
+			results[i] = Result{Schema: schemas[i], Err: ctx.Err()}
+			continue
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+// Status describes one schema's migrations.
+type Status struct {
+	Applied []string // versions applied, in order
+	Pending []string // versions in the files not yet applied
+	Unknown []string // versions applied that no file has: drift
+	// OutOfOrder lists pending versions older than the newest applied one:
+	// a migration added behind others, which dbmate will still apply.
+	OutOfOrder []string
+}
+
+// Latest returns the newest applied version, or "" for none.
+func (s Status) Latest() string {
+	if len(s.Applied) == 0 {
+		return ""
+	}
+	return s.Applied[len(s.Applied)-1]
+}
+
+// Drift reports whether the schema's history disagrees with the files.
+func (s Status) Drift() bool { return len(s.Unknown) > 0 || len(s.OutOfOrder) > 0 }
+
+// PublicStatus reports the public schema's migrations.
+func (m *Migrator) PublicStatus(ctx context.Context) (Status, error) {
+	applied, err := db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]string, error) {
+		return q.AppliedMigrations(ctx)
+	})
+	return m.status(m.Public, "public", applied, err)
+}
+
+// TenantStatus reports schema s's migrations.
+func (m *Migrator) TenantStatus(ctx context.Context, s db.Schema) (Status, error) {
+	applied, err := m.appliedTenant(ctx, s)
+	return m.status(m.Tenant, "tenant", applied, err)
+}
+
+func (m *Migrator) status(fsys fs.FS, dir string, applied []string, err error) (Status, error) {
+	if err != nil && !isUndefinedTable(err) {
+		return Status{}, err
+	}
+	files, err := Versions(fsys, dir)
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Applied: applied}
+	for _, v := range files {
+		if !slices.Contains(applied, v) {
+			st.Pending = append(st.Pending, v)
+			if v < st.Latest() {
+				st.OutOfOrder = append(st.OutOfOrder, v)
+			}
+		}
+	}
+	for _, v := range applied {
+		if !slices.Contains(files, v) {
+			st.Unknown = append(st.Unknown, v)
+		}
+	}
+	return st, nil
+}
+
+func isUndefinedTable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000")
+}
+
+// migrationError names the migration file that failed (the last one dbmate
+// logged as applying) and keeps the first line of dbmate's message.
+func migrationError(log string, err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "\n"); i > 0 {
+		msg = msg[:i]
+	}
+	file := ""
+	for _, line := range strings.Split(log, "\n") {
+		if f, ok := strings.CutPrefix(line, "Applying: "); ok {
+			file = f
+		}
+	}
+	if file == "" {
+		return fmt.Errorf("migrate: %s", msg)
+	}
+	return fmt.Errorf("migration %s: %s", file, msg)
+}

@@ -1,0 +1,29 @@
+-- name: CreateClient :one
+-- CreateClient reserves a schema name in the provisioning state.
+INSERT INTO clients (schema_name, name, on_trial, paid_until)
+VALUES (@schema_name, @name, @on_trial, @paid_until)
+RETURNING *;
+
+-- name: MarkClientReady :exec
+-- MarkClientReady makes a provisioned tenant routable.
+UPDATE clients SET state = 'ready' WHERE id = @id;
+
+-- name: GetClientBySchema :one
+SELECT * FROM clients WHERE schema_name = @schema_name;
+
+-- name: ListClients :many
+-- ListClients returns every tenant with its domains, primary first.
+SELECT c.*,
+       coalesce(array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
+                FILTER (WHERE d.domain IS NOT NULL), '{}')::text[] AS domains
+FROM clients c
+LEFT JOIN domains d ON d.client_id = c.id
+GROUP BY c.id
+ORDER BY c.schema_name;
+
+-- name: ListClientSchemas :many
+-- ListClientSchemas returns the schemas of all tenants that are ready.
+SELECT schema_name FROM clients WHERE state = 'ready' ORDER BY schema_name;
+
+-- name: DeleteClient :exec
+DELETE FROM clients WHERE id = @id;

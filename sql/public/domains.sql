@@ -1,0 +1,30 @@
+-- name: ResolveDomain :one
+-- ResolveDomain maps a request host to the schema of a ready tenant.
+SELECT c.schema_name
+FROM domains d
+JOIN clients c ON c.id = d.client_id
+WHERE d.domain = @domain AND c.state = 'ready';
+
+-- name: CreateDomain :one
+INSERT INTO domains (domain, client_id, is_primary)
+VALUES (@domain, @client_id, @is_primary)
+RETURNING *;
+
+-- name: ClearPrimaryDomain :exec
+-- ClearPrimaryDomain unsets the tenant's primary domain, before another takes its place.
+UPDATE domains SET is_primary = false WHERE client_id = @client_id AND is_primary;
+
+-- name: GetDomain :one
+SELECT * FROM domains WHERE domain = @domain;
+
+-- name: DeleteDomain :exec
+DELETE FROM domains WHERE id = @id;
+
+-- name: CountClientDomains :one
+SELECT count(*) FROM domains WHERE client_id = @client_id;
+
+-- name: PromoteOldestDomain :exec
+-- PromoteOldestDomain makes the oldest remaining domain primary when the tenant has none.
+UPDATE domains SET is_primary = true
+WHERE id = (SELECT d.id FROM domains d WHERE d.client_id = @client_id ORDER BY d.created_at, d.id LIMIT 1)
+  AND NOT EXISTS (SELECT 1 FROM domains p WHERE p.client_id = @client_id AND p.is_primary);

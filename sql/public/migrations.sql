@@ -1,0 +1,3 @@
+-- name: AppliedMigrations :many
+-- AppliedMigrations lists the dbmate versions applied to the public schema.
+SELECT version FROM schema_migrations ORDER BY version;

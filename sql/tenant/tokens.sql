@@ -1,0 +1,26 @@
+-- name: CreateRefreshToken :exec
+INSERT INTO refresh_tokens (jti, family, user_id, expires_at)
+VALUES (@jti, @family, @user_id, @expires_at);
+
+-- name: UseRefreshToken :one
+-- UseRefreshToken marks a live refresh token used, atomically, so that of two
+-- concurrent rotations of one token only one succeeds.
+UPDATE refresh_tokens SET used_at = now()
+WHERE jti = @jti AND user_id = @user_id
+  AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+RETURNING family;
+
+-- name: RevokeRefreshFamily :exec
+-- RevokeRefreshFamily revokes every token descended from the same sign-in.
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE family = (SELECT t.family FROM refresh_tokens t WHERE t.jti = @jti)
+  AND revoked_at IS NULL;
+
+-- name: RevokeRefreshToken :execrows
+-- RevokeRefreshToken blacklists one live token (logout).
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE jti = @jti AND user_id = @user_id
+  AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now();
+
+-- name: DeleteExpiredRefreshTokens :execrows
+DELETE FROM refresh_tokens WHERE expires_at < now();

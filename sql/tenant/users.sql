@@ -1,0 +1,14 @@
+-- name: CreateUser :one
+INSERT INTO users (username, email, password_hash, is_staff)
+VALUES (@username, @email, @password_hash, @is_staff)
+RETURNING *;
+
+-- name: GetUserByUsername :one
+SELECT * FROM users WHERE username = @username;
+
+-- name: GetActiveUser :one
+-- GetActiveUser returns the user a token names, if it still exists and is active.
+SELECT * FROM users WHERE id = @id AND is_active;
+
+-- name: TouchLastLogin :exec
+UPDATE users SET last_login = now() WHERE id = @id;
