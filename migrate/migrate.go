@@ -76,17 +76,52 @@ func (m *Migrator) dbmateFor(fsys fs.FS, dir, searchPath string) *dbm.DB {
 // MigratePublic applies pending public-schema migrations and returns how many
 // it applied.
 func (m *Migrator) MigratePublic(ctx context.Context) (int, error) {
-	return m.migrate(ctx, "public", m.Public, "public", func(ctx context.Context) ([]string, error) {
-		return db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]string, error) {
-			return q.AppliedMigrations(ctx)
+	var n int
+	err := m.withLock(ctx, "public", func() error {
+		var err error
+		n, err = m.migrate(ctx, m.Public, "public", "public", func(ctx context.Context) ([]string, error) {
+			return db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]string, error) {
+				return q.AppliedMigrations(ctx)
+			})
 		})
+		return err
 	})
+	return n, err
 }
 
-// MigrateTenant applies pending tenant migrations to schema s and returns how
-// many it applied. The schema is created if it does not exist.
+// MigrateTenant applies pending tenant migrations to schema s, holding its
+// lock, and returns how many it applied.
 func (m *Migrator) MigrateTenant(ctx context.Context, s db.Schema) (int, error) {
-	return m.migrate(ctx, s.String(), m.Tenant, "tenant", func(ctx context.Context) ([]string, error) {
+	var n int
+	err := m.Lock(ctx, s, func() error {
+		var err error
+		n, err = m.MigrateTenantHeld(ctx, s)
+		return err
+	})
+	return n, err
+}
+
+// Lock runs fn holding schema s's migration lock, waiting while another
+// migrate or provisioning of s holds it.
+func (m *Migrator) Lock(ctx context.Context, s db.Schema, fn func() error) error {
+	return m.withLock(ctx, s.String(), fn)
+}
+
+// TryLock runs fn holding schema s's migration lock if it is free, and
+// reports whether it ran.
+func (m *Migrator) TryLock(ctx context.Context, s db.Schema, fn func() error) (bool, error) {
+	ran := false
+	err := m.lockWith(ctx, s.String(), "pg_try_advisory_lock", func() error {
+		ran = true
+		return fn()
+	})
+	return ran, err
+}
+
+// MigrateTenantHeld is MigrateTenant for a caller that already holds Lock(s).
+// The schema is created if it does not exist.
+func (m *Migrator) MigrateTenantHeld(ctx context.Context, s db.Schema) (int, error) {
+	return m.migrate(ctx, m.Tenant, "tenant", s.String(), func(ctx context.Context) ([]string, error) {
 		return m.appliedTenant(ctx, s)
 	})
 }
@@ -97,47 +132,61 @@ func (m *Migrator) appliedTenant(ctx context.Context, s db.Schema) ([]string, er
 	})
 }
 
-func (m *Migrator) migrate(ctx context.Context, lockName string, fsys fs.FS, dir string, applied func(context.Context) ([]string, error)) (int, error) {
+// migrate applies the migrations in dir of fsys to searchPath. The caller
+// holds the schema's lock.
+func (m *Migrator) migrate(ctx context.Context, fsys fs.FS, dir, searchPath string, applied func(context.Context) ([]string, error)) (int, error) {
 	files, err := Versions(fsys, dir)
 	if err != nil {
 		return 0, err
 	}
-	var n int
-	err = m.withLock(ctx, lockName, func() error {
-		done, err := applied(ctx)
-		if err != nil && !isUndefinedTable(err) {
-			return err
+	done, err := applied(ctx)
+	if err != nil && !isUndefinedTable(err) {
+		return 0, err
+	}
+	n := 0
+	for _, v := range files {
+		if !slices.Contains(done, v) {
+			n++
 		}
-		for _, v := range files {
-			if !slices.Contains(done, v) {
-				n++
-			}
-		}
-		if n == 0 {
-			// Nothing pending: skip dbmate and its two fresh connections.
-			return nil
-		}
-		d := m.dbmateFor(fsys, dir, lockName)
-		var log strings.Builder
-		d.Log = &log
-		if err := d.Migrate(); err != nil {
-			return migrationError(log.String(), err)
-		}
-		return nil
-	})
-	return n, err
+	}
+	if n == 0 {
+		// Nothing pending: skip dbmate and the two connections it opens.
+		return 0, nil
+	}
+	d := m.dbmateFor(fsys, dir, searchPath)
+	var log strings.Builder
+	d.Log = &log
+	if err := d.Migrate(); err != nil {
+		return 0, migrationError(log.String(), err)
+	}
+	return n, nil
 }
 
 // withLock runs fn holding the session advisory lock for name on one pooled
 // connection, waiting for another holder to finish first.
 func (m *Migrator) withLock(ctx context.Context, name string, fn func() error) error {
+	return m.lockWith(ctx, name, "pg_advisory_lock", fn)
+}
+
+// lockWith takes the lock with lockFunc (pg_advisory_lock, which waits, or
+// pg_try_advisory_lock, which may not get it) and runs fn only if it got it.
+func (m *Migrator) lockWith(ctx context.Context, name, lockFunc string, fn func() error) error {
 	c, err := m.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Release()
-	if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(hashtext('tenantctl.migrate'), hashtext($1))", name); err != nil {
+	got := true
+	if lockFunc == "pg_try_advisory_lock" {
+		err = c.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tenantctl.migrate'), hashtext($1))", name).Scan(&got)
+	} else {
+		_, err = c.Exec(ctx, "SELECT pg_advisory_lock(hashtext('tenantctl.migrate'), hashtext($1))", name)
+	}
+	if err != nil {
 		return err
+	}
+	if !got {
+		return nil
 	}
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -44,12 +44,31 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) (Cli
 	return i, err
 }
 
+const createTenantSchema = `-- name: CreateTenantSchema :exec
+SELECT tenant_schema_create($1::text)
+`
+
+func (q *Queries) CreateTenantSchema(ctx context.Context, schemaName string) error {
+	_, err := q.db.Exec(ctx, createTenantSchema, schemaName)
+	return err
+}
+
 const deleteClient = `-- name: DeleteClient :exec
 DELETE FROM clients WHERE id = $1
 `
 
 func (q *Queries) DeleteClient(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, deleteClient, id)
+	return err
+}
+
+const dropTenantSchema = `-- name: DropTenantSchema :exec
+SELECT tenant_schema_drop($1::text)
+`
+
+// DropTenantSchema drops a registered tenant's schema and everything in it.
+func (q *Queries) DropTenantSchema(ctx context.Context, schemaName string) error {
+	_, err := q.db.Exec(ctx, dropTenantSchema, schemaName)
 	return err
 }
 
@@ -141,6 +160,31 @@ func (q *Queries) ListClients(ctx context.Context) ([]ListClientsRow, error) {
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listStaleClients = `-- name: ListStaleClients :many
+SELECT schema_name FROM clients WHERE state = 'provisioning' ORDER BY schema_name
+`
+
+// ListStaleClients returns tenants left in the provisioning state.
+func (q *Queries) ListStaleClients(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, listStaleClients)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var schema_name string
+		if err := rows.Scan(&schema_name); err != nil {
+			return nil, err
+		}
+		items = append(items, schema_name)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

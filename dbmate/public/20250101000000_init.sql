@@ -45,6 +45,30 @@ CREATE TABLE superusers (
     last_login    timestamptz
 );
 
+-- Tenant schemas are created and dropped only through these two functions,
+-- so a schema name reaches DDL as a bound parameter, validated again here and
+-- quoted by format('%I'); no client ever builds the statement text. Only a
+-- schema registered as a client can be dropped.
+CREATE FUNCTION tenant_schema_create(schema_name text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF $1 !~ '^[a-z_][a-z0-9_]{0,62}$' OR $1 IN ('public', 'information_schema') OR $1 LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'invalid tenant schema name %', quote_literal($1) USING ERRCODE = '22023';
+    END IF;
+    EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', $1);
+END
+$$;
+
+CREATE FUNCTION tenant_schema_drop(schema_name text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM public.clients c WHERE c.schema_name = $1) THEN
+        RAISE EXCEPTION 'schema % is not a tenant', quote_literal($1) USING ERRCODE = '22023';
+    END IF;
+    EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', $1);
+END
+$$;
+
 -- Servers cache Host -> schema in process; any change to routing tells every
 -- listening server to drop its cache. NOTIFY is delivered at commit.
 CREATE FUNCTION notify_tenant_routing() RETURNS trigger
@@ -68,3 +92,5 @@ DROP TABLE domains;
 DROP TABLE clients;
 DROP TABLE superusers;
 DROP FUNCTION notify_tenant_routing();
+DROP FUNCTION tenant_schema_create(text);
+DROP FUNCTION tenant_schema_drop(text);

@@ -27,3 +27,14 @@ SELECT schema_name FROM clients WHERE state = 'ready' ORDER BY schema_name;
 
 -- name: DeleteClient :exec
 DELETE FROM clients WHERE id = @id;
+
+-- name: CreateTenantSchema :exec
+SELECT tenant_schema_create(@schema_name::text);
+
+-- name: DropTenantSchema :exec
+-- DropTenantSchema drops a registered tenant's schema and everything in it.
+SELECT tenant_schema_drop(@schema_name::text);
+
+-- name: ListStaleClients :many
+-- ListStaleClients returns tenants left in the provisioning state.
+SELECT schema_name FROM clients WHERE state = 'provisioning' ORDER BY schema_name;

@@ -1,0 +1,31 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ErrNotFound is returned when the named tenant, domain or user does not exist.
+var ErrNotFound = errors.New("not found")
+
+// FieldError is an invalid or conflicting value of one input field. The CLI
+// prints it as one line; the HTTP API renders it as {"field": ["message"]}.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// isUniqueViolation reports whether err is a unique-constraint violation on
+// the named constraint.
+func isUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
+}

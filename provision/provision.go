@@ -1,0 +1,361 @@
+// Package provision creates and removes tenants, their domains and their
+// users. The CLI and the admin API both call it, so both get the same
+// validation and the same all-or-nothing guarantees.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/migrate"
+	"github.com/tenantctl/tenantctl/password"
+)
+
+// Service provisions tenants in one database.
+type Service struct {
+	pool     *pgxpool.Pool
+	migrator *migrate.Migrator
+	hasher   *password.Hasher
+}
+
+// New returns a Service.
+func New(pool *pgxpool.Pool, m *migrate.Migrator, h *password.Hasher) *Service {
+	return &Service{pool: pool, migrator: m, hasher: h}
+}
+
+// TenantParams describe a new tenant.
+type TenantParams struct {
+	Schema    string
+	Name      string
+	Domain    string
+	OnTrial   bool
+	PaidUntil *time.Time
+	// Admin, if not nil, is the tenant's first user.
+	Admin *UserParams
+}
+
+// UserParams describe a new user.
+type UserParams struct {
+	Username string
+	Email    string
+	Password string
+	Staff    bool
+}
+
+// CreateTenant creates the tenant's schema, migrates it, maps its domain as
+// primary and creates its first user, all or nothing: on any failure no
+// schema, client row or domain remains. The tenant becomes routable only
+// after every step succeeded. A tenant of the same schema left half-made by
+// a killed earlier attempt is removed first.
+//
+// It returns a *FieldError for invalid input or a schema or domain already
+// taken, and other errors for database or migration failures.
+func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Client, error) {
+	schema, err := parseSchema(p.Schema)
+	if err != nil {
+		return publicdb.Client{}, err
+	}
+	if err := validateName(p.Name); err != nil {
+		return publicdb.Client{}, err
+	}
+	domain, err := ParseDomain(p.Domain)
+	if err != nil {
+		return publicdb.Client{}, err
+	}
+	var hash string
+	if p.Admin != nil {
+		if err := validateUser(*p.Admin, "admin_"); err != nil {
+			return publicdb.Client{}, err
+		}
+		// Hash before taking any lock or writing anything: it is the slow step.
+		if hash, err = s.hasher.Hash(ctx, p.Admin.Password); err != nil {
+			return publicdb.Client{}, err
+		}
+	}
+
+	var client publicdb.Client
+	err = s.migrator.Lock(ctx, schema, func() error {
+		// Holding the lock, any client row still provisioning was left by a
+		// creator that died (its lock went with its connection).
+		if err := s.removeStale(ctx, schema); err != nil {
+			return err
+		}
+		client, err = s.reserve(ctx, schema, p, domain)
+		if err != nil {
+			return err
+		}
+		if err := s.build(ctx, schema, client, p.Admin, hash); err != nil {
+			// Undo with a context of its own: the caller's may be what failed.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if cerr := s.remove(cctx, schema); cerr != nil {
+				return fmt.Errorf("%w (and removing the half-made tenant failed: %v; the next tenant create or migrate of %s removes it)", err, cerr, schema)
+			}
+			return err
+		}
+		client.State = "ready"
+		return nil
+	})
+	return client, err
+}
+
+// reserve inserts the client row (provisioning) and its primary domain in one
+// transaction, so a taken schema name or domain fails before any DDL.
+func (s *Service) reserve(ctx context.Context, schema db.Schema, p TenantParams, domain string) (publicdb.Client, error) {
+	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
+		c, err := q.CreateClient(ctx, publicdb.CreateClientParams{
+			SchemaName: schema.String(), Name: p.Name, OnTrial: p.OnTrial, PaidUntil: p.PaidUntil,
+		})
+		if isUniqueViolation(err, "clients_schema_name_key") {
+			return c, fieldErr("schema_name", "A tenant with schema %q already exists.", schema)
+		}
+		if err != nil {
+			return c, err
+		}
+		_, err = q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: true})
+		if isUniqueViolation(err, "domains_domain_key") {
+			return c, fieldErr("domain", "The domain %q is already in use.", domain)
+		}
+		return c, err
+	})
+}
+
+// build creates and migrates the schema, adds the first user and makes the
+// tenant routable.
+func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client, admin *UserParams, hash string) error {
+	if err := db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+		return q.CreateTenantSchema(ctx, schema.String())
+	}); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	if _, err := s.migrator.MigrateTenantHeld(ctx, schema); err != nil {
+		return err
+	}
+	if admin != nil {
+		if _, err := s.insertUser(ctx, schema, *admin, hash, "admin_"); err != nil {
+			return err
+		}
+	}
+	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+		return q.MarkClientReady(ctx, c.ID)
+	})
+}
+
+// removeStale removes schema's tenant if it is stuck in provisioning. The
+// caller holds the schema's lock.
+func (s *Service) removeStale(ctx context.Context, schema db.Schema) error {
+	c, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
+		return q.GetClientBySchema(ctx, schema.String())
+	})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && c.State != "provisioning") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.remove(ctx, schema)
+}
+
+// RemoveStale removes every tenant left half-made by a provisioning that was
+// killed, and returns their schemas. Tenants being provisioned right now are
+// left alone (their creator holds the lock).
+func (s *Service) RemoveStale(ctx context.Context) ([]db.Schema, error) {
+	names, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) ([]string, error) {
+		return q.ListStaleClients(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var removed []db.Schema
+	for _, n := range names {
+		schema, err := db.ParseSchema(n)
+		if err != nil {
+			return removed, err
+		}
+		ok, err := s.migrator.TryLock(ctx, schema, func() error { return s.removeStale(ctx, schema) })
+		if err != nil {
+			return removed, err
+		}
+		if ok {
+			removed = append(removed, schema)
+		}
+	}
+	return removed, nil
+}
+
+// remove drops the schema and deletes the client row (and so its domains) in
+// one transaction.
+func (s *Service) remove(ctx context.Context, schema db.Schema) error {
+	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+		c, err := q.GetClientBySchema(ctx, schema.String())
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := q.DropTenantSchema(ctx, schema.String()); err != nil {
+			return err
+		}
+		return q.DeleteClient(ctx, c.ID)
+	})
+}
+
+// DeleteTenant drops the tenant's schema with all its data and removes the
+// tenant and its domains, in one transaction. It returns ErrNotFound if no
+// such tenant exists.
+func (s *Service) DeleteTenant(ctx context.Context, schemaName string) error {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return err
+	}
+	return s.migrator.Lock(ctx, schema, func() error { return s.remove(ctx, schema) })
+}
+
+// GetTenant returns the tenant of the named schema, or ErrNotFound.
+func (s *Service) GetTenant(ctx context.Context, schemaName string) (publicdb.Client, error) {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return publicdb.Client{}, err
+	}
+	c, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
+		return q.GetClientBySchema(ctx, schema.String())
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	return c, err
+}
+
+// ListTenants returns every tenant with its domains, by schema name.
+func (s *Service) ListTenants(ctx context.Context) ([]publicdb.ListClientsRow, error) {
+	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) ([]publicdb.ListClientsRow, error) {
+		return q.ListClients(ctx)
+	})
+}
+
+// AddDomain maps domain to the tenant of schemaName. The tenant's first
+// domain, or one added with primary, becomes its primary domain.
+// It returns ErrNotFound for an unknown tenant and a *FieldError for an
+// invalid domain or one already in use.
+func (s *Service) AddDomain(ctx context.Context, schemaName, domain string, primary bool) (publicdb.Domain, error) {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return publicdb.Domain{}, err
+	}
+	domain, err = ParseDomain(domain)
+	if err != nil {
+		return publicdb.Domain{}, err
+	}
+	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Domain, error) {
+		c, err := q.GetClientBySchema(ctx, schema.String())
+		if errors.Is(err, pgx.ErrNoRows) {
+			return publicdb.Domain{}, ErrNotFound
+		}
+		if err != nil {
+			return publicdb.Domain{}, err
+		}
+		n, err := q.CountClientDomains(ctx, c.ID)
+		if err != nil {
+			return publicdb.Domain{}, err
+		}
+		primary = primary || n == 0
+		if primary {
+			if err := q.ClearPrimaryDomain(ctx, c.ID); err != nil {
+				return publicdb.Domain{}, err
+			}
+		}
+		d, err := q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: primary})
+		if isUniqueViolation(err, "domains_domain_key") {
+			return d, fieldErr("domain", "The domain %q is already in use.", domain)
+		}
+		return d, err
+	})
+}
+
+// RemoveDomain unmaps domain. If it was its tenant's primary domain, the
+// tenant's oldest remaining domain becomes primary. It returns ErrNotFound
+// for a domain that is not mapped.
+func (s *Service) RemoveDomain(ctx context.Context, domain string) error {
+	domain, err := ParseDomain(domain)
+	if err != nil {
+		return err
+	}
+	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+		d, err := q.GetDomain(ctx, domain)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteDomain(ctx, d.ID); err != nil {
+			return err
+		}
+		return q.PromoteOldestDomain(ctx, d.ClientID)
+	})
+}
+
+// CreateUser creates a user inside the tenant of schemaName. It returns
+// ErrNotFound for an unknown tenant and a *FieldError for invalid input or
+// a username already taken.
+func (s *Service) CreateUser(ctx context.Context, schemaName string, u UserParams) (tenantdb.User, error) {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return tenantdb.User{}, err
+	}
+	if err := validateUser(u, ""); err != nil {
+		return tenantdb.User{}, err
+	}
+	c, err := s.GetTenant(ctx, schemaName)
+	if err != nil {
+		return tenantdb.User{}, err
+	}
+	if c.State != "ready" {
+		return tenantdb.User{}, ErrNotFound
+	}
+	hash, err := s.hasher.Hash(ctx, u.Password)
+	if err != nil {
+		return tenantdb.User{}, err
+	}
+	return s.insertUser(ctx, schema, u, hash, "")
+}
+
+func (s *Service) insertUser(ctx context.Context, schema db.Schema, u UserParams, hash, prefix string) (tenantdb.User, error) {
+	user, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.CreateUser(ctx, tenantdb.CreateUserParams{
+			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff,
+		})
+	})
+	if isUniqueViolation(err, "users_username_key") {
+		return user, fieldErr(prefix+"username", "A user with that username already exists.")
+	}
+	return user, err
+}
+
+// CreateSuperuser creates an administrator of the public side. It returns a
+// *FieldError for invalid input or a username already taken.
+func (s *Service) CreateSuperuser(ctx context.Context, u UserParams) (publicdb.Superuser, error) {
+	if err := validateUser(u, ""); err != nil {
+		return publicdb.Superuser{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, u.Password)
+	if err != nil {
+		return publicdb.Superuser{}, err
+	}
+	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+		return q.CreateSuperuser(ctx, publicdb.CreateSuperuserParams{Username: u.Username, Email: u.Email, PasswordHash: hash})
+	})
+	if isUniqueViolation(err, "superusers_username_key") {
+		return su, fieldErr("username", "A superuser with that username already exists.")
+	}
+	return su, err
+}

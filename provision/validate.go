@@ -1,0 +1,83 @@
+package provision
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/password"
+)
+
+var (
+	usernamePattern = regexp.MustCompile(`^[A-Za-z0-9.@+_-]{1,150}$`)
+	labelPattern    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// ParseDomain lower-cases a domain name and checks that it is a plain host
+// name: dot-separated labels of letters, digits and hyphens, no port, no
+// scheme, at most 253 characters.
+func ParseDomain(d string) (string, error) {
+	d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+	if d == "" {
+		return "", fieldErr("domain", "This field is required.")
+	}
+	if len(d) > 253 {
+		return "", fieldErr("domain", "Ensure this field has no more than 253 characters.")
+	}
+	for _, label := range strings.Split(d, ".") {
+		if !labelPattern.MatchString(label) {
+			return "", fieldErr("domain", "Enter a valid domain name such as acme.example.com (letters, digits, hyphens and dots; no port or scheme).")
+		}
+	}
+	return d, nil
+}
+
+func parseSchema(s string) (db.Schema, error) {
+	if s == "" {
+		return db.Schema{}, fieldErr("schema_name", "This field is required.")
+	}
+	sc, err := db.ParseSchema(s)
+	if err != nil {
+		return db.Schema{}, &FieldError{Field: "schema_name", Message: err.Error()}
+	}
+	return sc, nil
+}
+
+func validateName(name string) error {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(name)); {
+	case n == 0:
+		return fieldErr("name", "This field is required.")
+	case n > 100:
+		return fieldErr("name", "Ensure this field has no more than 100 characters.")
+	}
+	if !utf8.ValidString(name) {
+		return fieldErr("name", "Enter valid UTF-8 text.")
+	}
+	return nil
+}
+
+// validateUser checks a new user's fields; prefix names the fields in errors
+// ("admin_" when the user comes with a new tenant).
+func validateUser(u UserParams, prefix string) error {
+	if u.Username == "" {
+		return fieldErr(prefix+"username", "This field is required.")
+	}
+	if !usernamePattern.MatchString(u.Username) {
+		return fieldErr(prefix+"username", "Enter a valid username of at most 150 letters, digits and @/./+/-/_ characters.")
+	}
+	if u.Email != "" {
+		a, err := mail.ParseAddress(u.Email)
+		if err != nil || a.Address != u.Email || len(u.Email) > 254 {
+			return fieldErr(prefix+"email", "Enter a valid email address.")
+		}
+	}
+	if u.Password == "" {
+		return fieldErr(prefix+"password", "This field is required.")
+	}
+	if err := password.Validate(u.Password); err != nil {
+		return fieldErr(prefix+"password", "This password is too short. It must contain at least %d characters.", password.MinLength)
+	}
+	return nil
+}
