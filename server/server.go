@@ -5,15 +5,160 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/password"
+	"github.com/tenantctl/tenantctl/token"
 )
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	pool    *pgxpool.Pool
+	hasher  *password.Hasher
+	tokens  *token.Issuer
+	tenants *tenantCache
+
+	tenantRoutes http.Handler
+	publicRoutes http.Handler
+}
+
+// New returns the HTTP handler of the whole product. Until ctx ends it keeps
+// a connection listening for tenant routing changes.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, hasher *password.Hasher) http.Handler {
+	s := &Server{
+		cfg:     cfg,
+		log:     log,
+		pool:    pool,
+		hasher:  hasher,
+		tokens:  token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
+		tenants: newTenantCache(pool, log),
+	}
+	s.tenantRoutes, s.publicRoutes = s.routes()
+	go s.tenants.listen(ctx)
+	return logRequests(log, cors(cfg.CORSAllowedOrigins, http.HandlerFunc(s.dispatch)))
+}
+
+// dispatch checks the Host against ALLOWED_HOSTS and hands the request to
+// the tenant routes when the host is a tenant's domain, else to the public
+// routes.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	host, ok := splitHost(r.Host)
+	if !ok || !hostAllowed(host, s.cfg.AllowedHosts) {
+		if host == "" {
+			host = r.Host
+		}
+		writeJSON(w, http.StatusBadRequest, detail{Detail: fmt.Sprintf(
+			"Invalid HTTP_HOST header: '%s'. You may need to add '%s' to ALLOWED_HOSTS.", r.Host, host)})
+		return
+	}
+	t, found, err := s.tenants.resolve(r.Context(), host)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !found {
+		s.publicRoutes.ServeHTTP(w, r)
+		return
+	}
+	requestInfoFrom(r.Context()).tenant = t.Schema.String()
+	s.tenantRoutes.ServeHTTP(w, r.WithContext(withTenant(r.Context(), t)))
+}
+
+// handlerFunc is a handler that returns its error for writeError to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handlerFunc to http.Handler.
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// writeError renders any error as its JSON response. Unexpected errors are
+// logged with the request id and answered without internal details.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae, unexpected := toAPIError(err)
+	if unexpected {
+		if r.Context().Err() != nil {
+			// The client went away; nobody reads this answer.
+			ae = errDetail(499, "Client closed request.")
+		} else {
+			s.log.Error("request failed", "request_id", requestInfoFrom(r.Context()).id, "status", ae.status, "err", err)
+		}
+	}
+	for k, vs := range ae.header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	writeJSON(w, ae.status, ae.body)
+}
+
+// response is what a handler that works inside a transaction answers; it is
+// written only after the transaction committed.
+type response struct {
+	status int
+	body   any // nil for no body
+}
+
+func (s *Server) respond(w http.ResponseWriter, res response) {
+	if res.body == nil {
+		w.WriteHeader(res.status)
+		return
+	}
+	writeJSON(w, res.status, res.body)
+}
 
 // Run serves HTTP on cfg.ListenAddr until ctx ends, then shuts down
 // gracefully, letting in-flight requests finish.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool) error {
-	return errors.New("not implemented yet")
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, ln, cfg, log, pool)
+}
+
+// Serve is Run on a listener the caller opened.
+func Serve(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool) error {
+	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	srv := &http.Server{
+		Handler:           New(hctx, cfg, log, pool, password.NewHasher(0)),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "env", cfg.Env)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

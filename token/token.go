@@ -29,8 +29,11 @@ type Claims struct {
 	TokenType string `json:"token_type"`
 	UserID    int64  `json:"user_id"`
 	Tenant    string `json:"tenant"`
-	Username  string `json:"username,omitempty"`
-	Email     string `json:"email,omitempty"`
+	// TenantID is the tenant's id, never reused: it keeps a tenant recreated
+	// under a deleted one's schema name from accepting the old tokens.
+	TenantID int64  `json:"tenant_id"`
+	Username string `json:"username,omitempty"`
+	Email    string `json:"email,omitempty"`
 	// Family ties rotated refresh tokens to the sign-in that began them.
 	Family string `json:"family,omitempty"`
 	jwt.RegisteredClaims
@@ -58,6 +61,7 @@ type User struct {
 	Username string
 	Email    string
 	Tenant   string
+	TenantID int64
 }
 
 // Pair is a signed access token and refresh token, with the refresh token's
@@ -78,7 +82,7 @@ func (is *Issuer) IssuePair(u User, family uuid.UUID) (Pair, error) {
 		family = uuid.New()
 	}
 	access, err := is.sign(Claims{
-		TokenType: Access, UserID: u.ID, Tenant: u.Tenant, Username: u.Username, Email: u.Email,
+		TokenType: Access, UserID: u.ID, Tenant: u.Tenant, TenantID: u.TenantID, Username: u.Username, Email: u.Email,
 		RegisteredClaims: registered(now, is.accessTTL, uuid.New()),
 	})
 	if err != nil {
@@ -87,7 +91,7 @@ func (is *Issuer) IssuePair(u User, family uuid.UUID) (Pair, error) {
 	rid := uuid.New()
 	rc := registered(now, is.refreshTTL, rid)
 	refresh, err := is.sign(Claims{
-		TokenType: Refresh, UserID: u.ID, Tenant: u.Tenant, Family: family.String(),
+		TokenType: Refresh, UserID: u.ID, Tenant: u.Tenant, TenantID: u.TenantID, Family: family.String(),
 		RegisteredClaims: rc,
 	})
 	if err != nil {

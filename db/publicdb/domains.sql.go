@@ -94,16 +94,21 @@ func (q *Queries) PromoteOldestDomain(ctx context.Context, clientID int64) error
 }
 
 const resolveDomain = `-- name: ResolveDomain :one
-SELECT c.schema_name
+SELECT c.id, c.schema_name
 FROM domains d
 JOIN clients c ON c.id = d.client_id
 WHERE d.domain = $1 AND c.state = 'ready'
 `
 
-// ResolveDomain maps a request host to the schema of a ready tenant.
-func (q *Queries) ResolveDomain(ctx context.Context, domain string) (string, error) {
+type ResolveDomainRow struct {
+	ID         int64
+	SchemaName string
+}
+
+// ResolveDomain maps a request host to the id and schema of a ready tenant.
+func (q *Queries) ResolveDomain(ctx context.Context, domain string) (ResolveDomainRow, error) {
 	row := q.db.QueryRow(ctx, resolveDomain, domain)
-	var schema_name string
-	err := row.Scan(&schema_name)
-	return schema_name, err
+	var i ResolveDomainRow
+	err := row.Scan(&i.ID, &i.SchemaName)
+	return i, err
 }

@@ -116,11 +116,11 @@ SELECT i.id, i.name, i.description, i.created_by, i.created_at, i.updated_at,
 FROM items i
 LEFT JOIN users u ON u.id = i.created_by
 ORDER BY i.created_at DESC, i.id DESC
-LIMIT $2 OFFSET $1
+LIMIT $2::int OFFSET $1::bigint
 `
 
 type ListItemsParams struct {
-	Off int32
+	Off int64
 	Lim int32
 }
 
@@ -168,7 +168,9 @@ func (q *Queries) ListItems(ctx context.Context, arg ListItemsParams) ([]ListIte
 
 const updateItem = `-- name: UpdateItem :one
 WITH i AS (
-    UPDATE items SET name = $1, description = $2, updated_at = now()
+    UPDATE items SET name = coalesce($1::text, items.name),
+                     description = coalesce($2::text, items.description),
+                     updated_at = now()
     WHERE items.id = $3
     RETURNING id, name, description, created_by, created_at, updated_at
 )
@@ -179,8 +181,8 @@ LEFT JOIN users u ON u.id = i.created_by
 `
 
 type UpdateItemParams struct {
-	Name        string
-	Description string
+	Name        *string
+	Description *string
 	ID          int64
 }
 
@@ -194,6 +196,7 @@ type UpdateItemRow struct {
 	CreatedByUsername *string
 }
 
+// UpdateItem sets the fields given (a NULL argument keeps the column).
 func (q *Queries) UpdateItem(ctx context.Context, arg UpdateItemParams) (UpdateItemRow, error) {
 	row := q.db.QueryRow(ctx, updateItem, arg.Name, arg.Description, arg.ID)
 	var i UpdateItemRow

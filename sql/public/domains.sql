@@ -1,6 +1,6 @@
 -- name: ResolveDomain :one
--- ResolveDomain maps a request host to the schema of a ready tenant.
-SELECT c.schema_name
+-- ResolveDomain maps a request host to the id and schema of a ready tenant.
+SELECT c.id, c.schema_name
 FROM domains d
 JOIN clients c ON c.id = d.client_id
 WHERE d.domain = @domain AND c.state = 'ready';

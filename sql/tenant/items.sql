@@ -7,7 +7,7 @@ SELECT i.id, i.name, i.description, i.created_by, i.created_at, i.updated_at,
 FROM items i
 LEFT JOIN users u ON u.id = i.created_by
 ORDER BY i.created_at DESC, i.id DESC
-LIMIT @lim OFFSET @off;
+LIMIT sqlc.arg(lim)::int OFFSET sqlc.arg(off)::bigint;
 
 -- name: CountItems :one
 SELECT count(*) FROM items;
@@ -31,8 +31,11 @@ FROM i
 LEFT JOIN users u ON u.id = i.created_by;
 
 -- name: UpdateItem :one
+-- UpdateItem sets the fields given (a NULL argument keeps the column).
 WITH i AS (
-    UPDATE items SET name = @name, description = @description, updated_at = now()
+    UPDATE items SET name = coalesce(sqlc.narg('name')::text, items.name),
+                     description = coalesce(sqlc.narg('description')::text, items.description),
+                     updated_at = now()
     WHERE items.id = @id
     RETURNING *
 )

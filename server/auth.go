@@ -1,0 +1,249 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/token"
+)
+
+type tokenPair struct {
+	Access  string `json:"access"`
+	Refresh string `json:"refresh"`
+}
+
+// obtainToken signs a user in: POST /api/token/ {username, password}.
+// A wrong password and an unknown username cost the same hashing work and
+// get the same answer, so the endpoint does not reveal which usernames exist.
+func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
+	t, _ := tenantFrom(r.Context())
+	body, err := decodeObject(r, true)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	username, _ := requiredString(fe, body, "username", 0)
+	pw, _ := requiredString(fe, body, "password", 0)
+	if err := fe.err(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	user, err := db.InTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(ctx, username)
+	})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	// Hash outside the transaction: it is slow, and must not hold a connection.
+	ok, err := s.hasher.Verify(ctx, pw, user.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok || !user.IsActive {
+		return errBadCredential
+	}
+	requestInfoFrom(ctx).userID = user.ID
+	pair, err := s.tokens.IssuePair(tokenUser(user, t), uuid.Nil)
+	if err != nil {
+		return err
+	}
+	err = db.InTenant(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) error {
+		if err := q.CreateRefreshToken(ctx, tenantdb.CreateRefreshTokenParams{
+			Jti: pair.RefreshID, Family: pair.Family, UserID: user.ID, ExpiresAt: pair.RefreshExpiry,
+		}); err != nil {
+			return err
+		}
+		return q.TouchLastLogin(ctx, user.ID)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tokenPair{Access: pair.Access, Refresh: pair.Refresh})
+	return nil
+}
+
+func tokenUser(u tenantdb.User, t tenant) token.User {
+	return token.User{ID: u.ID, Username: u.Username, Email: u.Email, Tenant: t.Schema.String(), TenantID: t.ID}
+}
+
+// parseRefresh reads and verifies the refresh token of a refresh or blacklist
+// request. A token of another tenant is as invalid here as a forged one.
+func (s *Server) parseRefresh(r *http.Request, t tenant) (*token.Claims, uuid.UUID, error) {
+	body, err := decodeObject(r, true)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	fe := fieldErrors{}
+	raw, _ := requiredString(fe, body, "refresh", 0)
+	if err := fe.err(); err != nil {
+		return nil, uuid.Nil, err
+	}
+	c, err := s.tokens.Parse(raw, token.Refresh)
+	if err != nil || !belongsTo(c, t) {
+		return nil, uuid.Nil, errToken("Token is invalid or expired")
+	}
+	jti, _ := uuid.Parse(c.ID) // Parse checked it
+	requestInfoFrom(r.Context()).userID = c.UserID
+	return c, jti, nil
+}
+
+// belongsTo reports whether a token was issued by tenant t: same schema and
+// same tenant id, so a tenant deleted and recreated under the same schema
+// name does not honour its predecessor's tokens.
+func belongsTo(c *token.Claims, t tenant) bool {
+	return c.Tenant == t.Schema.String() && c.TenantID == t.ID
+}
+
+// refreshToken rotates a refresh token: POST /api/token/refresh/ {refresh}.
+// The presented token is used up; presenting it again revokes every token
+// of its family, since one of the two holders is not its owner.
+func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) error {
+	t, _ := tenantFrom(r.Context())
+	c, jti, err := s.parseRefresh(r, t)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	res, err := db.InTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (response, error) {
+		family, err := q.UseRefreshToken(ctx, tenantdb.UseRefreshTokenParams{Jti: jti, UserID: c.UserID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Used, revoked, expired or unknown. Revoke its family and commit
+			// that, while still refusing this request.
+			if err := q.RevokeRefreshFamily(ctx, jti); err != nil {
+				return response{}, err
+			}
+			return errorResponse(errToken("Token is invalid or expired")), nil
+		}
+		if err != nil {
+			return response{}, err
+		}
+		u, err := q.GetActiveUser(ctx, c.UserID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return response{}, errToken("User not found or inactive")
+		}
+		if err != nil {
+			return response{}, err
+		}
+		pair, err := s.tokens.IssuePair(tokenUser(u, t), family)
+		if err != nil {
+			return response{}, err
+		}
+		err = q.CreateRefreshToken(ctx, tenantdb.CreateRefreshTokenParams{
+			Jti: pair.RefreshID, Family: family, UserID: u.ID, ExpiresAt: pair.RefreshExpiry,
+		})
+		return response{http.StatusOK, tokenPair{Access: pair.Access, Refresh: pair.Refresh}}, err
+	})
+	if err != nil {
+		return err
+	}
+	return s.respondOrError(w, res)
+}
+
+// blacklistToken logs out: POST /api/token/blacklist/ {refresh}. That refresh
+// token no longer works.
+func (s *Server) blacklistToken(w http.ResponseWriter, r *http.Request) error {
+	t, _ := tenantFrom(r.Context())
+	c, jti, err := s.parseRefresh(r, t)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	n, err := db.InTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (int64, error) {
+		return q.RevokeRefreshToken(ctx, tenantdb.RevokeRefreshTokenParams{Jti: jti, UserID: c.UserID})
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errToken("Token is blacklisted")
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+// errorResponse turns an apiError into a response, for a transaction that
+// must commit although the request is refused.
+func errorResponse(e *apiError) response {
+	return response{status: e.status, body: e}
+}
+
+// respondOrError writes res, rendering an apiError body as the error it is.
+func (s *Server) respondOrError(w http.ResponseWriter, res response) error {
+	if e, ok := res.body.(*apiError); ok {
+		return e
+	}
+	s.respond(w, res)
+	return nil
+}
+
+// bearer returns the access token's claims for a request on tenant t.
+func (s *Server) bearer(r *http.Request, t tenant) (*token.Claims, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, errNotProvided
+	}
+	scheme, raw, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		// SimpleJWT ignores other schemes: as if no credentials were sent.
+		return nil, errNotProvided
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" || strings.ContainsAny(raw, " \t") {
+		return nil, errToken("Authorization header must contain two space-delimited values")
+	}
+	c, err := s.tokens.Parse(raw, token.Access)
+	if err != nil {
+		return nil, errToken("Given token not valid for any token type")
+	}
+	if !belongsTo(c, t) {
+		return nil, errCrossTenant
+	}
+	requestInfoFrom(r.Context()).userID = c.UserID
+	return c, nil
+}
+
+// authed wraps a handler that needs a signed-in user of the request's tenant.
+func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, a auth) error) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		t, _ := tenantFrom(r.Context())
+		c, err := s.bearer(r, t)
+		if err != nil {
+			return err
+		}
+		return h(w, r, auth{s: s, tenant: t, claims: c})
+	})
+}
+
+// auth is a request's verified tenant and access token.
+type auth struct {
+	s      *Server
+	tenant tenant
+	claims *token.Claims
+}
+
+// tx runs fn in one transaction of the tenant, with the token's user loaded
+// (and checked to still exist and be active) in the same transaction, then
+// writes fn's response once the transaction committed.
+func (a auth) tx(ctx context.Context, w http.ResponseWriter, fn func(q *tenantdb.Queries, u tenantdb.User) (response, error)) error {
+	res, err := db.InTenantV(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (response, error) {
+		u, err := q.GetActiveUser(ctx, a.claims.UserID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return response{}, errToken("User not found or inactive")
+		}
+		if err != nil {
+			return response{}, err
+		}
+		return fn(q, u)
+	})
+	if err != nil {
+		return err
+	}
+	return a.s.respondOrError(w, res)
+}

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// apiError is an error with the exact response it deserves. Handlers return
+// one for every expected failure; anything else is logged and becomes a 500.
+type apiError struct {
+	status int
+	body   any
+	header http.Header
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %v", e.status, e.body) }
+
+// detail is the {"detail": ...} body DRF uses for most errors.
+type detail struct {
+	Detail string `json:"detail"`
+	Code   string `json:"code,omitempty"`
+}
+
+func errDetail(status int, msg string) *apiError {
+	return &apiError{status: status, body: detail{Detail: msg}}
+}
+
+var (
+	errNotFound      = errDetail(http.StatusNotFound, "Not found.")
+	errInvalidPage   = errDetail(http.StatusNotFound, "Invalid page.")
+	errBodyTooLarge  = errDetail(http.StatusRequestEntityTooLarge, "Request body is too large.")
+	errUnavailable   = errDetail(http.StatusServiceUnavailable, "Service temporarily unavailable, try again shortly.")
+	errInternal      = errDetail(http.StatusInternalServerError, "A server error occurred.")
+	errNotProvided   = &apiError{status: http.StatusUnauthorized, body: detail{Detail: "Authentication credentials were not provided."}, header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}}}
+	errBadCredential = errDetail(http.StatusUnauthorized, "No active account found with the given credentials")
+	errCrossTenant   = &apiError{status: http.StatusForbidden, body: map[string]string{
+		"error":  "Invalid token for this tenant",
+		"detail": "This token cannot be used on this domain",
+	}}
+)
+
+// errToken is the 401 SimpleJWT answers for a token it does not accept.
+func errToken(msg string) *apiError {
+	return &apiError{
+		status: http.StatusUnauthorized,
+		body:   detail{Detail: msg, Code: "token_not_valid"},
+		header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}},
+	}
+}
+
+// fieldErrors is DRF's validation error body: {"field": ["message", ...]}.
+type fieldErrors map[string][]string
+
+func (fe fieldErrors) add(field, msg string) { fe[field] = append(fe[field], msg) }
+
+func (fe fieldErrors) err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return &apiError{status: http.StatusBadRequest, body: map[string][]string(fe)}
+}
+
+// toAPIError maps any error to the response it gets. The second result
+// reports whether the error was unexpected and must be logged as such.
+func toAPIError(err error) (*apiError, bool) {
+	var ae *apiError
+	var fe *provision.FieldError
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae, false
+	case errors.As(err, &fe):
+		return &apiError{status: http.StatusBadRequest, body: map[string][]string{fe.Field: {fe.Message}}}, false
+	case errors.Is(err, pgx.ErrNoRows), errors.Is(err, provision.ErrNotFound):
+		return errNotFound, false
+	case errors.As(err, &pe) && pe.Code == "23505":
+		return errDetail(http.StatusConflict, "A conflicting record already exists."), false
+	case errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"):
+		// Server shutting down, crashed, starting up, or out of connections.
+		return errUnavailable, true
+	case errors.As(err, &pe):
+		return errInternal, true
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne), pgconn.SafeToRetry(err), isConnectError(err):
+		return errUnavailable, true
+	}
+	return errInternal, true
+}
+
+func isConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce)
+}

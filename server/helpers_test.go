@@ -1,0 +1,238 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/dbtest"
+	"github.com/tenantctl/tenantctl/password"
+	"github.com/tenantctl/tenantctl/provision"
+	"github.com/tenantctl/tenantctl/server"
+)
+
+// env is one test's running server on its own database, with the demo
+// tenants school1 and school2 (user demo / demo123 in each).
+type env struct {
+	t     *testing.T
+	db    *dbtest.DB
+	prov  *provision.Service
+	srv   *httptest.Server
+	cfg   config.Config
+	token map[string]string // host -> access token of demo, filled by login
+}
+
+func testConfig(t *testing.T) config.Config {
+	cfg, err := config.Load(func(k string) string {
+		if k == "APP_ENV" {
+			return "test"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	return cfg
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	d := dbtest.New(t)
+	hasher := password.NewHasher(0)
+	prov := provision.New(d.Pool, d.Migrator, hasher)
+	_, err := prov.Demo(t.Context())
+	require.NoError(t, err)
+	cfg := testConfig(t)
+	cfg.DatabaseURL = d.URL
+	ctx, cancel := context.WithCancel(context.Background())
+	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, hasher)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); cancel() })
+	return &env{t: t, db: d, prov: prov, srv: srv, cfg: cfg, token: map[string]string{}}
+}
+
+// reply is a response read whole.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// json decodes the body into a generic value.
+func (r reply) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)
+	return m
+}
+
+// req is one request to send.
+type req struct {
+	method string
+	host   string // Host header, e.g. school1.localhost:8000
+	path   string
+	body   any // marshalled to JSON unless a string or nil
+	ctype  string
+	bearer string
+	header http.Header
+}
+
+// do sends rq to the test server and checks the response against the
+// OpenAPI document.
+func (e *env) do(rq req) reply {
+	e.t.Helper()
+	var body io.Reader
+	var raw []byte
+	ctype := rq.ctype
+	switch b := rq.body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		raw, err = json.Marshal(b)
+		require.NoError(e.t, err)
+		if ctype == "" {
+			ctype = "application/json"
+		}
+	}
+	if raw != nil {
+		body = bytes.NewReader(raw)
+	}
+	hr, err := http.NewRequest(rq.method, e.srv.URL+rq.path, body)
+	require.NoError(e.t, err)
+	hr.Host = rq.host
+	if ctype != "" {
+		hr.Header.Set("Content-Type", ctype)
+	}
+	if rq.bearer != "" {
+		hr.Header.Set("Authorization", "Bearer "+rq.bearer)
+	}
+	for k, vs := range rq.header {
+		hr.Header[k] = vs
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	r := reply{status: resp.StatusCode, header: resp.Header, body: out}
+	checkOpenAPI(e.t, rq, raw, ctype, r)
+	return r
+}
+
+var (
+	specOnce   sync.Once
+	specRouter routers.Router
+	specErr    error
+)
+
+// checkOpenAPI validates a response against the embedded OpenAPI document.
+// Paths are documented with their trailing slash only.
+func checkOpenAPI(t *testing.T, rq req, body []byte, ctype string, r reply) {
+	t.Helper()
+	specOnce.Do(func() {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromData(server.OpenAPI())
+		if err != nil {
+			specErr = err
+			return
+		}
+		if err := doc.Validate(loader.Context); err != nil {
+			specErr = err
+			return
+		}
+		specRouter, specErr = gorillamux.NewRouter(doc)
+	})
+	require.NoError(t, specErr)
+	if r.status == http.StatusBadRequest && strings.Contains(string(r.body), "Invalid HTTP_HOST") {
+		return // rejected before routing; any path
+	}
+	if rq.method == http.MethodOptions || strings.HasPrefix(rq.path, "/admin/") {
+		return // CORS preflight and the HTML admin are not part of the JSON API
+	}
+	u, err := url.Parse(rq.path)
+	require.NoError(t, err)
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	hr, _ := http.NewRequest(rq.method, u.String(), bytes.NewReader(body))
+	if ctype != "" {
+		hr.Header.Set("Content-Type", ctype)
+	}
+	route, params, err := specRouter.FindRoute(hr)
+	if err != nil {
+		// Not a documented operation (unknown path or method): only the
+		// generic error shape can be checked.
+		require.Contains(t, []int{404, 405}, r.status, "undocumented %s %s answered %d", rq.method, rq.path, r.status)
+		require.Contains(t, r.json(t), "detail")
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: hr, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status: r.status,
+		Header: r.header,
+		Body:   io.NopCloser(bytes.NewReader(r.body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+		},
+	}
+	require.NoError(t, openapi3filter.ValidateResponse(context.Background(), in),
+		"%s %s -> %d %s does not match the OpenAPI document", rq.method, rq.path, r.status, r.body)
+}
+
+const (
+	school1 = "school1.localhost:8000"
+	school2 = "school2.localhost:8000"
+	public  = "localhost:8000"
+)
+
+// login signs demo in on host and returns the token pair.
+func (e *env) login(host, username, password string) (access, refresh string) {
+	e.t.Helper()
+	r := e.do(req{method: "POST", host: host, path: "/api/token/", body: map[string]string{"username": username, "password": password}})
+	require.Equal(e.t, 200, r.status, "login: %s", r.body)
+	m := r.json(e.t)
+	return m["access"].(string), m["refresh"].(string)
+}
+
+// demo returns demo's access token on host, signing in once.
+func (e *env) demo(host string) string {
+	if tok, ok := e.token[host]; ok {
+		return tok
+	}
+	a, _ := e.login(host, "demo", "demo123")
+	e.token[host] = a
+	return a
+}
+
+// exec runs SQL against the test database.
+func (e *env) exec(sql string, args ...any) {
+	e.t.Helper()
+	_, err := e.db.Pool.Exec(context.Background(), sql, args...)
+	require.NoError(e.t, err)
+}
+
+// count runs a counting query against the test database.
+func (e *env) count(sql string, args ...any) int {
+	e.t.Helper()
+	var n int
+	require.NoError(e.t, e.db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}

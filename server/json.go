@@ -1,0 +1,176 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxBody is the largest request body accepted, in bytes.
+const maxBody = 1 << 20
+
+// writeJSON writes v as the JSON response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own response structs reach here; they always marshal.
+		panic(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// readBody reads the whole request body, within maxBody, and checks that it
+// is valid UTF-8.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > maxBody {
+		return nil, errBodyTooLarge
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errBodyTooLarge
+	}
+	if err != nil {
+		return nil, errDetail(http.StatusBadRequest, "Could not read the request body.")
+	}
+	if !utf8.Valid(b) {
+		return nil, errDetail(http.StatusBadRequest, "The request body is not valid UTF-8.")
+	}
+	return b, nil
+}
+
+// decodeObject reads a JSON object body (or, when allowForm, a URL-encoded
+// form) into a map of raw values, as DRF's parsers would. An empty body is
+// an empty object. Other content types get 415.
+func decodeObject(r *http.Request, allowForm bool) (map[string]json.RawMessage, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		// DRF ignores a body that does not say what it is.
+		return map[string]json.RawMessage{}, nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt = ct
+	}
+	switch {
+	case mt == "application/json" || (len(mt) > 5 && mt[len(mt)-5:] == "+json"):
+		if len(bytes.TrimSpace(body)) == 0 {
+			return map[string]json.RawMessage{}, nil
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil || dec.More() {
+			msg := "unexpected data after the JSON value"
+			if err != nil {
+				msg = err.Error()
+			}
+			return nil, errDetail(http.StatusBadRequest, "JSON parse error - "+msg)
+		}
+		if _, ok := v.(map[string]any); !ok {
+			return nil, &apiError{status: http.StatusBadRequest, body: map[string][]string{
+				"non_field_errors": {fmt.Sprintf("Invalid data. Expected a dictionary, but got %s.", jsonKind(v))},
+			}}
+		}
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(body, &m) // already known to be an object
+		return m, nil
+	case allowForm && mt == "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, errDetail(http.StatusBadRequest, "Form parse error - "+err.Error())
+		}
+		m := make(map[string]json.RawMessage, len(vals))
+		for k, v := range vals {
+			b, _ := json.Marshal(v[len(v)-1])
+			m[k] = b
+		}
+		return m, nil
+	}
+	return nil, errDetail(http.StatusUnsupportedMediaType, fmt.Sprintf("Unsupported media type %q in request.", ct))
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "list"
+	case string:
+		return "str"
+	case json.Number:
+		return "number"
+	case bool:
+		return "bool"
+	case nil:
+		return "null"
+	}
+	return "object"
+}
+
+// stringField is one optional string field of a request body.
+type stringField struct {
+	present bool
+	null    bool
+	value   string
+	invalid bool
+}
+
+// field reads key from a decoded body as a string, the way DRF's CharField
+// does: numbers are accepted as their text, other types are invalid.
+func field(m map[string]json.RawMessage, key string) stringField {
+	raw, ok := m[key]
+	if !ok {
+		return stringField{}
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return stringField{present: true, invalid: true}
+	}
+	switch t := v.(type) {
+	case nil:
+		return stringField{present: true, null: true}
+	case string:
+		return stringField{present: true, value: t}
+	case json.Number:
+		return stringField{present: true, value: t.String()}
+	}
+	return stringField{present: true, invalid: true}
+}
+
+// requiredString validates a required, non-blank string field, recording
+// DRF's messages in fe. It returns the value when valid.
+func requiredString(fe fieldErrors, m map[string]json.RawMessage, key string, maxLen int) (string, bool) {
+	f := field(m, key)
+	switch {
+	case !f.present:
+		fe.add(key, "This field is required.")
+	case f.null:
+		fe.add(key, "This field may not be null.")
+	case f.invalid:
+		fe.add(key, "Not a valid string.")
+	case strings.ContainsRune(f.value, 0):
+		fe.add(key, "Null characters are not allowed.")
+	case strings.TrimSpace(f.value) == "":
+		fe.add(key, "This field may not be blank.")
+	case maxLen > 0 && utf8.RuneCountInString(f.value) > maxLen:
+		fe.add(key, fmt.Sprintf("Ensure this field has no more than %d characters.", maxLen))
+	default:
+		// DRF's CharField trims surrounding whitespace.
+		return strings.TrimSpace(f.value), true
+	}
+	return "", false
+}

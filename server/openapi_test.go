@@ -1,0 +1,332 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// loadOpenAPI loads and validates server/openapi.yaml and builds a router.
+func loadOpenAPI(t *testing.T) (*openapi3.T, []byte, routers.Router) {
+	t.Helper()
+	data, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatalf("read openapi.yaml: %v", err)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(data)
+	if err != nil {
+		t.Fatalf("load openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	return doc, data, router
+}
+
+// sample is one response to check against the document.
+type sample struct {
+	name        string
+	method      string
+	url         string
+	status      int
+	header      map[string]string // response headers; Content-Type defaults to application/json
+	body        string
+	contentType string
+}
+
+func validateSample(t *testing.T, router routers.Router, s sample) error {
+	t.Helper()
+	req := httptest.NewRequest(s.method, s.url, nil)
+	route, pathParams, err := router.FindRoute(req)
+	if errors.Is(err, routers.ErrMethodNotAllowed) && s.status == http.StatusMethodNotAllowed {
+		// A method the path does not document has no operation to validate
+		// against: use the 405 response of one the path does have.
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if route, pathParams, err = router.FindRoute(httptest.NewRequest(m, s.url, nil)); err == nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		t.Fatalf("%s: no route for %s %s: %v", s.name, s.method, s.url, err)
+	}
+	h := http.Header{}
+	ct := s.contentType
+	if ct == "" && s.body != "" {
+		ct = "application/json"
+	}
+	if ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	for k, v := range s.header {
+		h.Set(k, v)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: pathParams,
+			Route:      route,
+		},
+		Status: s.status,
+		Header: h,
+		Body:   io.NopCloser(strings.NewReader(s.body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+			MultiError:            true,
+		},
+	}
+	return openapi3filter.ValidateResponse(context.Background(), in)
+}
+
+const sampleItem = `{"id": 1, "name": "First", "description": "", "created_by": 3,
+	"created_by_username": "demo", "created_at": "2025-01-02T03:04:05.123456Z",
+	"updated_at": "2025-01-02T03:04:05Z"}`
+
+func TestOpenAPIDocumentValidates(t *testing.T) {
+	doc, _, _ := loadOpenAPI(t)
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi = %q, want 3.0.3", doc.OpenAPI)
+	}
+	if doc.Info == nil || doc.Info.Title != "tenantctl API" || doc.Info.Version != "1.0.0" {
+		t.Errorf("info = %+v", doc.Info)
+	}
+	if doc.Info != nil && !strings.Contains(doc.Info.Description, "Host") {
+		t.Errorf("info.description does not explain Host-header tenant selection")
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/" {
+		t.Errorf("servers = %v, want [{url: /}]", doc.Servers)
+	}
+	if doc.Components == nil || doc.Components.SecuritySchemes["bearerAuth"] == nil {
+		t.Fatalf("no bearerAuth security scheme")
+	}
+	if ss := doc.Components.SecuritySchemes["bearerAuth"].Value; ss.Type != "http" || ss.Scheme != "bearer" || ss.BearerFormat != "JWT" {
+		t.Errorf("bearerAuth = %+v", ss)
+	}
+
+	wantPaths := []string{
+		"/", "/health/", "/ready/", "/api/schema/",
+		"/api/token/", "/api/token/refresh/", "/api/token/blacklist/",
+		"/api/items/", "/api/items/{id}/", "/api/profile/",
+	}
+	for _, p := range wantPaths {
+		if doc.Paths.Find(p) == nil {
+			t.Errorf("path %s is not documented", p)
+		}
+	}
+	authed := map[string]bool{"/api/items/": true, "/api/items/{id}/": true, "/api/profile/": true}
+	tenantPath := func(p string) bool {
+		return strings.HasPrefix(p, "/api/") && p != "/api/schema/"
+	}
+	ids := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasSuffix(path, "/") {
+			t.Errorf("path %s lacks its trailing slash", path)
+		}
+		if strings.HasPrefix(path, "/admin") || strings.HasPrefix(path, "/api/admin") {
+			t.Errorf("path %s must not be documented yet", path)
+		}
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.OperationID == "" || op.Summary == "" || len(op.Tags) == 0 {
+				t.Errorf("%s: operationId, summary and tags are required", where)
+			}
+			if ids[op.OperationID] {
+				t.Errorf("%s: duplicate operationId %s", where, op.OperationID)
+			}
+			ids[op.OperationID] = true
+			if op.Security == nil {
+				t.Errorf("%s: security must be explicit", where)
+			} else if authed[path] != (len(*op.Security) == 1 && (*op.Security)[0]["bearerAuth"] != nil) {
+				t.Errorf("%s: security = %v", where, *op.Security)
+			}
+			for _, code := range []int{400, 405, 500} {
+				if op.Responses.Status(code) == nil {
+					t.Errorf("%s: no %d response", where, code)
+				}
+			}
+			if tenantPath(path) {
+				for _, code := range []int{404, 503} {
+					if op.Responses.Status(code) == nil {
+						t.Errorf("%s: no %d response", where, code)
+					}
+				}
+			}
+			if authed[path] {
+				for _, code := range []int{401, 403} {
+					if op.Responses.Status(code) == nil {
+						t.Errorf("%s: no %d response", where, code)
+					}
+				}
+			}
+			if op.RequestBody != nil {
+				for _, code := range []int{413, 415} {
+					if op.Responses.Status(code) == nil {
+						t.Errorf("%s: no %d response", where, code)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestOpenAPISampleResponses(t *testing.T) {
+	doc, raw, router := loadOpenAPI(t)
+	docJSON, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := "http://school1.localhost:8000"
+	unauth := map[string]string{"WWW-Authenticate": "Bearer"}
+
+	good := []sample{
+		{name: "item", method: "GET", url: host + "/api/items/7/", status: 200, body: sampleItem},
+		{name: "item with deleted creator", method: "GET", url: host + "/api/items/7/", status: 200,
+			body: `{"id": 7, "name": "x", "description": "d", "created_by": null, "created_by_username": null,
+				"created_at": "2025-01-02T03:04:05+02:00", "updated_at": "2025-01-02T03:04:05Z"}`},
+		{name: "created item", method: "POST", url: host + "/api/items/", status: 201, body: sampleItem},
+		{name: "put item", method: "PUT", url: host + "/api/items/7/", status: 200, body: sampleItem},
+		{name: "patch item", method: "PATCH", url: host + "/api/items/7/", status: 200, body: sampleItem},
+		{name: "deleted item", method: "DELETE", url: host + "/api/items/7/", status: 204},
+		{name: "page", method: "GET", url: host + "/api/items/?page=2", status: 200,
+			body: `{"count": 45, "next": "http://school1.localhost:8000/api/items/?page=3",
+				"previous": "http://school1.localhost:8000/api/items/", "results": [` + sampleItem + `]}`},
+		{name: "empty page", method: "GET", url: host + "/api/items/", status: 200,
+			body: `{"count": 0, "next": null, "previous": null, "results": []}`},
+		{name: "invalid page", method: "GET", url: host + "/api/items/?page=x", status: 404, body: `{"detail": "Invalid page."}`},
+		{name: "item not found", method: "GET", url: host + "/api/items/99/", status: 404, body: `{"detail": "Not found."}`},
+		{name: "field errors", method: "POST", url: host + "/api/items/", status: 400,
+			body: `{"name": ["This field is required."]}`},
+		{name: "bad JSON", method: "PATCH", url: host + "/api/items/7/", status: 400,
+			body: `{"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}`},
+		{name: "missing credentials", method: "GET", url: host + "/api/items/", status: 401, header: unauth,
+			body: `{"detail": "Authentication credentials were not provided."}`},
+		{name: "bad token", method: "GET", url: host + "/api/profile/", status: 401,
+			body: `{"detail": "Given token not valid for any token type", "code": "token_not_valid"}`},
+		{name: "cross tenant", method: "GET", url: host + "/api/profile/", status: 403,
+			body: `{"error": "Invalid token for this tenant", "detail": "This token cannot be used on this domain"}`},
+		{name: "profile", method: "GET", url: host + "/api/profile/", status: 200,
+			body: `{"id": 1, "username": "demo", "email": "", "tenant_schema": "school1", "is_staff": false,
+				"date_joined": "2025-01-02T03:04:05Z"}`},
+		{name: "method not allowed", method: "GET", url: host + "/api/token/", status: 405,
+			body: `{"detail": "Method \"GET\" not allowed."}`, header: map[string]string{"Allow": "POST, OPTIONS"}},
+		{name: "token pair", method: "POST", url: host + "/api/token/", status: 200, body: `{"access": "a.b.c", "refresh": "d.e.f"}`},
+		{name: "token missing field", method: "POST", url: host + "/api/token/", status: 400,
+			body: `{"username": ["This field is required."], "password": ["This field is required."]}`},
+		{name: "bad credentials", method: "POST", url: host + "/api/token/", status: 401,
+			body: `{"detail": "No active account found with the given credentials"}`},
+		{name: "throttled", method: "POST", url: host + "/api/token/", status: 429,
+			header: map[string]string{"Retry-After": "60"}, body: `{"detail": "Request was throttled."}`},
+		{name: "refreshed", method: "POST", url: host + "/api/token/refresh/", status: 200, body: `{"access": "a", "refresh": "r"}`},
+		{name: "refresh invalid", method: "POST", url: host + "/api/token/refresh/", status: 401,
+			body: `{"detail": "Token is invalid or expired", "code": "token_not_valid"}`},
+		{name: "blacklisted", method: "POST", url: host + "/api/token/blacklist/", status: 200, body: `{}`},
+		{name: "tenant path on public host", method: "GET", url: "http://localhost:8000/api/profile/", status: 404,
+			body: `{"detail": "Not found."}`},
+		{name: "bad host", method: "GET", url: "http://evil.example/api/items/", status: 400,
+			body: `{"detail": "Invalid HTTP_HOST header: 'evil.example'. You may need to add 'evil.example' to ALLOWED_HOSTS."}`},
+		{name: "body too large", method: "POST", url: host + "/api/items/", status: 413, body: `{"detail": "Request body is too large."}`},
+		{name: "unavailable", method: "GET", url: host + "/api/items/", status: 503, body: `{"detail": "Service temporarily unavailable."}`},
+		{name: "welcome", method: "GET", url: "http://localhost:8000/", status: 200,
+			body: `{"name": "tenantctl", "version": "1.0.0", "message": "Welcome", "links": {"schema": "/api/schema/"}}`},
+		{name: "health", method: "GET", url: "http://localhost:8000/health/", status: 200, body: `{"status": "ok"}`},
+		{name: "ready", method: "GET", url: "http://localhost:8000/ready/", status: 200, body: `{"status": "ok", "database": "ok"}`},
+		{name: "not ready", method: "GET", url: "http://localhost:8000/ready/", status: 503,
+			body: `{"status": "unavailable", "database": "connection refused"}`},
+		{name: "schema yaml", method: "GET", url: host + "/api/schema/", status: 200,
+			contentType: "application/vnd.oai.openapi; charset=utf-8", body: string(raw)},
+		{name: "schema json", method: "GET", url: "http://localhost:8000/api/schema/?format=json", status: 200,
+			body: string(docJSON)},
+	}
+	for _, s := range good {
+		if err := validateSample(t, router, s); err != nil {
+			t.Errorf("%s: valid response rejected: %v", s.name, err)
+		}
+	}
+
+	bad := []sample{
+		{name: "item missing created_at", method: "GET", url: host + "/api/items/7/", status: 200,
+			body: `{"id": 1, "name": "x", "description": "", "created_by": 3, "created_by_username": "demo",
+				"updated_at": "2025-01-02T03:04:05Z"}`},
+		{name: "item with extra key", method: "GET", url: host + "/api/items/7/", status: 200,
+			body: strings.Replace(sampleItem, `"id": 1,`, `"id": 1, "owner": "demo",`, 1)},
+		{name: "item with a bad time", method: "GET", url: host + "/api/items/7/", status: 200,
+			body: strings.Replace(sampleItem, `"2025-01-02T03:04:05Z"`, `"yesterday"`, 1)},
+		{name: "item with string id", method: "GET", url: host + "/api/items/7/", status: 200,
+			body: strings.Replace(sampleItem, `"id": 1,`, `"id": "1",`, 1)},
+		{name: "page whose next is a number", method: "GET", url: host + "/api/items/", status: 200,
+			body: `{"count": 45, "next": 2, "previous": null, "results": []}`},
+		{name: "page without previous", method: "GET", url: host + "/api/items/", status: 200,
+			body: `{"count": 0, "next": null, "results": []}`},
+		{name: "token error without code", method: "POST", url: host + "/api/token/refresh/", status: 401,
+			body: `{"detail": "Token is invalid or expired"}`},
+		{name: "401 with an extra key", method: "GET", url: host + "/api/items/", status: 401,
+			body: `{"detail": "x", "code": "token_not_valid", "extra": 1}`},
+		{name: "cross tenant wording", method: "GET", url: host + "/api/items/", status: 403,
+			body: `{"error": "Forbidden", "detail": "This token cannot be used on this domain"}`},
+		{name: "blacklist non-empty", method: "POST", url: host + "/api/token/blacklist/", status: 200, body: `{"ok": true}`},
+		{name: "token pair missing refresh", method: "POST", url: host + "/api/token/", status: 200, body: `{"access": "a"}`},
+		{name: "throttled without Retry-After", method: "POST", url: host + "/api/token/", status: 429,
+			body: `{"detail": "Request was throttled."}`},
+		{name: "field errors not a list", method: "POST", url: host + "/api/items/", status: 400, body: `{"name": "required"}`},
+		{name: "undocumented status", method: "GET", url: host + "/api/items/", status: 418, body: `{"detail": "teapot"}`},
+		{name: "html error", method: "GET", url: host + "/api/items/7/", status: 404,
+			contentType: "text/html", body: "<h1>Not Found</h1>"},
+		{name: "health not ok", method: "GET", url: "http://localhost:8000/health/", status: 200, body: `{"status": "degraded"}`},
+		{name: "profile missing is_staff", method: "GET", url: host + "/api/profile/", status: 200,
+			body: `{"id": 1, "username": "demo", "email": "", "tenant_schema": "school1", "date_joined": "2025-01-02T03:04:05Z"}`},
+	}
+	for _, s := range bad {
+		if err := validateSample(t, router, s); err == nil {
+			t.Errorf("%s: invalid response accepted", s.name)
+		}
+	}
+}
+
+// TestOpenAPIRouting checks that the router finds every documented
+// operation from a plain request (the HTTP tests rely on it).
+func TestOpenAPIRouting(t *testing.T) {
+	_, _, router := loadOpenAPI(t)
+	for _, c := range []struct{ method, url, op string }{
+		{"GET", "http://localhost/", "getWelcome"},
+		{"GET", "http://localhost/health/", "getHealth"},
+		{"GET", "http://localhost/ready/", "getReady"},
+		{"GET", "http://x.localhost/api/schema/?format=json", "getSchema"},
+		{"POST", "http://x.localhost/api/token/", "obtainToken"},
+		{"POST", "http://x.localhost/api/token/refresh/", "refreshToken"},
+		{"POST", "http://x.localhost/api/token/blacklist/", "blacklistToken"},
+		{"GET", "http://x.localhost/api/items/?page=3", "listItems"},
+		{"POST", "http://x.localhost/api/items/", "createItem"},
+		{"GET", "http://x.localhost/api/items/12/", "retrieveItem"},
+		{"PUT", "http://x.localhost/api/items/12/", "updateItem"},
+		{"PATCH", "http://x.localhost/api/items/12/", "partialUpdateItem"},
+		{"DELETE", "http://x.localhost/api/items/12/", "destroyItem"},
+		{"GET", "http://x.localhost/api/profile/", "getProfile"},
+	} {
+		req := httptest.NewRequest(c.method, c.url, bytes.NewReader(nil))
+		route, _, err := router.FindRoute(req)
+		if err != nil {
+			t.Errorf("%s %s: %v", c.method, c.url, err)
+			continue
+		}
+		if route.Operation.OperationID != c.op {
+			t.Errorf("%s %s: operation %s, want %s", c.method, c.url, route.Operation.OperationID, c.op)
+		}
+	}
+}

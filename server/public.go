@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Version is the product version reported by the welcome endpoint.
+const Version = "0.1.0"
+
+//go:embed openapi.yaml
+var openapiYAML []byte
+
+// OpenAPI returns the embedded OpenAPI document (YAML).
+func OpenAPI() []byte { return openapiYAML }
+
+// openapiJSON is the same document as JSON, converted once.
+var openapiJSON = func() []byte {
+	doc, err := openapi3.NewLoader().LoadFromData(openapiYAML)
+	if err != nil {
+		panic("embedded openapi.yaml does not load: " + err.Error())
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+type welcomeJSON struct {
+	Name    string            `json:"name"`
+	Version string            `json:"version"`
+	Message string            `json:"message"`
+	Links   map[string]string `json:"links"`
+}
+
+func (s *Server) welcome(w http.ResponseWriter, r *http.Request) error {
+	base := "http://" + r.Host
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		base = "https://" + r.Host
+	}
+	writeJSON(w, http.StatusOK, welcomeJSON{
+		Name:    "tenantctl",
+		Version: Version,
+		Message: "This is the public host. Each tenant's API answers on the tenant's own domain, e.g. http://school1.localhost:8000/api/.",
+		Links: map[string]string{
+			"admin":  base + "/admin/",
+			"schema": base + "/api/schema/",
+			"health": base + "/health/",
+			"ready":  base + "/ready/",
+		},
+	})
+	return nil
+}
+
+// health answers without touching the database: the process is up.
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready also checks that the database answers.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+}
+
+// schema serves the OpenAPI document: YAML by default, JSON with ?format=json.
+func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("format") == "json" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapiJSON)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.oai.openapi; charset=utf-8")
+	_, _ = w.Write(openapiYAML)
+}
+
+// adminPlaceholder stands where the admin UI will be.
+func (s *Server) adminPlaceholder(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tenantctl admin</title></head>
+<body><h1>tenantctl admin</h1><p>The web admin is not built yet. Manage tenants with the <code>tenantctl</code> command:
+<code>tenantctl tenant list</code>, <code>tenantctl tenant create</code>, <code>tenantctl domain add</code>.</p></body></html>
+`))
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+)
+
+// tenant is the tenant a request's Host resolved to.
+type tenant struct {
+	ID     int64
+	Schema db.Schema
+}
+
+// maxCachedHosts bounds the host cache: hosts are client input, and a
+// wildcard ALLOWED_HOSTS entry admits any number of them.
+const maxCachedHosts = 10_000
+
+// cacheTTL is a safety net under LISTEN/NOTIFY invalidation.
+const cacheTTL = time.Minute
+
+// tenantCache resolves hosts to tenants, caching answers (including "not a
+// tenant") in process. Every change to clients or domains NOTIFYs
+// tenant_routing, and the listener clears the cache; while the listener is
+// not connected, the cache is bypassed, so an answer is never staler than
+// the NOTIFY delivery.
+type tenantCache struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	entries   map[string]cacheEntry
+	gen       uint64 // bumped on every invalidation
+	listening bool
+}
+
+type cacheEntry struct {
+	t     tenant
+	found bool
+	at    time.Time
+}
+
+func newTenantCache(pool *pgxpool.Pool, log *slog.Logger) *tenantCache {
+	return &tenantCache{pool: pool, log: log, entries: map[string]cacheEntry{}}
+}
+
+// resolve returns the tenant of host, or found=false for a host that is not
+// a ready tenant's domain.
+func (c *tenantCache) resolve(ctx context.Context, host string) (t tenant, found bool, err error) {
+	c.mu.Lock()
+	e, ok := c.entries[host]
+	gen, listening := c.gen, c.listening
+	c.mu.Unlock()
+	if ok && listening && time.Since(e.at) < cacheTTL {
+		return e.t, e.found, nil
+	}
+
+	row, err := db.InPublicV(ctx, c.pool, func(q *publicdb.Queries) (publicdb.ResolveDomainRow, error) {
+		return q.ResolveDomain(ctx, host)
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return tenant{}, false, err
+	default:
+		s, perr := db.ParseSchema(row.SchemaName)
+		if perr != nil {
+			return tenant{}, false, perr
+		}
+		t, found = tenant{ID: row.ID, Schema: s}, true
+	}
+
+	c.mu.Lock()
+	// Store only if nothing changed while we asked: an invalidation that
+	// raced with the query must not be undone by a stale answer.
+	if c.gen == gen && c.listening {
+		if len(c.entries) >= maxCachedHosts {
+			clear(c.entries)
+		}
+		c.entries[host] = cacheEntry{t: t, found: found, at: time.Now()}
+	}
+	c.mu.Unlock()
+	return t, found, nil
+}
+
+// invalidate forgets every cached answer.
+func (c *tenantCache) invalidate() {
+	c.mu.Lock()
+	clear(c.entries)
+	c.gen++
+	c.mu.Unlock()
+}
+
+func (c *tenantCache) setListening(on bool) {
+	c.mu.Lock()
+	clear(c.entries)
+	c.gen++
+	c.listening = on
+	c.mu.Unlock()
+}
+
+// listen keeps a LISTEN tenant_routing connection open until ctx ends,
+// reconnecting after failures, and invalidates the cache on every
+// notification.
+func (c *tenantCache) listen(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := c.listenOnce(ctx)
+		c.setListening(false)
+		if ctx.Err() != nil {
+			return
+		}
+		c.log.Warn("tenant routing listener disconnected; cache bypassed until it reconnects", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (c *tenantCache) listenOnce(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, c.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN tenant_routing"); err != nil {
+		return err
+	}
+	c.setListening(true)
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		c.invalidate()
+	}
+}
