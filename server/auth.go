@@ -34,6 +34,10 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 	if err := fe.err(); err != nil {
 		return err
 	}
+	userKey, addrKey := signInKeys(r, t, username)
+	if err := s.checkSignIn(userKey, addrKey); err != nil {
+		return err
+	}
 	ctx := r.Context()
 	user, err := db.InTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.GetUserByUsername(ctx, username)
@@ -47,6 +51,8 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok || !user.IsActive {
+		s.throttle.fail(userKey)
+		s.throttle.fail(addrKey)
 		return errBadCredential
 	}
 	requestInfoFrom(ctx).userID = user.ID

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -160,4 +161,29 @@ func TestAccessTokenChecks(t *testing.T) {
 		assert.Equal(t, 401, r.status)
 		assert.Equal(t, "token_not_valid", r.json(t)["code"])
 	})
+}
+
+func TestSignInThrottle(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`INSERT INTO school1.users (username, password_hash) SELECT 'other', password_hash FROM school1.users WHERE username = 'demo'`)
+	signIn := func(username, password string) reply {
+		return e.do(req{method: "POST", host: school1, path: "/api/token/", body: map[string]string{"username": username, "password": password}})
+	}
+	for range 5 {
+		require.Equal(t, 401, signIn("demo", "wrong").status)
+	}
+	r := signIn("demo", "demo123")
+	require.Equal(t, 429, r.status, "the right password is refused too while throttled: %s", r.body)
+	assert.NotEmpty(t, r.header.Get("Retry-After"))
+	assert.Contains(t, r.json(t)["detail"], "throttled")
+
+	// Other users of the tenant, and the same username on another tenant, are not locked out.
+	assert.Equal(t, 200, signIn("other", "demo123").status)
+	assert.Equal(t, 200, e.do(req{method: "POST", host: school2, path: "/api/token/", body: map[string]string{"username": "demo", "password": "demo123"}}).status)
+
+	// One address spraying many usernames is throttled as a whole.
+	for i := range 30 {
+		signIn(fmt.Sprintf("guess%d", i), "wrong")
+	}
+	assert.Equal(t, 429, signIn("other", "demo123").status)
 }

@@ -20,12 +20,13 @@ import (
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	pool    *pgxpool.Pool
-	hasher  *password.Hasher
-	tokens  *token.Issuer
-	tenants *tenantCache
+	cfg      config.Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	hasher   *password.Hasher
+	tokens   *token.Issuer
+	tenants  *tenantCache
+	throttle *throttle
 
 	tenantRoutes http.Handler
 	publicRoutes http.Handler
@@ -35,12 +36,13 @@ type Server struct {
 // a connection listening for tenant routing changes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, hasher *password.Hasher) http.Handler {
 	s := &Server{
-		cfg:     cfg,
-		log:     log,
-		pool:    pool,
-		hasher:  hasher,
-		tokens:  token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
-		tenants: newTenantCache(pool, log),
+		cfg:      cfg,
+		log:      log,
+		pool:     pool,
+		hasher:   hasher,
+		tokens:   token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
+		tenants:  newTenantCache(pool, log),
+		throttle: newThrottle(time.Now),
 	}
 	s.tenantRoutes, s.publicRoutes = s.routes()
 	go s.tenants.listen(ctx)
