@@ -20,6 +20,7 @@ import (
 
 	dbm "github.com/amacneil/dbmate/v2/pkg/dbmate"
 	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers postgres:// with dbmate
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -170,12 +171,18 @@ func (m *Migrator) withLock(ctx context.Context, name string, fn func() error) e
 
 // lockWith takes the lock with lockFunc (pg_advisory_lock, which waits, or
 // pg_try_advisory_lock, which may not get it) and runs fn only if it got it.
+//
+// The lock lives on a connection of its own, outside the pool: fn needs
+// pooled connections for its own work, and holding a pooled one while
+// waiting for another would deadlock as soon as every pooled connection is
+// a lock holder (jobs >= pool size).
 func (m *Migrator) lockWith(ctx context.Context, name, lockFunc string, fn func() error) error {
-	c, err := m.pool.Acquire(ctx)
+	c, err := pgx.ConnectConfig(ctx, m.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
-	defer c.Release()
+	// Closing the session releases its advisory locks, whatever happened.
+	defer c.Close(context.WithoutCancel(ctx))
 	got := true
 	if lockFunc == "pg_try_advisory_lock" {
 		err = c.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tenantctl.migrate'), hashtext($1))", name).Scan(&got)
@@ -188,14 +195,6 @@ func (m *Migrator) lockWith(ctx context.Context, name, lockFunc string, fn func(
 	if !got {
 		return nil
 	}
-	defer func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := c.Exec(uctx, "SELECT pg_advisory_unlock(hashtext('tenantctl.migrate'), hashtext($1))", name); err != nil {
-			// A connection that may still hold the lock must not go back to the pool.
-			_ = c.Conn().Close(uctx)
-		}
-	}()
 	return fn()
 }
 

@@ -91,7 +91,10 @@ func splitHost(hostport string) (host string, ok bool) {
 		host = strings.Trim(hostport, "[]")
 	}
 	host = strings.TrimSuffix(host, ".")
-	return host, host != ""
+	if host == "" || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") || strings.Contains(host, "..") {
+		return "", false // empty labels name no host
+	}
+	return host, true
 }
 
 // hostAllowed applies Django's ALLOWED_HOSTS rules: "*" matches anything, a

@@ -1,0 +1,341 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/cli"
+	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/dbtest"
+)
+
+func TestDomain(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	a.ok("tenant", "create", "--schema", "acme", "--name", "ACME", "--domain", "acme.example.com")
+	primary := func() string {
+		var dom string
+		require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT domain FROM domains WHERE is_primary").Scan(&dom))
+		return dom
+	}
+
+	t.Run("AddOK", func(t *testing.T) {
+		r := a.ok("domain", "add", "--schema", "acme", "--domain", "Shop.Acme.example.com")
+		assert.Equal(t, "added domain shop.acme.example.com to tenant acme\n", r.stdout)
+		assert.Equal(t, "acme.example.com", primary())
+	})
+	t.Run("AddPrimaryOK", func(t *testing.T) {
+		r := a.ok("domain", "add", "--schema", "acme", "--domain", "www.acme.example.com", "--primary")
+		assert.Equal(t, "added domain www.acme.example.com to tenant acme as its primary domain\n", r.stdout)
+		assert.Equal(t, "www.acme.example.com", primary())
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"ErrAddTaken", []string{"add", "--schema", "acme", "--domain", "acme.example.com"}, 1, `domain: The domain "acme.example.com" is already in use.`},
+		{"ErrAddUnknownTenant", []string{"add", "--schema", "ghost", "--domain", "ghost.example.com"}, 1, `tenant "ghost" not found`},
+		{"ErrAddInvalidSchema", []string{"add", "--schema", "a;drop", "--domain", "x.example.com"}, 1, "schema_name: invalid schema name"},
+		{"ErrAddInvalidDomain", []string{"add", "--schema", "acme", "--domain", "http://x.example.com"}, 1, "domain: Enter a valid domain name"},
+		{"ErrAddMissingDomain", []string{"add", "--schema", "acme"}, 2, `"domain" not set`},
+		{"ErrRemoveUnknown", []string{"remove", "--domain", "nowhere.example.com"}, 1, `domain "nowhere.example.com" not found`},
+		{"ErrUnknownSubcommand", []string{"rename"}, 2, `unknown command "rename"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, a.run(append([]string{"domain"}, tc.args...)...), tc.code, tc.msg)
+			assert.Equal(t, 3, count(t, d, "SELECT count(*) FROM domains"))
+		})
+	}
+	t.Run("RemoveOK", func(t *testing.T) {
+		r := a.ok("domain", "remove", "--domain", "www.acme.example.com")
+		assert.Equal(t, "removed domain www.acme.example.com\n", r.stdout)
+		assert.Equal(t, 2, count(t, d, "SELECT count(*) FROM domains"))
+		// The oldest remaining domain takes over as primary.
+		assert.Equal(t, "acme.example.com", primary())
+	})
+}
+
+func TestUserCreate(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	a.ok("tenant", "create", "--schema", "acme", "--name", "ACME", "--domain", "acme.example.com")
+
+	t.Run("OK", func(t *testing.T) {
+		r := a.runWith(runOpts{stdin: "user-pass-1\n"}, "user", "create", "--schema", "acme", "--username", "ann",
+			"--email", "ann@acme.com", "--password-stdin", "--staff")
+		require.NoError(t, r.err)
+		assert.Equal(t, "created user ann in tenant acme (staff)\n", r.stdout)
+		u, ok := userOf(t, d, "acme", "ann")
+		require.True(t, ok)
+		assert.True(t, u.IsStaff)
+		assert.Equal(t, "ann@acme.com", u.Email)
+		checkPassword(t, u.PasswordHash, "user-pass-1")
+	})
+	t.Run("OKPrompt", func(t *testing.T) {
+		r := a.runWith(runOpts{term: typing("user-pass-2", "user-pass-2")}, "user", "create", "--schema", "acme", "--username", "bob")
+		require.NoError(t, r.err)
+		assert.Equal(t, "created user bob in tenant acme\n", r.stdout)
+		assert.Contains(t, r.stderr, "Password for bob: ")
+		u, ok := userOf(t, d, "acme", "bob")
+		require.True(t, ok)
+		assert.False(t, u.IsStaff)
+		checkPassword(t, u.PasswordHash, "user-pass-2")
+	})
+	for _, tc := range []struct {
+		name string
+		o    runOpts
+		args []string
+		code int
+		msg  string
+	}{
+		{"ErrUsernameTaken", runOpts{}, []string{"--schema", "acme", "--username", "ann", "--password", "longenough"}, 1, "username: A user with that username already exists."},
+		{"ErrUnknownTenant", runOpts{}, []string{"--schema", "ghost", "--username", "x", "--password", "longenough"}, 1, `tenant "ghost" not found`},
+		{"ErrInvalidSchema", runOpts{}, []string{"--schema", "pg_catalog", "--username", "x", "--password", "longenough"}, 1, "schema_name: invalid schema name"},
+		{"ErrNoPasswordNotTerminal", runOpts{}, []string{"--schema", "acme", "--username", "x"}, 1, "use --password-stdin"},
+		{"ErrPasswordMismatch", runOpts{term: typing("longenough", "longenougj")}, []string{"--schema", "acme", "--username", "x"}, 1, "the passwords do not match"},
+		{"ErrBothPasswordFlags", runOpts{}, []string{"--schema", "acme", "--username", "x", "--password", "longenough", "--password-stdin"}, 2, "cannot be used together"},
+		{"ErrMissingUsername", runOpts{}, []string{"--schema", "acme"}, 2, `"username" not set`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, a.runWith(tc.o, append([]string{"user", "create"}, tc.args...)...), tc.code, tc.msg)
+			assert.Equal(t, 2, count(t, d, "SELECT count(*) FROM acme.users"))
+		})
+	}
+}
+
+func TestSuperuserCreate(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	superuser := func(name string) (publicdb.Superuser, error) {
+		return db.InPublicV(t.Context(), d.Pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+			return q.GetSuperuserByUsername(t.Context(), name)
+		})
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		r := a.runWith(runOpts{stdin: "admin-pass\n"}, "superuser", "create", "--username", "admin", "--email", "admin@example.com", "--password-stdin")
+		require.NoError(t, r.err)
+		assert.Equal(t, "created superuser admin\n", r.stdout)
+		su, err := superuser("admin")
+		require.NoError(t, err)
+		assert.Equal(t, "admin@example.com", su.Email)
+		checkPassword(t, su.PasswordHash, "admin-pass")
+	})
+	t.Run("OKPrompt", func(t *testing.T) {
+		a.runWith(runOpts{term: typing("other-pass", "other-pass")}, "superuser", "create", "--username", "ops")
+		su, err := superuser("ops")
+		require.NoError(t, err)
+		checkPassword(t, su.PasswordHash, "other-pass")
+	})
+	t.Run("ErrUsernameTaken", func(t *testing.T) {
+		wantErr(t, a.run("superuser", "create", "--username", "admin", "--password", "longenough"), 1,
+			"username: A superuser with that username already exists.")
+	})
+	t.Run("ErrPasswordMismatch", func(t *testing.T) {
+		wantErr(t, a.runWith(runOpts{term: typing("longenough", "different")}, "superuser", "create", "--username", "eve"), 1, "the passwords do not match")
+		_, err := superuser("eve")
+		assert.Error(t, err)
+	})
+	t.Run("ErrShortPassword", func(t *testing.T) {
+		wantErr(t, a.run("superuser", "create", "--username", "eve", "--password", "short"), 1, "password: This password is too short")
+	})
+	assert.Equal(t, 2, count(t, d, "SELECT count(*) FROM superusers"))
+}
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	// A fresh database: demo migrates the public schema itself.
+	d := dbtest.NewEmpty(t)
+	a := newApp(t, d)
+
+	first := a.ok("demo").stdout
+	assert.Contains(t, first, "public schema: applied 1 migration\n")
+	assert.Contains(t, first, "created school1 (http://school1.localhost:8000/) with user demo / demo123\n")
+	assert.Contains(t, first, "created school2")
+
+	second := a.ok("demo").stdout
+	assert.Equal(t, "school1 already exists; user demo present\nschool2 already exists; user demo present\n", second)
+
+	assert.Equal(t, 2, count(t, d, "SELECT count(*) FROM clients WHERE state = 'ready'"))
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM domains WHERE domain = 'school2.localhost' AND is_primary"))
+	for _, s := range []string{"school1", "school2"} {
+		u, ok := userOf(t, d, s, "demo")
+		require.True(t, ok, s)
+		checkPassword(t, u.PasswordHash, "demo123")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM "+s+".users"))
+	}
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewEmpty(t)
+	a := newApp(t, d)
+
+	t.Run("FreshDatabase", func(t *testing.T) {
+		out := a.ok("status").stdout
+		assert.Equal(t, []string{"SCHEMA", "VERSION", "PENDING", "STATE", "public", "-", "1", "pending"}, strings.Fields(out))
+	})
+	a.ok("migrate")
+	a.ok("tenant", "create", "--schema", "school1", "--name", "S1", "--domain", "s1.example.com")
+	a.ok("tenant", "create", "--schema", "school2", "--name", "S2", "--domain", "s2.example.com")
+
+	rows := func(args ...string) [][]string {
+		var out [][]string
+		for _, line := range strings.Split(strings.TrimSpace(a.ok(append([]string{"status"}, args...)...).stdout), "\n")[1:] {
+			out = append(out, strings.Fields(line))
+		}
+		return out
+	}
+	t.Run("OK", func(t *testing.T) {
+		assert.Equal(t, [][]string{
+			{"public", "20250101000000", "0", "ok"},
+			{"school1", "20250101000000", "0", "ok"},
+			{"school2", "20250101000000", "0", "ok"},
+		}, rows())
+	})
+	t.Run("DriftUnknownVersion", func(t *testing.T) {
+		_, err := d.Pool.Exec(t.Context(), "INSERT INTO school1.schema_migrations VALUES ('1999')")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"school1", "20250101000000", "0", "DRIFT:", "unknown", "version", "1999"}, rows()[1])
+	})
+	t.Run("Pending", func(t *testing.T) {
+		a.tenantFS = withMigrations(t, map[string]string{"20990101000000_notes.sql": "CREATE TABLE notes (id int);"})
+		defer func() { a.tenantFS = nil }()
+		assert.Equal(t, []string{"school2", "20250101000000", "1", "pending"}, rows()[2])
+	})
+	t.Run("DriftOutOfOrder", func(t *testing.T) {
+		a.tenantFS = withMigrations(t, map[string]string{"20240101000000_old.sql": "CREATE TABLE old (id int);"})
+		defer func() { a.tenantFS = nil }()
+		assert.Equal(t, []string{"school2", "20250101000000", "1", "DRIFT:", "out", "of", "order", "version", "20240101000000"}, rows()[2])
+	})
+	t.Run("JSON", func(t *testing.T) {
+		var got []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(a.ok("status", "--json").stdout), &got))
+		require.Len(t, got, 3)
+		assert.Equal(t, "public", got[0]["schema"])
+		assert.Equal(t, "ok", got[0]["state"])
+		assert.Equal(t, "drift", got[1]["state"])
+		assert.Equal(t, []any{"1999"}, got[1]["unknown_versions"])
+		assert.Equal(t, "20250101000000", got[2]["version"])
+		assert.Equal(t, float64(0), got[2]["pending"])
+	})
+}
+
+func TestServe(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	var got config.Config
+	calls := 0
+	fake := func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool) error {
+		calls++
+		got = cfg
+		log.Info("fake server", "addr", cfg.ListenAddr)
+		return pool.Ping(ctx)
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		r := a.runWith(runOpts{serve: fake}, "serve", "--addr", "127.0.0.1:9999")
+		require.NoError(t, r.err)
+		assert.Equal(t, 1, calls)
+		assert.Equal(t, "127.0.0.1:9999", got.ListenAddr)
+		assert.Equal(t, d.URL, got.DatabaseURL)
+		assert.Contains(t, r.stderr, "level=INFO msg=\"fake server\"", "LOG_FORMAT=text")
+	})
+	t.Run("OKListenAddrFromEnv", func(t *testing.T) {
+		a.env["LISTEN_ADDR"] = ":7000"
+		defer delete(a.env, "LISTEN_ADDR")
+		require.NoError(t, a.runWith(runOpts{serve: fake}, "serve").err)
+		assert.Equal(t, ":7000", got.ListenAddr)
+	})
+	t.Run("ErrInsecureProduction", func(t *testing.T) {
+		a.env["APP_ENV"] = "production"
+		defer delete(a.env, "APP_ENV")
+		calls = 0
+		wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, "refusing to serve: SECRET_KEY is the insecure development default")
+		assert.Zero(t, calls)
+	})
+	t.Run("ErrBadConfig", func(t *testing.T) {
+		a.env["LOG_FORMAT"] = "xml"
+		defer func() { a.env["LOG_FORMAT"] = "text" }()
+		wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, `invalid configuration: LOG_FORMAT: "xml" is not json or text`)
+	})
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewEmpty(t)
+	a := newApp(t, d)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"ErrNoCommand", nil, 2, "missing command"},
+		{"ErrUnknownCommand", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"ErrNoSubcommand", []string{"tenant"}, 2, "tenant: missing command"},
+		{"ErrUnknownFlag", []string{"status", "--verbose"}, 2, "flag provided but not defined: -verbose"},
+		// An unmigrated database gets a hint instead of a bare SQL error.
+		{"ErrNotMigrated", []string{"tenant", "list"}, 1, `relation "clients" does not exist (SQLSTATE 42P01) (is the database migrated? run: tenantctl migrate)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, a.run(tc.args...), tc.code, tc.msg)
+		})
+	}
+	t.Run("Help", func(t *testing.T) {
+		r := a.run("tenant", "create", "--help")
+		require.NoError(t, r.err)
+		assert.Contains(t, r.stdout, "--admin-password-stdin")
+	})
+	t.Run("ErrDatabaseUnreachable", func(t *testing.T) {
+		b := newApp(t, d)
+		b.env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable&connect_timeout=2"
+		wantErr(t, b.run("tenant", "list"), 1, "connect to database: failed to connect")
+	})
+	t.Run("ErrInterrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		wantErr(t, a.runWith(runOpts{ctx: ctx}, "migrate"), 1, "interrupted")
+	})
+	t.Run("DotEnv", func(t *testing.T) {
+		dir := t.TempDir()
+		good := filepath.Join(dir, "good.env")
+		require.NoError(t, os.WriteFile(good, []byte("# test\nexport DATABASE_URL=\""+d.URL+"\"\n"), 0o600))
+		b := newApp(t, d)
+		delete(b.env, "DATABASE_URL")
+		wantErr(t, b.runWith(runOpts{dotEnv: good}, "tenant", "list"), 1, `relation "clients" does not exist`)
+
+		bad := filepath.Join(dir, "bad.env")
+		require.NoError(t, os.WriteFile(bad, []byte("NOT A SETTING\n"), 0o600))
+		wantErr(t, b.runWith(runOpts{dotEnv: bad}, "tenant", "list"), 1, "bad.env:1: expected KEY=VALUE")
+	})
+	t.Run("Run", func(t *testing.T) {
+		// The entry point main calls, with a stdin that is not a terminal.
+		var stdout, stderr bytes.Buffer
+		getenv := func(k string) string { return map[string]string{"DATABASE_URL": d.URL}[k] }
+		err := cli.Run(t.Context(), []string{"tenantctl", "migrate", "--shared"}, getenv, strings.NewReader(""), &stdout, &stderr)
+		require.NoError(t, err)
+		assert.Equal(t, "public schema: applied 1 migration\n", stdout.String())
+		err = cli.Run(t.Context(), []string{"tenantctl", "tenant", "delete", "--schema", "x"}, getenv, strings.NewReader(""), &stdout, &stderr)
+		assert.EqualError(t, err, `tenant "x" not found`)
+	})
+}

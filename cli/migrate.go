@@ -1,0 +1,337 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/migrate"
+)
+
+// migrateCommand applies pending migrations to the public schema and to
+// tenant schemas.
+func migrateCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:  "migrate",
+		Usage: "apply pending migrations: the public schema, then every tenant",
+		Description: "Without flags, migrates the public schema and then every tenant, --jobs at a time.\n" +
+			"A failing tenant does not stop the others; the exit status is non-zero if any failed.",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "shared", Usage: "migrate the public (shared) schema"},
+			&ucli.BoolFlag{Name: "tenants", Usage: "migrate every tenant"},
+			&ucli.StringSliceFlag{Name: "schema", Usage: "migrate only this tenant (repeatable)"},
+			&ucli.IntFlag{Name: "jobs", Value: 4, Usage: "tenants migrated at once"},
+		},
+		Action: action(func(ctx context.Context, cmd *ucli.Command) error {
+			return inv.migrate(ctx, cmd.Bool("shared"), cmd.Bool("tenants"), cmd.StringSlice("schema"), cmd.Int("jobs"))
+		}),
+	}
+}
+
+func (inv *invocation) migrate(ctx context.Context, shared, tenants bool, names []string, jobs int) error {
+	if jobs < 1 {
+		return usageErrorf("--jobs must be at least 1, not %d", jobs)
+	}
+	// Without --shared or --tenants, migrate whatever --schema leaves out:
+	// everything, or with --schema only the named tenants.
+	doPublic := shared || (!tenants && len(names) == 0)
+	doTenants := tenants || len(names) > 0 || !shared
+
+	var only []db.Schema
+	for _, n := range names {
+		s, err := db.ParseSchema(n)
+		if err != nil {
+			return fmt.Errorf("--schema: %w", err)
+		}
+		if !slices.Contains(only, s) {
+			only = append(only, s)
+		}
+	}
+	// A lock connection and a query connection per job, and one to spare.
+	if err := inv.open(ctx, jobs+1); err != nil {
+		return err
+	}
+	if doPublic {
+		n, err := inv.migrator.MigratePublic(ctx)
+		if err != nil {
+			return fmt.Errorf("public schema: %w", err)
+		}
+		if n == 0 {
+			fmt.Fprintln(inv.out(), "public schema: up to date")
+		} else {
+			fmt.Fprintf(inv.out(), "public schema: applied %s\n", plural(n, "migration"))
+		}
+	}
+	if !doTenants {
+		return nil
+	}
+
+	removed, err := inv.svc.RemoveStale(ctx)
+	for _, s := range removed {
+		fmt.Fprintf(inv.out(), "removed %s: a tenant left half-made by an interrupted tenant create\n", s)
+	}
+	if err != nil {
+		return fmt.Errorf("remove half-made tenants: %w", err)
+	}
+
+	schemas, err := inv.readySchemas(ctx)
+	if err != nil {
+		return err
+	}
+	if len(only) > 0 {
+		var missing []string
+		for _, s := range only {
+			if !slices.Contains(schemas, s) {
+				missing = append(missing, fmt.Sprintf("%q", s.String()))
+			}
+		}
+		switch len(missing) {
+		case 0:
+		case 1:
+			return fmt.Errorf("--schema: tenant %s not found", missing[0])
+		default:
+			return fmt.Errorf("--schema: tenants %s not found", strings.Join(missing, ", "))
+		}
+		schemas = only
+	}
+	return inv.migrateTenants(ctx, schemas, jobs)
+}
+
+// readySchemas lists the schemas of the tenants that are ready.
+func (inv *invocation) readySchemas(ctx context.Context) ([]db.Schema, error) {
+	names, err := db.InPublicV(ctx, inv.pool, func(q *publicdb.Queries) ([]string, error) {
+		return q.ListClientSchemas(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	schemas := make([]db.Schema, 0, len(names))
+	for _, n := range names {
+		s, err := db.ParseSchema(n)
+		if err != nil {
+			// The clients table's CHECK makes this unreachable.
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		schemas = append(schemas, s)
+	}
+	return schemas, nil
+}
+
+// migrateTenants migrates schemas in parallel, reporting progress as it goes
+// and a summary at the end. It returns an error if any tenant failed.
+func (inv *invocation) migrateTenants(ctx context.Context, schemas []db.Schema, jobs int) error {
+	w, total := inv.out(), len(schemas)
+	live := inv.opts.StdoutTerminal && total > 0
+	// MigrateTenants calls progress from one goroutine at a time.
+	progress := func(done int, r migrate.Result) {
+		switch {
+		case live:
+			state := "ok"
+			if r.Err != nil {
+				state = "FAILED"
+			}
+			// \x1b[K clears what a longer previous line left behind.
+			fmt.Fprintf(w, "\r[%d/%d] migrating tenants... %s %s\x1b[K", done, total, r.Schema, state)
+		case r.Err != nil:
+			fmt.Fprintf(w, "[%d/%d] %s: FAILED: %s\n", done, total, r.Schema, oneLine(r.Err.Error()))
+		case r.Applied > 0:
+			fmt.Fprintf(w, "[%d/%d] %s: applied %s in %s\n", done, total, r.Schema, plural(r.Applied, "migration"), r.Duration.Round(time.Millisecond))
+		}
+	}
+	results := inv.migrator.MigrateTenants(ctx, schemas, jobs, progress)
+	if live {
+		fmt.Fprintln(w)
+	}
+
+	var applied, upToDate, interrupted int
+	var failed []migrate.Result
+	for _, r := range results {
+		switch {
+		case r.Err != nil && ctx.Err() != nil && errors.Is(r.Err, ctx.Err()):
+			// Not failed, just not reached: listing each would bury the
+			// real failures.
+			interrupted++
+		case r.Err != nil:
+			failed = append(failed, r)
+		case r.Applied > 0:
+			applied += r.Applied
+		default:
+			upToDate++
+		}
+	}
+	fmt.Fprintf(w, "migrated %s: %s, %d up to date, %d failed",
+		plural(total, "tenant"), plural(applied, "applied migration"), upToDate, len(failed))
+	if interrupted > 0 {
+		fmt.Fprintf(w, ", %d not migrated (interrupted)", interrupted)
+	}
+	fmt.Fprintln(w)
+	for _, r := range failed {
+		fmt.Fprintf(w, "  FAILED %s: %s\n", r.Schema, oneLine(r.Err.Error()))
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%s failed", plural(len(failed), "tenant migration"))
+	}
+	return nil
+}
+
+// plural formats a count with its noun, adding an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// statusCommand shows each schema's migration state.
+func statusCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:  "status",
+		Usage: "show each schema's applied migration version and pending count, and flag drift",
+		Description: "STATE is ok, pending, or DRIFT when a schema's history disagrees with the\n" +
+			"migration files: a version no file has (unknown), or a file older than the\n" +
+			"newest applied version that was never applied (out of order).",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "json", Usage: "print JSON"},
+		},
+		Action: action(func(ctx context.Context, cmd *ucli.Command) error {
+			return inv.status(ctx, cmd.Bool("json"))
+		}),
+	}
+}
+
+// schemaStatus is one row of status, and its JSON.
+type schemaStatus struct {
+	Schema     string   `json:"schema"`
+	Version    *string  `json:"version"`
+	Pending    int      `json:"pending"`
+	PendingV   []string `json:"pending_versions"`
+	Unknown    []string `json:"unknown_versions"`
+	OutOfOrder []string `json:"out_of_order_versions"`
+	// State is ok, pending, drift, provisioning or error.
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
+func newSchemaStatus(schema string, st migrate.Status, err error) schemaStatus {
+	s := schemaStatus{Schema: schema, PendingV: []string{}, Unknown: []string{}, OutOfOrder: []string{}}
+	if err != nil {
+		s.State, s.Error = "error", oneLine(err.Error())
+		return s
+	}
+	if v := st.Latest(); v != "" {
+		s.Version = &v
+	}
+	s.Pending = len(st.Pending)
+	s.PendingV = append(s.PendingV, st.Pending...)
+	s.Unknown = append(s.Unknown, st.Unknown...)
+	s.OutOfOrder = append(s.OutOfOrder, st.OutOfOrder...)
+	switch {
+	case st.Drift():
+		s.State = "drift"
+	case len(st.Pending) > 0:
+		s.State = "pending"
+	default:
+		s.State = "ok"
+	}
+	return s
+}
+
+// stateText is the STATE column.
+func (s schemaStatus) stateText() string {
+	switch s.State {
+	case "drift":
+		var parts []string
+		if len(s.Unknown) > 0 {
+			parts = append(parts, "unknown "+versionsText(s.Unknown))
+		}
+		if len(s.OutOfOrder) > 0 {
+			parts = append(parts, "out of order "+versionsText(s.OutOfOrder))
+		}
+		return "DRIFT: " + strings.Join(parts, "; ")
+	case "error":
+		return "ERROR: " + s.Error
+	}
+	return s.State
+}
+
+func versionsText(vs []string) string {
+	if len(vs) == 1 {
+		return "version " + vs[0]
+	}
+	return "versions " + strings.Join(vs, ", ")
+}
+
+func (inv *invocation) status(ctx context.Context, asJSON bool) error {
+	if err := inv.open(ctx, 2); err != nil {
+		return err
+	}
+	pub, err := inv.migrator.PublicStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("public schema: %w", err)
+	}
+	rows := []schemaStatus{newSchemaStatus("public", pub, nil)}
+	// Before the first public migration there is no clients table to read.
+	if len(pub.Applied) > 0 {
+		tenants, err := inv.svc.ListTenants(ctx)
+		if err != nil {
+			return fmt.Errorf("list tenants: %w", err)
+		}
+		for _, t := range tenants {
+			s, err := db.ParseSchema(t.SchemaName)
+			if err == nil && t.State != "ready" {
+				// Its creator is still at work, or died: migrate removes it.
+				rows = append(rows, schemaStatus{Schema: t.SchemaName, State: "provisioning",
+					PendingV: []string{}, Unknown: []string{}, OutOfOrder: []string{}})
+				continue
+			}
+			var st migrate.Status
+			if err == nil {
+				st, err = inv.migrator.TenantStatus(ctx, s)
+			}
+			rows = append(rows, newSchemaStatus(t.SchemaName, st, err))
+		}
+	}
+
+	var failed int
+	for _, r := range rows {
+		if r.State == "error" {
+			failed++
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(inv.out())
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(inv.out(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SCHEMA\tVERSION\tPENDING\tSTATE")
+		for _, r := range rows {
+			v := "-"
+			if r.Version != nil {
+				v = *r.Version
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", r.Schema, v, r.Pending, r.stateText())
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return errors.New(plural(failed, "schema") + " could not be read")
+	}
+	return nil
+}

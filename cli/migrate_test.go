@@ -1,0 +1,189 @@
+package cli_test
+
+import (
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/dbmate"
+	"github.com/tenantctl/tenantctl/dbtest"
+)
+
+// withMigrations returns the embedded tenant migrations plus the given
+// files (name: the up SQL).
+func withMigrations(t *testing.T, extra map[string]string) fs.FS {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	require.NoError(t, fs.WalkDir(dbmate.Tenant, "tenant", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(dbmate.Tenant, path)
+		fsys[path] = &fstest.MapFile{Data: b}
+		return err
+	}))
+	for name, up := range extra {
+		fsys["tenant/"+name] = &fstest.MapFile{Data: []byte("-- migrate:up\n" + up + "\n-- migrate:down\n")}
+	}
+	return fsys
+}
+
+// addUnmigratedTenants registers n ready tenants t00, t01, ... whose schemas
+// exist but have no migrations applied: the state after a release adds a
+// migration, taken to the extreme, and much faster to set up than n
+// tenant creates.
+func addUnmigratedTenants(t *testing.T, d *dbtest.DB, n int) []string {
+	t.Helper()
+	var schemas []string
+	for i := range n {
+		schemas = append(schemas, fmt.Sprintf("t%02d", i))
+	}
+	_, err := d.Pool.Exec(t.Context(), `
+		WITH c AS (
+			INSERT INTO clients (schema_name, name, state)
+			SELECT s, upper(s), 'ready' FROM unnest($1::text[]) AS s
+			RETURNING id, schema_name)
+		INSERT INTO domains (domain, client_id, is_primary)
+		SELECT schema_name || '.example.com', id, true FROM c`, schemas)
+	require.NoError(t, err)
+	_, err = d.Pool.Exec(t.Context(), "SELECT tenant_schema_create(s) FROM unnest($1::text[]) AS s", schemas)
+	require.NoError(t, err)
+	return schemas
+}
+
+var summaryPattern = regexp.MustCompile(`(?m)^migrated (\d+) tenants?: (\d+) applied migrations?, (\d+) up to date, (\d+) failed$`)
+
+// summary parses migrate's summary line into its four counts.
+func summary(t *testing.T, out string) [4]int {
+	t.Helper()
+	m := summaryPattern.FindStringSubmatch(out)
+	require.NotNil(t, m, "no summary in:\n%s", out)
+	var n [4]int
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[i+1])
+	}
+	return n
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	schemas := addUnmigratedTenants(t, d, 50)
+	versions := func(schema string) int {
+		return count(t, d, "SELECT count(*) FROM "+schema+".schema_migrations")
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		r := a.ok("migrate", "--jobs", "4")
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		require.Len(t, lines, 52, r.stdout)
+		assert.Equal(t, "public schema: up to date", lines[0])
+		assert.Regexp(t, `^\[\d+/50\] t\d\d: applied 1 migration in \d`, lines[1])
+		assert.Equal(t, "migrated 50 tenants: 50 applied migrations, 0 up to date, 0 failed", lines[51])
+		for _, s := range schemas {
+			assert.Equal(t, 1, versions(s), s)
+		}
+		assert.Equal(t, 50, count(t, d, "SELECT count(*) FROM pg_tables WHERE tablename = 'users' AND schemaname ~ '^t\\d\\d$'"))
+	})
+	t.Run("OKUpToDate", func(t *testing.T) {
+		r := a.ok("migrate", "--tenants")
+		assert.Equal(t, "migrated 50 tenants: 0 applied migrations, 50 up to date, 0 failed\n", r.stdout)
+	})
+	t.Run("OKShared", func(t *testing.T) {
+		assert.Equal(t, "public schema: up to date\n", a.ok("migrate", "--shared").stdout)
+	})
+	t.Run("OKLiveProgress", func(t *testing.T) {
+		r := a.runWith(runOpts{stdoutTTY: true}, "migrate", "--schema", "t01", "--schema", "t02", "--schema", "t01")
+		require.NoError(t, r.err)
+		assert.Contains(t, r.stdout, "\r[1/2] migrating tenants... t0")
+		assert.Contains(t, r.stdout, "\r[2/2] migrating tenants... t0")
+		assert.True(t, strings.HasSuffix(r.stdout, "\x1b[K\nmigrated 2 tenants: 0 applied migrations, 2 up to date, 0 failed\n"), "%q", r.stdout)
+	})
+
+	// A new release adds a migration; one tenant has a table in the way.
+	a.tenantFS = withMigrations(t, map[string]string{"20990101000000_notes.sql": "CREATE TABLE notes (id bigint PRIMARY KEY, body text);"})
+	_, err := d.Pool.Exec(t.Context(), "CREATE TABLE t07.notes (x int)")
+	require.NoError(t, err)
+
+	t.Run("ErrOneTenantFails", func(t *testing.T) {
+		r := a.run("migrate", "--jobs", "4")
+		wantErr(t, r, 1, "1 tenant migration failed")
+		assert.Equal(t, [4]int{50, 49, 0, 1}, summary(t, r.stdout))
+		assert.Contains(t, r.stdout, "[")
+		assert.Regexp(t, `\] t07: FAILED: migration 20990101000000_notes\.sql: .*"notes" already exists`, r.stdout)
+		assert.Regexp(t, `(?m)^  FAILED t07: migration 20990101000000_notes\.sql: .*"notes" already exists.*$`, r.stdout)
+		for _, s := range schemas {
+			want := 2
+			if s == "t07" {
+				want = 1
+			}
+			assert.Equal(t, want, versions(s), s)
+		}
+	})
+
+	t.Run("ConcurrentRunsApplyOnce", func(t *testing.T) {
+		_, err := d.Pool.Exec(t.Context(), "DROP TABLE t07.notes")
+		require.NoError(t, err)
+		a.tenantFS = withMigrations(t, map[string]string{
+			"20990101000000_notes.sql": "CREATE TABLE notes (id bigint PRIMARY KEY, body text);",
+			"20990102000000_tags.sql":  "CREATE TABLE tags (id bigint PRIMARY KEY);",
+		})
+		var wg sync.WaitGroup
+		results := make([]result, 2)
+		for i := range results {
+			wg.Go(func() { results[i] = a.run("migrate", "--tenants", "--jobs", "4") })
+		}
+		wg.Wait()
+		applied := 0
+		for _, r := range results {
+			require.NoError(t, r.err, r.stdout)
+			n := summary(t, r.stdout)
+			assert.Equal(t, 50, n[0])
+			assert.Zero(t, n[3])
+			applied += n[1]
+		}
+		// 49 tenants missed tags, t07 also notes: each applied by one run only.
+		assert.Equal(t, 51, applied)
+		for _, s := range schemas {
+			assert.Equal(t, 3, versions(s), s)
+		}
+	})
+
+	t.Run("RemovesHalfMadeTenants", func(t *testing.T) {
+		// What a tenant create killed after creating the schema leaves.
+		_, err := d.Pool.Exec(t.Context(), "INSERT INTO clients (schema_name, name) VALUES ('halfmade', 'Half'); SELECT tenant_schema_create('halfmade')")
+		require.NoError(t, err)
+		r := a.ok("migrate", "--tenants")
+		assert.True(t, strings.HasPrefix(r.stdout, "removed halfmade: a tenant left half-made by an interrupted tenant create\n"), r.stdout)
+		assert.Zero(t, leftovers(t, d, "halfmade"))
+	})
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"ErrUnknownSchema", []string{"--schema", "t01", "--schema", "ghost"}, 1, `--schema: tenant "ghost" not found`},
+		{"ErrUnknownSchemas", []string{"--schema", "ghost", "--schema", "spook"}, 1, `--schema: tenants "ghost", "spook" not found`},
+		{"ErrInvalidSchema", []string{"--schema", "a;drop"}, 1, `--schema: invalid schema name "a;drop"`},
+		{"ErrPublicIsNotATenant", []string{"--schema", "public"}, 1, `--schema: invalid schema name "public"`},
+		{"ErrJobs", []string{"--jobs", "0"}, 2, "--jobs must be at least 1"},
+		{"ErrJobsNotANumber", []string{"--jobs", "many"}, 2, "invalid value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.run(append([]string{"migrate"}, tc.args...)...)
+			wantErr(t, r, tc.code, tc.msg)
+			assert.Empty(t, r.stdout)
+		})
+	}
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	ucli "github.com/urfave/cli/v3"
+)
+
+// serveCommand runs the HTTP server.
+func serveCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:        "serve",
+		Usage:       "serve the HTTP API and the admin until interrupted",
+		Description: "Migrates nothing: run tenantctl migrate first. Refuses to start with an unsafe\nconfiguration when APP_ENV=production.",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "addr", Usage: "listen on this `address` instead of LISTEN_ADDR"},
+		},
+		Action: action(func(ctx context.Context, cmd *ucli.Command) error {
+			cfg, err := inv.config()
+			if err != nil {
+				return err
+			}
+			if err := cfg.CheckProduction(); err != nil {
+				return fmt.Errorf("refusing to serve: %w", err)
+			}
+			if cmd.IsSet("addr") {
+				cfg.ListenAddr = cmd.String("addr")
+			}
+			if err := inv.open(ctx, 0); err != nil {
+				return err
+			}
+			// A server on an unmigrated database fails on every request;
+			// say why once, up front, without refusing (a rolling deploy
+			// may migrate from another host).
+			if st, err := inv.migrator.PublicStatus(ctx); err != nil {
+				inv.log.Warn("could not read the public schema's migration status", "error", err)
+			} else if len(st.Pending) > 0 {
+				inv.log.Warn("the public schema has pending migrations; run tenantctl migrate", "pending", len(st.Pending))
+			}
+			return inv.opts.Serve(ctx, cfg, inv.log, inv.pool)
+		}),
+	}
+}

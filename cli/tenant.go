@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// dateLayout is the YYYY-MM-DD form of --paid-until and of dates printed.
+const dateLayout = "2006-01-02"
+
+// tenantCommand groups the tenant subcommands.
+func tenantCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:   "tenant",
+		Usage:  "create, list and delete tenants",
+		Action: groupAction,
+		Commands: []*ucli.Command{
+			tenantCreateCommand(inv),
+			tenantListCommand(inv),
+			tenantDeleteCommand(inv),
+		},
+	}
+}
+
+func tenantCreateCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:  "create",
+		Usage: "create a tenant: its schema, migrated, its primary domain and optionally its first (staff) user",
+		Description: "All or nothing: if any step fails, nothing of the tenant is left behind.\n" +
+			"With --admin-username and no password flag, the password is asked for on the terminal.",
+		Flags: append([]ucli.Flag{
+			schemaFlag(),
+			&ucli.StringFlag{Name: "name", Usage: "the tenant's display name", Required: true},
+			&ucli.StringFlag{Name: "domain", Usage: "the tenant's primary domain, such as acme.example.com", Required: true},
+			&ucli.StringFlag{Name: "paid-until", Usage: "the `date` the tenant has paid until, as YYYY-MM-DD"},
+			&ucli.BoolFlag{Name: "on-trial", Usage: "mark the tenant as on trial"},
+			&ucli.StringFlag{Name: "admin-username", Usage: "create this staff user in the tenant"},
+			&ucli.StringFlag{Name: "admin-email", Usage: "the admin user's email"},
+		}, passwordFlags("admin-password", "admin user's")...),
+		Action: action(inv.tenantCreate),
+	}
+}
+
+func (inv *invocation) tenantCreate(ctx context.Context, cmd *ucli.Command) error {
+	p := provision.TenantParams{
+		Schema:  cmd.String("schema"),
+		Name:    cmd.String("name"),
+		Domain:  cmd.String("domain"),
+		OnTrial: cmd.Bool("on-trial"),
+	}
+	if cmd.IsSet("paid-until") {
+		d, err := time.Parse(dateLayout, cmd.String("paid-until"))
+		if err != nil {
+			return fmt.Errorf("--paid-until: %q is not a date in the form YYYY-MM-DD", cmd.String("paid-until"))
+		}
+		p.PaidUntil = &d
+	}
+	if cmd.IsSet("admin-username") {
+		p.Admin = &provision.UserParams{Username: cmd.String("admin-username"), Email: cmd.String("admin-email"), Staff: true}
+		if err := checkPasswordFlags(cmd, "admin-password"); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range []string{"admin-email", "admin-password", "admin-password-stdin"} {
+			if cmd.IsSet(f) {
+				return usageErrorf("--%s needs --admin-username", f)
+			}
+		}
+	}
+	// Check the cheap things before asking for a password, so a typo in the
+	// schema name is not reported only after the user typed it twice.
+	if _, err := db.ParseSchema(p.Schema); err != nil {
+		return &provision.FieldError{Field: "schema_name", Message: err.Error()}
+	}
+	if _, err := provision.ParseDomain(p.Domain); err != nil {
+		return err
+	}
+	if err := inv.open(ctx, 2); err != nil {
+		return err
+	}
+	if p.Admin != nil {
+		pw, err := inv.password(ctx, cmd, "admin-password", "the admin user")
+		if err != nil {
+			return err
+		}
+		p.Admin.Password = pw
+	}
+
+	c, err := inv.svc.CreateTenant(ctx, p)
+	if err != nil {
+		return err
+	}
+	domain, _ := provision.ParseDomain(p.Domain)
+	msg := fmt.Sprintf("created tenant %s (%s) at %s", c.SchemaName, c.Name, domain)
+	if p.Admin != nil {
+		msg += " with admin user " + p.Admin.Username
+	}
+	fmt.Fprintln(inv.out(), msg)
+	return nil
+}
+
+func tenantListCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:  "list",
+		Usage: "list the tenants with their domains",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "json", Usage: "print a JSON array"},
+		},
+		Action: action(func(ctx context.Context, cmd *ucli.Command) error {
+			return inv.tenantList(ctx, cmd.Bool("json"))
+		}),
+	}
+}
+
+// tenantJSON is one tenant of tenant list --json.
+type tenantJSON struct {
+	Name      string   `json:"name"`
+	Schema    string   `json:"schema"`
+	Domains   []string `json:"domains"`
+	CreatedAt string   `json:"created_at"`
+	OnTrial   bool     `json:"on_trial"`
+	PaidUntil *string  `json:"paid_until"`
+	State     string   `json:"state"`
+}
+
+func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
+	if err := inv.open(ctx, 2); err != nil {
+		return err
+	}
+	tenants, err := inv.svc.ListTenants(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := make([]tenantJSON, 0, len(tenants))
+		for _, t := range tenants {
+			j := tenantJSON{
+				Name: t.Name, Schema: t.SchemaName, Domains: append([]string{}, t.Domains...),
+				CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), OnTrial: t.OnTrial, State: t.State,
+			}
+			if t.PaidUntil != nil {
+				d := t.PaidUntil.Format(dateLayout)
+				j.PaidUntil = &d
+			}
+			out = append(out, j)
+		}
+		enc := json.NewEncoder(inv.out())
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+
+	tw := tabwriter.NewWriter(inv.out(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSCHEMA\tDOMAINS\tCREATED\tTRIAL\tPAID UNTIL")
+	for _, t := range tenants {
+		name := t.Name
+		if t.State != "ready" {
+			name += " (provisioning)"
+		}
+		trial, paid := "no", "-"
+		if t.OnTrial {
+			trial = "yes"
+		}
+		if t.PaidUntil != nil {
+			paid = t.PaidUntil.Format(dateLayout)
+		}
+		// Tabs and newlines in a name would break the columns.
+		name = strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return ' '
+			}
+			return r
+		}, name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
+			name, t.SchemaName, strings.Join(t.Domains, ","), t.CreatedAt.Local().Format(dateLayout), trial, paid)
+	}
+	return tw.Flush()
+}
+
+func tenantDeleteCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:  "delete",
+		Usage: "delete a tenant: drop its schema with all its data, and its domains",
+		Description: "Asks to type the schema name to confirm, unless --yes is given.\n" +
+			"Refuses without --yes when stdin is not a terminal.",
+		Flags: []ucli.Flag{
+			schemaFlag(),
+			&ucli.BoolFlag{Name: "yes", Usage: "do not ask for confirmation"},
+		},
+		Action: action(inv.tenantDelete),
+	}
+}
+
+func (inv *invocation) tenantDelete(ctx context.Context, cmd *ucli.Command) error {
+	schema := cmd.String("schema")
+	if _, err := db.ParseSchema(schema); err != nil {
+		return &provision.FieldError{Field: "schema_name", Message: err.Error()}
+	}
+	if err := inv.open(ctx, 2); err != nil {
+		return err
+	}
+	c, err := inv.svc.GetTenant(ctx, schema)
+	if err != nil {
+		return notFound(err, "tenant", schema)
+	}
+	if !cmd.Bool("yes") {
+		if inv.opts.Terminal == nil {
+			return errors.New("refusing to delete without --yes when not on a terminal")
+		}
+		fmt.Fprintf(inv.errOut(), "This permanently deletes tenant %s (%s): its schema with all of its data, and its domains.\n", c.SchemaName, c.Name)
+		fmt.Fprintf(inv.errOut(), "Type the schema name to confirm: ")
+		typed, err := inv.readLine(ctx)
+		if err != nil {
+			return fmt.Errorf("confirmation: %w", err)
+		}
+		if strings.TrimSpace(typed) != c.SchemaName {
+			return fmt.Errorf("confirmation %q does not match %q; nothing deleted", strings.TrimSpace(typed), c.SchemaName)
+		}
+	}
+	if err := inv.svc.DeleteTenant(ctx, schema); err != nil {
+		return notFound(err, "tenant", schema)
+	}
+	fmt.Fprintf(inv.out(), "deleted tenant %s (%s)\n", c.SchemaName, c.Name)
+	return nil
+}

@@ -1,0 +1,227 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/dbtest"
+	"github.com/tenantctl/tenantctl/password"
+)
+
+// userOf reads a tenant's user, with ok false if there is none.
+func userOf(t *testing.T, d *dbtest.DB, schema, username string) (tenantdb.User, bool) {
+	t.Helper()
+	u, err := db.InTenantV(t.Context(), d.Pool, db.MustParseSchema(schema), func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(t.Context(), username)
+	})
+	return u, err == nil
+}
+
+func checkPassword(t *testing.T, hash, plain string) {
+	t.Helper()
+	ok, err := password.NewHasher(1).Verify(t.Context(), plain, hash)
+	require.NoError(t, err)
+	assert.True(t, ok, "password %q does not match", plain)
+}
+
+func TestTenantCreate(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+
+	t.Run("OK", func(t *testing.T) {
+		r := a.runWith(runOpts{stdin: "s3cret-pass\r\n"}, "tenant", "create", "--schema", "acme", "--name", "ACME Corp",
+			"--domain", "ACME.example.com", "--admin-username", "boss", "--admin-email", "boss@acme.com", "--admin-password-stdin")
+		require.NoError(t, r.err)
+		assert.Equal(t, "created tenant acme (ACME Corp) at acme.example.com with admin user boss\n", r.stdout)
+		assert.NotContains(t, r.stdout+r.stderr, "s3cret-pass")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM clients WHERE schema_name = 'acme' AND state = 'ready' AND name = 'ACME Corp' AND NOT on_trial AND paid_until IS NULL"))
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM domains WHERE domain = 'acme.example.com' AND is_primary"))
+		u, ok := userOf(t, d, "acme", "boss")
+		require.True(t, ok)
+		assert.True(t, u.IsStaff)
+		assert.Equal(t, "boss@acme.com", u.Email)
+		checkPassword(t, u.PasswordHash, "s3cret-pass")
+	})
+	t.Run("OKPasswordFlag", func(t *testing.T) {
+		r := a.ok("tenant", "create", "--schema", "beta", "--name", "Beta", "--domain", "beta.example.com",
+			"--on-trial", "--paid-until", "2031-02-28", "--admin-username", "chief", "--admin-password", "flag-pass-1")
+		assert.Equal(t, "created tenant beta (Beta) at beta.example.com with admin user chief\n", r.stdout)
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM clients WHERE schema_name = 'beta' AND on_trial AND paid_until = '2031-02-28'"))
+		u, ok := userOf(t, d, "beta", "chief")
+		require.True(t, ok)
+		assert.True(t, u.IsStaff)
+		checkPassword(t, u.PasswordHash, "flag-pass-1")
+	})
+	t.Run("OKWithoutAdmin", func(t *testing.T) {
+		r := a.ok("tenant", "create", "--schema", "gamma", "--name", "Gamma", "--domain", "gamma.example.com")
+		assert.Equal(t, "created tenant gamma (Gamma) at gamma.example.com\n", r.stdout)
+		assert.Equal(t, 0, count(t, d, "SELECT count(*) FROM gamma.users"))
+	})
+	t.Run("OKPrompt", func(t *testing.T) {
+		r := a.runWith(runOpts{term: typing("typed-pass", "typed-pass")}, "tenant", "create",
+			"--schema", "delta", "--name", "Delta", "--domain", "delta.example.com", "--admin-username", "root")
+		require.NoError(t, r.err)
+		assert.Contains(t, r.stderr, "Password for the admin user: ")
+		assert.Contains(t, r.stderr, "(again)")
+		assert.NotContains(t, r.stdout+r.stderr, "typed-pass")
+		u, ok := userOf(t, d, "delta", "root")
+		require.True(t, ok)
+		checkPassword(t, u.PasswordHash, "typed-pass")
+	})
+
+	// Every failure below must leave nothing of the tenant behind.
+	for _, tc := range []struct {
+		name string
+		o    runOpts
+		args []string
+		code int
+		msg  string
+	}{
+		{"ErrSchemaTaken", runOpts{}, []string{"--schema", "acme", "--domain", "fresh.example.com"}, 1,
+			`schema_name: A tenant with schema "acme" already exists.`},
+		{"ErrDomainTaken", runOpts{}, []string{"--schema", "fresh", "--domain", "acme.example.com"}, 1,
+			`domain: The domain "acme.example.com" is already in use.`},
+		{"ErrInvalidDomain", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com:8000"}, 1, "domain: Enter a valid domain"},
+		{"ErrPasswordMismatch", runOpts{term: typing("first-pass", "other-pass")},
+			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "x"}, 1, "the passwords do not match"},
+		{"ErrNoPasswordNotTerminal", runOpts{},
+			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "x"}, 1, "use --admin-password-stdin"},
+		{"ErrEmptyStdin", runOpts{},
+			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "x", "--admin-password-stdin"}, 1, "--admin-password-stdin: stdin ended"},
+		{"ErrShortPassword", runOpts{stdin: "abc\n"},
+			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "x", "--admin-password-stdin"}, 1, "admin_password: This password is too short"},
+		{"ErrBadUsername", runOpts{},
+			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "no spaces", "--admin-password", "longenough"}, 1, "admin_username: Enter a valid username"},
+		{"ErrBadEmail", runOpts{},
+			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "x", "--admin-email", "nope", "--admin-password", "longenough"}, 1, "admin_email: Enter a valid email address."},
+		{"ErrBadPaidUntil", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "--paid-until", "31/12/2030"}, 1,
+			`--paid-until: "31/12/2030" is not a date in the form YYYY-MM-DD`},
+		{"ErrBothPasswordFlags", runOpts{stdin: "longenough\n"},
+			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "x", "--admin-password", "longenough", "--admin-password-stdin"}, 2, "cannot be used together"},
+		{"ErrPasswordWithoutUsername", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-password", "longenough"}, 2,
+			"--admin-password needs --admin-username"},
+		{"ErrMissingDomain", runOpts{}, []string{"--schema", "fresh"}, 2, `"domain" not set`},
+		{"ErrUnknownFlag", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin", "x"}, 2, "flag provided but not defined"},
+		{"ErrStrayArgument", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "extra"}, 2, `unexpected argument "extra"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"tenant", "create", "--name", "Fresh"}, tc.args...)
+			r := a.runWith(tc.o, args...)
+			wantErr(t, r, tc.code, tc.msg)
+			assert.Zero(t, leftovers(t, d, "fresh"))
+			assert.NotContains(t, r.stdout+r.stderr+r.err.Error(), "longenough")
+		})
+	}
+
+	t.Run("ErrInvalidSchema", func(t *testing.T) {
+		for _, schema := range []string{
+			"a;drop", `"x"`, "pg_x", "public", "information_schema", "Upper", "1abc", "", "a b",
+			`x"; DROP SCHEMA acme CASCADE; --`, strings.Repeat("a", 64),
+		} {
+			r := a.run("tenant", "create", "--schema", schema, "--name", "Bad", "--domain", "bad.example.com")
+			wantErr(t, r, 1, "schema_name: invalid schema name")
+		}
+		assert.Equal(t, 4, count(t, d, "SELECT count(*) FROM clients"))
+		assert.Equal(t, 0, count(t, d, "SELECT count(*) FROM domains WHERE domain = 'bad.example.com'"))
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM pg_namespace WHERE nspname = 'acme'"))
+		_, ok := userOf(t, d, "acme", "boss")
+		assert.True(t, ok, "acme's data survives")
+	})
+}
+
+func TestTenantList(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+
+	t.Run("Empty", func(t *testing.T) {
+		assert.Equal(t, "[]\n", a.ok("tenant", "list", "--json").stdout)
+	})
+	a.ok("tenant", "create", "--schema", "zeta", "--name", "Zeta\tLtd", "--domain", "zeta.example.com", "--on-trial", "--paid-until", "2030-12-31")
+	a.ok("tenant", "create", "--schema", "alpha", "--name", "Alpha", "--domain", "alpha.example.com")
+	a.ok("domain", "add", "--schema", "alpha", "--domain", "a-www.example.com")
+	today := time.Now().Format("2006-01-02")
+
+	t.Run("Text", func(t *testing.T) {
+		lines := strings.Split(strings.TrimSpace(a.ok("tenant", "list").stdout), "\n")
+		require.Len(t, lines, 3)
+		assert.Equal(t, []string{"NAME", "SCHEMA", "DOMAINS", "CREATED", "TRIAL", "PAID", "UNTIL"}, strings.Fields(lines[0]))
+		assert.Equal(t, []string{"Alpha", "alpha", "alpha.example.com,a-www.example.com", today, "no", "-"}, strings.Fields(lines[1]))
+		assert.Equal(t, []string{"Zeta", "Ltd", "zeta", "zeta.example.com", today, "yes", "2030-12-31"}, strings.Fields(lines[2]))
+		// Columns line up: every row's SCHEMA starts where the header's does.
+		col := strings.Index(lines[0], "SCHEMA")
+		assert.Equal(t, "alpha", lines[1][col:col+5])
+		assert.Equal(t, "zeta", lines[2][col:col+4])
+	})
+	t.Run("JSON", func(t *testing.T) {
+		out := a.ok("tenant", "list", "--json").stdout
+		var raw []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out), &raw))
+		require.Len(t, raw, 2)
+		for _, obj := range raw {
+			var keys []string
+			for k := range obj {
+				keys = append(keys, k)
+			}
+			assert.ElementsMatch(t, []string{"name", "schema", "domains", "created_at", "on_trial", "paid_until", "state"}, keys)
+		}
+		assert.Nil(t, raw[0]["paid_until"])
+		assert.Equal(t, []any{"alpha.example.com", "a-www.example.com"}, raw[0]["domains"])
+		assert.Equal(t, "Zeta\tLtd", raw[1]["name"])
+		assert.Equal(t, "2030-12-31", raw[1]["paid_until"])
+		assert.Equal(t, true, raw[1]["on_trial"])
+		assert.Equal(t, "ready", raw[1]["state"])
+		created, err := time.Parse(time.RFC3339, raw[1]["created_at"].(string))
+		require.NoError(t, err)
+		assert.WithinDuration(t, time.Now(), created, time.Minute)
+	})
+}
+
+func TestTenantDelete(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	a.ok("tenant", "create", "--schema", "acme", "--name", "ACME", "--domain", "acme.example.com")
+	a.ok("domain", "add", "--schema", "acme", "--domain", "www.acme.example.com")
+
+	t.Run("ErrNotTerminal", func(t *testing.T) {
+		r := a.runWith(runOpts{stdin: "acme\n"}, "tenant", "delete", "--schema", "acme")
+		wantErr(t, r, 1, "refusing to delete without --yes when not on a terminal")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM pg_namespace WHERE nspname = 'acme'"))
+	})
+	t.Run("ErrConfirmationMismatch", func(t *testing.T) {
+		r := a.runWith(runOpts{stdin: "acm\n", term: typing()}, "tenant", "delete", "--schema", "acme")
+		wantErr(t, r, 1, `confirmation "acm" does not match "acme"; nothing deleted`)
+		assert.Contains(t, r.stderr, "Type the schema name to confirm")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM clients WHERE schema_name = 'acme'"))
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM pg_namespace WHERE nspname = 'acme'"))
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		wantErr(t, a.run("tenant", "delete", "--schema", "ghost", "--yes"), 1, `tenant "ghost" not found`)
+	})
+	t.Run("ErrInvalidSchema", func(t *testing.T) {
+		wantErr(t, a.run("tenant", "delete", "--schema", "public", "--yes"), 1, "schema_name: invalid schema name")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM pg_namespace WHERE nspname = 'public'"))
+	})
+	t.Run("OKConfirmed", func(t *testing.T) {
+		r := a.runWith(runOpts{stdin: "acme\r\n", term: typing()}, "tenant", "delete", "--schema", "acme")
+		require.NoError(t, r.err)
+		assert.Equal(t, "deleted tenant acme (ACME)\n", r.stdout)
+		assert.Zero(t, leftovers(t, d, "acme"))
+		assert.Zero(t, count(t, d, "SELECT count(*) FROM domains"))
+	})
+	t.Run("OKYes", func(t *testing.T) {
+		a.ok("tenant", "create", "--schema", "beta", "--name", "Beta", "--domain", "beta.example.com")
+		a.ok("tenant", "delete", "--schema", "beta", "--yes")
+		assert.Zero(t, leftovers(t, d, "beta"))
+		wantErr(t, a.run("tenant", "delete", "--schema", "beta", "--yes"), 1, `tenant "beta" not found`)
+	})
+}
