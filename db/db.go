@@ -9,10 +9,13 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -41,11 +44,18 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 // InTenant runs fn in one transaction whose search_path is the tenant's
 // schema alone. fn must use only q, and must not keep it. The transaction
 // commits when fn returns nil and rolls back otherwise; its error is returned.
+//
+// If the transaction fails because a cached prepared statement's result
+// shape changed under it (SQLSTATE 0A000: a rolling migration left tenants
+// with different column types, and the pooled connection had planned the
+// statement against another tenant), fn is run once more: the failing
+// connection's prepared statements have been dropped by then. fn must
+// therefore be safe to run twice, which work that only talks to q is.
 func InTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) error) error {
 	if s.IsZero() {
 		return ErrInvalidSchema
 	}
-	return inTx(ctx, pool, s.Ident(), func(c *pgxpool.Conn) error {
+	return inTx(ctx, pool, s.Ident(), func(c tenantdb.DBTX) error {
 		return fn(tenantdb.New(c))
 	})
 }
@@ -64,7 +74,7 @@ func InTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn func
 // InPublic runs fn in one transaction whose search_path is the public schema
 // alone (so that no schema named like the database role can shadow it).
 func InPublic(ctx context.Context, pool *pgxpool.Pool, fn func(q *publicdb.Queries) error) error {
-	return inTx(ctx, pool, "public", func(c *pgxpool.Conn) error {
+	return inTx(ctx, pool, "public", func(c tenantdb.DBTX) error {
 		return fn(publicdb.New(c))
 	})
 }
@@ -84,10 +94,26 @@ func InPublicV[T any](ctx context.Context, pool *pgxpool.Pool, fn func(q *public
 // is_local=true scopes it to the current transaction.
 const setSearchPath = "SELECT set_config('search_path', $1, true)"
 
-// inTx runs fn inside BEGIN ... COMMIT on one pooled connection, with the
-// search_path set for the transaction only. BEGIN and the search_path are
-// sent as one pipelined batch: one round trip instead of two.
-func inTx(ctx context.Context, pool *pgxpool.Pool, searchPath string, fn func(c *pgxpool.Conn) error) (err error) {
+// inTx runs fn in a transaction with the search_path set for that
+// transaction only, retrying once after a stale cached plan (see InTenant).
+func inTx(ctx context.Context, pool *pgxpool.Pool, searchPath string, fn func(c tenantdb.DBTX) error) error {
+	err := inTxOnce(ctx, pool, searchPath, fn)
+	if isStalePlan(err) {
+		err = inTxOnce(ctx, pool, searchPath, fn)
+	}
+	return err
+}
+
+func isStalePlan(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type")
+}
+
+// inTxOnce runs fn inside BEGIN ... COMMIT on one pooled connection. BEGIN
+// and the search_path are not sent on their own: they travel in one
+// pipelined batch with fn's first statement, so a transaction costs one
+// round trip more than its statements (the COMMIT), not three.
+func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath string, fn func(c tenantdb.DBTX) error) (err error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -96,19 +122,26 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, searchPath string, fn func(c 
 	// COMMIT or ROLLBACK) is destroyed by the pool, never reused.
 	defer c.Release()
 
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(setSearchPath, searchPath)
-	if err := c.SendBatch(ctx, b).Close(); err != nil {
+	tx := &pipelinedTx{conn: c, searchPath: searchPath}
+	if err := fn(tx); err != nil {
+		// pgx evicts a statement from its cache when it fails; forget what
+		// we knew to be prepared rather than track which one.
+		forgetPrepared(c)
 		rollback(ctx, c)
+		if isStalePlan(err) {
+			// Every statement this connection prepared for a tenant of the
+			// other shape would fail the same way, one retry at a time:
+			// drop them all, so the retry prepares afresh.
+			_ = c.Conn().DeallocateAll(context.WithoutCancel(ctx))
+		}
 		return err
 	}
-	if err := fn(c); err != nil {
-		rollback(ctx, c)
-		return err
+	if !tx.begun {
+		return nil // fn sent nothing: there is no transaction to end
 	}
 	tag, err := c.Exec(ctx, "COMMIT")
 	if err != nil {
+		forgetPrepared(c)
 		rollback(ctx, c)
 		return err
 	}
@@ -117,6 +150,184 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, searchPath string, fn func(c 
 		return pgx.ErrTxCommitRollback
 	}
 	return nil
+}
+
+// pipelinedTx is the connection fn's queries run on. It opens the
+// transaction lazily, with fn's first statement: BEGIN, the search_path and
+// that statement go in one batch when the statement is already prepared on
+// this connection. A statement new to the connection cannot ride along: pgx
+// would prepare it before the batch, outside the transaction and so without
+// the tenant's search_path. It runs on its own after BEGIN and the
+// search_path, and is pipelined from then on.
+type pipelinedTx struct {
+	conn       *pgxpool.Conn
+	searchPath string
+	begun      bool
+}
+
+// preparedKey names the set, kept in each connection's custom data, of the
+// statements known to be in that connection's pgx statement cache.
+const preparedKey = "tenantctl.prepared"
+
+func preparedSet(c *pgxpool.Conn) map[string]struct{} {
+	data := c.Conn().PgConn().CustomData()
+	set, ok := data[preparedKey].(map[string]struct{})
+	if !ok {
+		set = map[string]struct{}{}
+		data[preparedKey] = set
+	}
+	return set
+}
+
+func forgetPrepared(c *pgxpool.Conn) { delete(c.Conn().PgConn().CustomData(), preparedKey) }
+
+// begin opens the transaction. If sql is known to be prepared it is sent in
+// the same batch, and the batch is returned positioned at its result;
+// otherwise the batch is nil and the caller runs sql itself.
+func (t *pipelinedTx) begin(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	t.begun = true
+	_, known := preparedSet(t.conn)[sql]
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(setSearchPath, t.searchPath)
+	pipelined := canPipeline(t.conn.Conn().Config().DefaultQueryExecMode, known)
+	if pipelined {
+		b.Queue(sql, args...)
+	}
+	br := t.conn.SendBatch(ctx, b)
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	if !pipelined {
+		return nil, br.Close()
+	}
+	return br, nil
+}
+
+// canPipeline reports whether a statement can be batched behind BEGIN and
+// the search_path under the connection's exec mode. The modes that prepare or
+// describe before sending (cache_statement for a statement new to the
+// connection, cache_describe, describe_exec) would do so outside the
+// transaction; exec and simple_protocol never prepare.
+func canPipeline(mode pgx.QueryExecMode, known bool) bool {
+	switch mode {
+	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
+		return true
+	case pgx.QueryExecModeCacheStatement:
+		return known
+	}
+	return false
+}
+
+// ran records that sql ran on this connection, so it is now prepared there.
+func (t *pipelinedTx) ran(sql string, err error) {
+	if err == nil {
+		preparedSet(t.conn)[sql] = struct{}{}
+	}
+}
+
+func (t *pipelinedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if !t.begun {
+		br, err := t.begin(ctx, sql, args)
+		if err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		if br != nil {
+			tag, err := br.Exec()
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			return tag, err
+		}
+	}
+	tag, err := t.conn.Exec(ctx, sql, args...)
+	t.ran(sql, err)
+	return tag, err
+}
+
+func (t *pipelinedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if !t.begun {
+		br, err := t.begin(ctx, sql, args)
+		if err != nil {
+			return nil, err
+		}
+		if br != nil {
+			rows, err := br.Query()
+			if err != nil {
+				br.Close()
+				return nil, err
+			}
+			return &batchRows{Rows: rows, br: br}, nil
+		}
+	}
+	rows, err := t.conn.Query(ctx, sql, args...)
+	t.ran(sql, err)
+	return rows, err
+}
+
+func (t *pipelinedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := t.Query(ctx, sql, args...)
+	return batchRow{rows: rows, err: err}
+}
+
+// batchRows closes the batch along with the rows of its last statement.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *batchRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.Rows.Close()
+	r.err = r.br.Close()
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// batchRow is QueryRow's answer, with pgx's Row semantics: Scan reads one
+// row, and returns ErrNoRows when there is none.
+type batchRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
 }
 
 // rollback ends the transaction even when ctx is already cancelled (a client

@@ -8,6 +8,16 @@ import (
 	"time"
 )
 
+type AdminSession struct {
+	TokenHash   []byte
+	SuperuserID int64
+	CsrfToken   string
+	Flash       string
+	FlashError  bool
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
 type Client struct {
 	ID         int64
 	SchemaName string

@@ -1,0 +1,221 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/dbtest"
+	"github.com/tenantctl/tenantctl/password"
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// turnConn counts round trips on the wire: a write that follows a read (or
+// starts the conversation) begins one.
+type turnConn struct {
+	net.Conn
+	turns   *atomic.Int64
+	reading atomic.Bool
+}
+
+func (c *turnConn) Write(b []byte) (int, error) {
+	if c.reading.Swap(false) {
+		c.turns.Add(1)
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *turnConn) Read(b []byte) (int, error) {
+	c.reading.Store(true)
+	return c.Conn.Read(b)
+}
+
+// errTracer records the SQLSTATE of every failed query, batched or not.
+type errTracer struct{ codes chan string }
+
+func (t errTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (t errTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	var pe *pgconn.PgError
+	if errors.As(d.Err, &pe) {
+		t.codes <- pe.Code
+	}
+}
+
+func (t errTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (t errTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	var pe *pgconn.PgError
+	if errors.As(d.Err, &pe) {
+		t.codes <- pe.Code
+	}
+}
+
+func (t errTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// setup gives a database with tenants acme and beta (one user each) and a
+// one-connection pool whose round trips are counted, so every transaction
+// below shares a connection with the one before.
+func setup(t *testing.T) (*pgxpool.Pool, *atomic.Int64, chan string) {
+	d := dbtest.New(t)
+	prov := provision.New(d.Pool, d.Migrator, password.NewHasher(1))
+	for _, s := range []string{"acme", "beta"} {
+		_, err := prov.CreateTenant(t.Context(), provision.TenantParams{Schema: s, Name: s, Domain: s + ".example.com",
+			Admin: &provision.UserParams{Username: "u", Password: "password1"}})
+		require.NoError(t, err)
+	}
+	cfg, err := pgxpool.ParseConfig(d.URL)
+	require.NoError(t, err)
+	cfg.MaxConns = 1
+	turns := &atomic.Int64{}
+	dialer := &net.Dialer{}
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &turnConn{Conn: c, turns: turns}, nil
+	}
+	codes := make(chan string, 100)
+	cfg.ConnConfig.Tracer = errTracer{codes: codes}
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool, turns, codes
+}
+
+var acme, beta = db.MustParseSchema("acme"), db.MustParseSchema("beta")
+
+func getUser(ctx context.Context, pool *pgxpool.Pool, s db.Schema) (tenantdb.User, error) {
+	return db.InTenantV(ctx, pool, s, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(ctx, "u")
+	})
+}
+
+// TestRoundTrips counts what a tenant transaction costs on the wire once its
+// statements are prepared on the connection: the first statement rides with
+// BEGIN and the search_path, then one trip per statement, then COMMIT.
+func TestRoundTrips(t *testing.T) {
+	pool, turns, _ := setup(t)
+	ctx := t.Context()
+	measure := func(fn func()) int64 {
+		fn() // prepares the statements on the connection
+		turns.Store(0)
+		fn()
+		return turns.Load()
+	}
+	assert.EqualValues(t, 2, measure(func() {
+		_, err := getUser(ctx, pool, acme)
+		require.NoError(t, err)
+	}), "one statement: batch + COMMIT")
+	assert.EqualValues(t, 3, measure(func() {
+		require.NoError(t, db.InTenant(ctx, pool, beta, func(q *tenantdb.Queries) error {
+			u, err := q.GetUserByUsername(ctx, "u")
+			if err != nil {
+				return err
+			}
+			_, err = q.ListItems(ctx, tenantdb.ListItemsParams{Lim: 20, Off: 0})
+			_ = u
+			return err
+		}))
+	}), "two statements: batch + statement + COMMIT")
+	assert.EqualValues(t, 0, measure(func() {
+		require.NoError(t, db.InTenant(ctx, pool, beta, func(*tenantdb.Queries) error { return nil }))
+	}), "no statement: no transaction at all")
+}
+
+// TestSearchPathStaysInTransaction checks that a tenant transaction leaves
+// nothing behind on the pooled connection, whether it commits or fails, and
+// that each transaction sees only its own schema.
+func TestSearchPathStaysInTransaction(t *testing.T) {
+	pool, _, _ := setup(t)
+	ctx := t.Context()
+	showPath := func() string {
+		var p string
+		require.NoError(t, pool.QueryRow(ctx, "SHOW search_path").Scan(&p))
+		return p
+	}
+	before := showPath()
+
+	u, err := getUser(ctx, pool, acme)
+	require.NoError(t, err)
+	assert.Equal(t, "u", u.Username)
+	assert.Equal(t, before, showPath(), "after commit")
+
+	// A failing first statement (unique violation) rolls back cleanly.
+	err = db.InTenant(ctx, pool, acme, func(q *tenantdb.Queries) error {
+		_, err := q.CreateUser(ctx, tenantdb.CreateUserParams{Username: "u", PasswordHash: "x"})
+		return err
+	})
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "23505", pe.Code)
+	assert.Equal(t, before, showPath(), "after rollback")
+
+	// ErrNoRows from the first statement is reported as such.
+	_, err = db.InTenantV(ctx, pool, beta, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(ctx, "nobody")
+	})
+	assert.ErrorIs(t, err, pgx.ErrNoRows)
+
+	// Work in one tenant never sees the other: write in acme, read in beta.
+	require.NoError(t, db.InTenant(ctx, pool, acme, func(q *tenantdb.Queries) error {
+		_, err := q.CreateItem(ctx, tenantdb.CreateItemParams{Name: "acme only"})
+		return err
+	}))
+	n, err := db.InTenantV(ctx, pool, beta, func(q *tenantdb.Queries) (int64, error) { return q.CountItems(ctx) })
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.Equal(t, before, showPath())
+
+	// The zero Schema is refused before anything is sent.
+	assert.ErrorIs(t, db.InTenant(ctx, pool, db.Schema{}, func(*tenantdb.Queries) error { return nil }), db.ErrInvalidSchema)
+}
+
+// TestRollingMigration serves two tenants whose items tables differ in a
+// column type (one migrated, one not yet) through the same pooled
+// connection. The statement prepared against one tenant fails once on the
+// other with "cached plan must not change result type"; the transaction is
+// retried and the request succeeds.
+func TestRollingMigration(t *testing.T) {
+	pool, _, codes := setup(t)
+	ctx := t.Context()
+	_, err := pool.Exec(ctx, "ALTER TABLE beta.items ALTER COLUMN name TYPE text")
+	require.NoError(t, err)
+	list := func(s db.Schema) error {
+		return db.InTenant(ctx, pool, s, func(q *tenantdb.Queries) error {
+			_, err := q.CreateItem(ctx, tenantdb.CreateItemParams{Name: "x"})
+			if err != nil {
+				return err
+			}
+			_, err = q.ListItems(ctx, tenantdb.ListItemsParams{Lim: 20})
+			return err
+		})
+	}
+	for range 3 {
+		require.NoError(t, list(acme))
+		require.NoError(t, list(beta))
+	}
+	close(codes)
+	var stale int
+	for c := range codes {
+		if c == "0A000" {
+			stale++
+		}
+	}
+	assert.Positive(t, stale, "the scenario must actually hit a stale plan, or it tests nothing")
+}
