@@ -167,7 +167,7 @@ func (inv *invocation) open(ctx context.Context, minConns int) error {
 	if err != nil {
 		return err
 	}
-	m, err := migrate.New(dbURL, pool)
+	m, err := migrate.New(cfg.DatabaseDirectURL, pool)
 	if err != nil {
 		pool.Close()
 		return err

@@ -17,7 +17,11 @@ const InsecureSecretKey = "insecure-dev-secret-key-change-me-in-production"
 
 // Config is the whole configuration, read once at start-up.
 type Config struct {
-	DatabaseURL        string
+	DatabaseURL string
+	// DatabaseDirectURL reaches PostgreSQL itself, not a pooler: migrations
+	// (session advisory locks, dbmate) and the LISTEN for routing changes
+	// need a session of their own. Defaults to DatabaseURL.
+	DatabaseDirectURL  string
 	SecretKey          string
 	Env                string
 	ListenAddr         string
@@ -43,11 +47,15 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		DatabaseURL:        get("DATABASE_URL", "postgres://postgres:postgres@localhost:5432/tenants?sslmode=disable"),
 		SecretKey:          get("SECRET_KEY", InsecureSecretKey),
+		DatabaseDirectURL:  getenv("DATABASE_DIRECT_URL"),
 		Env:                get("APP_ENV", "development"),
 		ListenAddr:         get("LISTEN_ADDR", ":8000"),
 		AllowedHosts:       splitList(get("ALLOWED_HOSTS", "localhost,127.0.0.1,.localhost")),
 		CORSAllowedOrigins: splitList(get("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:8000")),
 		LogFormat:          get("LOG_FORMAT", "json"),
+	}
+	if c.DatabaseDirectURL == "" {
+		c.DatabaseDirectURL = c.DatabaseURL
 	}
 	var errs []error
 	var err error

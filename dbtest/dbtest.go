@@ -51,10 +51,26 @@ func New(t testing.TB) *DB {
 // NewEmpty creates an empty database without migrating it.
 func NewEmpty(t testing.TB) *DB {
 	t.Helper()
+	return NewEmptyOn(t, ServerURL())
+}
+
+// NewOn is New on the server at serverURL (e.g. a Cluster's).
+func NewOn(t testing.TB, serverURL string) *DB {
+	t.Helper()
+	d := NewEmptyOn(t, serverURL)
+	if _, err := d.Migrator.MigratePublic(t.Context()); err != nil {
+		t.Fatalf("migrate public: %v", err)
+	}
+	return d
+}
+
+// NewEmptyOn is NewEmpty on the server at serverURL.
+func NewEmptyOn(t testing.TB, serverURL string) *DB {
+	t.Helper()
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, ServerURL())
+	admin, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
-		t.Fatalf("connect to test server %s: %v (is PostgreSQL running?)", ServerURL(), err)
+		t.Fatalf("connect to test server %s: %v (is PostgreSQL running?)", serverURL, err)
 	}
 	defer admin.Close(ctx)
 
@@ -64,9 +80,9 @@ func NewEmpty(t testing.TB) *DB {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	t.Cleanup(func() { drop(t, name) })
+	t.Cleanup(func() { drop(t, serverURL, name) })
 
-	u, err := url.Parse(ServerURL())
+	u, err := url.Parse(serverURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +98,10 @@ func NewEmpty(t testing.TB) *DB {
 	return d
 }
 
-func drop(t testing.TB, name string) {
+func drop(t testing.TB, serverURL, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, ServerURL())
+	admin, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
 		t.Errorf("drop test database: %v", err)
 		return

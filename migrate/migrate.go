@@ -41,30 +41,35 @@ type Migrator struct {
 	Tenant fs.FS
 }
 
-// New returns a Migrator for the database at databaseURL, using pool for
-// locks and bookkeeping queries.
-func New(databaseURL string, pool *pgxpool.Pool) (*Migrator, error) {
-	u, err := url.Parse(databaseURL)
+// New returns a Migrator for the database at directURL, which must reach
+// PostgreSQL itself rather than a transaction pooler: migrations hold
+// session advisory locks and run dbmate's own sessions there. pool serves
+// the bookkeeping queries.
+func New(directURL string, pool *pgxpool.Pool) (*Migrator, error) {
+	u, err := url.Parse(directURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return nil, fmt.Errorf("DATABASE_URL must be a postgres:// URL, not %q", u.Scheme)
 	}
+	u.Scheme = "postgres"
+	q := u.Query()
+	for k := range q {
+		// Settings of pgx's pool and exec mode: lib/pq (dbmate's driver) and
+		// a plain connection would send them to the server as parameters.
+		if strings.HasPrefix(k, "pool_") || k == "default_query_exec_mode" || k == "statement_cache_capacity" || k == "description_cache_capacity" {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
 	return &Migrator{url: u, pool: pool, Public: dbmate.Public, Tenant: dbmate.Tenant}, nil
 }
 
 // dbmateFor returns a dbmate instance whose connections use searchPath alone.
 func (m *Migrator) dbmateFor(fsys fs.FS, dir, searchPath string) *dbm.DB {
 	u := *m.url
-	u.Scheme = "postgres"
 	q := u.Query()
-	for k := range q {
-		// pgx-only settings that lib/pq (dbmate's driver) would send to the server.
-		if strings.HasPrefix(k, "pool_") {
-			q.Del(k)
-		}
-	}
 	q.Set("search_path", searchPath)
 	u.RawQuery = q.Encode()
 	d := dbm.New(&u)
@@ -177,7 +182,7 @@ func (m *Migrator) withLock(ctx context.Context, name string, fn func() error) e
 // waiting for another would deadlock as soon as every pooled connection is
 // a lock holder (jobs >= pool size).
 func (m *Migrator) lockWith(ctx context.Context, name, lockFunc string, fn func() error) error {
-	c, err := pgx.ConnectConfig(ctx, m.pool.Config().ConnConfig.Copy())
+	c, err := pgx.Connect(ctx, m.url.String())
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/dbtest"
+	"github.com/tenantctl/tenantctl/password"
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// TestMain lets the tests run this package's main as a real child process
+// (signals, exit codes): the test binary re-executes itself with
+// TENANTCTL_RUN_MAIN=1.
+func TestMain(m *testing.M) {
+	if os.Getenv("TENANTCTL_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// tenantctl returns the command running tenantctl with args against d.
+func tenantctl(d *dbtest.DB, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TENANTCTL_RUN_MAIN=1", "DATABASE_URL="+d.URL, "DATABASE_DIRECT_URL="+d.URL,
+		"LOG_FORMAT=text", "LOG_LEVEL=warn", "APP_ENV=test")
+	cmd.Stdin = strings.NewReader("")
+	return cmd
+}
+
+// TestKilledTenantCreate kills `tenant create` (SIGKILL) at points spread
+// over its whole run. Whatever step it died in, the half-made tenant is never
+// routable, and the next `migrate` or `tenant create` cleans it up or
+// completes it.
+func TestKilledTenantCreate(t *testing.T) {
+	d := dbtest.New(t)
+	ctx := t.Context()
+	args := []string{"tenant", "create", "--schema", "killme", "--name", "Kill Me", "--domain", "killme.localhost",
+		"--admin-username", "admin", "--admin-password", "password1"}
+	routable := func() bool {
+		_, err := db.InPublicV(ctx, d.Pool, func(q *publicdb.Queries) (publicdb.ResolveDomainRow, error) {
+			return q.ResolveDomain(ctx, "killme.localhost")
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false
+		}
+		require.NoError(t, err)
+		return true
+	}
+	complete := func() bool {
+		var n int
+		err := d.Pool.QueryRow(ctx, "SELECT count(*) FROM killme.users WHERE username = 'admin' AND is_staff").Scan(&n)
+		return err == nil && n == 1
+	}
+	states := map[string]int{}
+	for i := range 12 {
+		delay := time.Duration(i) * 25 * time.Millisecond
+		cmd := tenantctl(d, args...)
+		require.NoError(t, cmd.Start())
+		time.Sleep(delay)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+
+		var state string
+		err := d.Pool.QueryRow(ctx, "SELECT state FROM clients WHERE schema_name = 'killme'").Scan(&state)
+		if errors.Is(err, pgx.ErrNoRows) {
+			state = "absent"
+		} else {
+			require.NoError(t, err)
+		}
+		states[state]++
+		if state == "ready" {
+			assert.True(t, complete(), "a ready tenant is complete (kill after %v)", delay)
+			assert.True(t, routable())
+		} else {
+			assert.False(t, routable(), "a %s tenant must not be routable (kill after %v)", state, delay)
+		}
+
+		// Recover, alternately through migrate and through tenant create.
+		if state != "ready" {
+			var out bytes.Buffer
+			var recover *exec.Cmd
+			if i%2 == 0 {
+				recover = tenantctl(d, "migrate")
+			} else {
+				recover = tenantctl(d, args...)
+			}
+			recover.Stdout, recover.Stderr = &out, &out
+			require.NoError(t, recover.Run(), "recovery after kill at %v: %s", delay, out.String())
+			if i%2 == 0 {
+				var n int
+				require.NoError(t, d.Pool.QueryRow(ctx, "SELECT count(*) FROM clients WHERE schema_name = 'killme'").Scan(&n))
+				assert.Zero(t, n, "migrate removes the half-made tenant")
+				assert.Zero(t, schemaCount(t, d, "killme"))
+				out.Reset()
+				create := tenantctl(d, args...)
+				create.Stdout, create.Stderr = &out, &out
+				require.NoError(t, create.Run(), out.String())
+			}
+			assert.True(t, complete() && routable(), "recovered after kill at %v", delay)
+		}
+		var del bytes.Buffer
+		cleanup := tenantctl(d, "tenant", "delete", "--schema", "killme", "--yes")
+		cleanup.Stdout, cleanup.Stderr = &del, &del
+		require.NoError(t, cleanup.Run(), del.String())
+	}
+	t.Logf("states seen after kills: %v", states)
+	assert.Greater(t, len(states), 1, "the kills must land in different steps to test anything")
+}
+
+func schemaCount(t *testing.T, d *dbtest.DB, schema string) int {
+	var n int
+	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n))
+	return n
+}
+
+// TestSIGTERMUnderLoad sends SIGTERM to `tenantctl serve` while clients keep
+// it busy: requests in flight complete, no request that got an answer got a
+// 5xx, and the process exits 0.
+func TestSIGTERMUnderLoad(t *testing.T) {
+	d := dbtest.New(t)
+	_, err := provision.New(d.Pool, d.Migrator, password.NewHasher(1)).Demo(t.Context())
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+
+	var logs bytes.Buffer
+	cmd := tenantctl(d, "serve", "--addr", addr)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	base := "http://" + addr
+	send := func(method, path, body, tok string) (*http.Response, error) {
+		rq, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		rq.Host = "school1.localhost"
+		if body != "" {
+			rq.Header.Set("Content-Type", "application/json")
+		}
+		if tok != "" {
+			rq.Header.Set("Authorization", "Bearer "+tok)
+		}
+		return http.DefaultClient.Do(rq)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := send("GET", "/health/", "", "")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "server did not start: %s", logs.String())
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := send("POST", "/api/token/", `{"username":"demo","password":"demo123"}`, "")
+	require.NoError(t, err)
+	var pair struct{ Access string }
+	require.NoError(t, decodeJSON(resp, &pair))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		answered = map[int]int{}
+		refused  int
+		wg       sync.WaitGroup
+	)
+	for w := range 16 {
+		wg.Go(func() {
+			for n := 0; ctx.Err() == nil; n++ {
+				var resp *http.Response
+				var err error
+				switch n % 3 {
+				case 0:
+					resp, err = send("POST", "/api/items/", fmt.Sprintf(`{"name":"w%d-%d"}`, w, n), pair.Access)
+				case 1:
+					resp, err = send("GET", "/api/items/", "", pair.Access)
+				default:
+					resp, err = send("POST", "/api/token/", `{"username":"demo","password":"demo123"}`, "")
+				}
+				mu.Lock()
+				if err != nil {
+					refused++ // not accepted: the listener is closed
+				} else {
+					answered[resp.StatusCode]++
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	time.Sleep(700 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		assert.NoError(t, err, "serve exits 0 after SIGTERM: %s", logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+	cancel()
+	wg.Wait()
+	t.Logf("answers by status: %v; refused after shutdown: %d", answered, refused)
+	for status, n := range answered {
+		assert.Less(t, status, 500, "%d requests got %d", n, status)
+	}
+	assert.Greater(t, answered[201]+answered[200], 20, "the load must actually run before the signal")
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, v)
+}
