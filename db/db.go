@@ -28,6 +28,14 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
+	// Each PostgreSQL backend caches the catalog entries of every schema it
+	// touches, and nothing evicts them: a connection that served thousands of
+	// tenants grows without bound. Retire a connection once it has served
+	// MaxSchemasPerConn distinct schemas; a reconnect costs a few
+	// milliseconds, spread over at least that many transactions.
+	cfg.AfterRelease = func(c *pgx.Conn) bool {
+		return len(schemasServed(c.PgConn())) < MaxSchemasPerConn
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -39,6 +47,22 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return pool, nil
+}
+
+// MaxSchemasPerConn is how many distinct schemas a pooled connection of a
+// pool from Open serves before it is closed and replaced.
+const MaxSchemasPerConn = 200
+
+// schemasServed is the set, kept in the connection's custom data, of the
+// search_paths its transactions have used.
+func schemasServed(c *pgconn.PgConn) map[string]struct{} {
+	data := c.CustomData()
+	set, ok := data["tenantctl.schemas"].(map[string]struct{})
+	if !ok {
+		set = map[string]struct{}{}
+		data["tenantctl.schemas"] = set
+	}
+	return set
 }
 
 // InTenant runs fn in one transaction whose search_path is the tenant's
@@ -122,6 +146,7 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath string, fn fun
 	// COMMIT or ROLLBACK) is destroyed by the pool, never reused.
 	defer c.Release()
 
+	schemasServed(c.Conn().PgConn())[searchPath] = struct{}{}
 	tx := &pipelinedTx{conn: c, searchPath: searchPath}
 	if err := fn(tx); err != nil {
 		// pgx evicts a statement from its cache when it fails; forget what

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -218,4 +219,37 @@ func TestRollingMigration(t *testing.T) {
 		}
 	}
 	assert.Positive(t, stale, "the scenario must actually hit a stale plan, or it tests nothing")
+}
+
+// TestConnectionsRetireAfterManySchemas checks the bound on backend memory:
+// a pooled connection that has served MaxSchemasPerConn distinct schemas is
+// replaced by a fresh backend.
+func TestConnectionsRetireAfterManySchemas(t *testing.T) {
+	d := dbtest.New(t)
+	ctx := t.Context()
+	pool, err := db.Open(ctx, d.URL+"&pool_max_conns=1")
+	require.NoError(t, err)
+	defer pool.Close()
+	pid := func() (p int) {
+		require.NoError(t, pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&p))
+		return p
+	}
+	first := pid()
+	// The schemas need not exist: setting the search_path is what counts,
+	// and the statement's "relation does not exist" is expected.
+	touch := func(name string) {
+		err := db.InTenant(ctx, pool, db.MustParseSchema(name), func(q *tenantdb.Queries) error {
+			_, err := q.AppliedMigrations(ctx)
+			return err
+		})
+		var pe *pgconn.PgError
+		require.ErrorAs(t, err, &pe)
+		require.Equal(t, "42P01", pe.Code)
+	}
+	for i := range db.MaxSchemasPerConn - 1 {
+		touch(fmt.Sprintf("s%d", i))
+	}
+	assert.Equal(t, first, pid(), "still the same backend below the limit")
+	touch("one_more")
+	assert.NotEqual(t, first, pid(), "a new backend after the limit")
 }
