@@ -107,7 +107,7 @@ func TestCreateTenantFailingMigrationLeavesNothing(t *testing.T) {
 	init, err := dbmate.Tenant.ReadFile("tenant/20250101000000_init.sql")
 	require.NoError(t, err)
 	d.Migrator.Tenant = fstest.MapFS{
-		"tenant/20250101000000_init.sql": {Data: init},
+		"tenant/20250101000000_init.sql":   {Data: init},
 		"tenant/20990101000000_broken.sql": {Data: []byte("-- migrate:up\nCREATE TABLE broken (id int REFERENCES nowhere (id));\n-- migrate:down\n")},
 	}
 	_, err = s.CreateTenant(t.Context(), provision.TenantParams{Schema: "doomed", Name: "Doomed", Domain: "doomed.example.com",

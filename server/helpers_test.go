@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
@@ -38,14 +39,19 @@ type env struct {
 }
 
 func testConfig(t *testing.T) config.Config {
-	cfg, err := config.Load(func(k string) string {
+	cfg, err := testConfigTB(t)
+	require.NoError(t, err)
+	return cfg
+}
+
+// testConfigTB is the default configuration with APP_ENV=test.
+func testConfigTB(testing.TB) (config.Config, error) {
+	return config.Load(func(k string) string {
 		if k == "APP_ENV" {
 			return "test"
 		}
 		return ""
 	})
-	require.NoError(t, err)
-	return cfg
 }
 
 func newEnv(t *testing.T) *env {
@@ -56,9 +62,19 @@ func newEnv(t *testing.T) *env {
 	_, err := prov.Demo(t.Context())
 	require.NoError(t, err)
 	cfg := testConfig(t)
-	cfg.DatabaseURL = d.URL
+	cfg.DatabaseURL, cfg.DatabaseDirectURL = d.URL, d.URL
+	pool := d.Pool
+	if dbtest.ViaBouncer() {
+		// The server's requests go through PgBouncer in transaction mode;
+		// provisioning and the routing LISTEN stay direct, as in production.
+		cfg.DatabaseURL = d.Bouncer(t, dbtest.BouncerOptions{})
+		var err error
+		pool, err = db.Open(t.Context(), cfg.DatabaseURL)
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, hasher)
+	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool, hasher)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); cancel() })
 	return &env{t: t, db: d, prov: prov, srv: srv, cfg: cfg, token: map[string]string{}}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,6 +100,12 @@ const sampleItem = `{"id": 1, "name": "First", "description": "", "created_by": 
 	"created_by_username": "demo", "created_at": "2025-01-02T03:04:05.123456Z",
 	"updated_at": "2025-01-02T03:04:05Z"}`
 
+const sampleAdminTenant = `{"id": 1, "schema_name": "acme", "name": "ACME", "state": "ready", "on_trial": true,
+	"paid_until": "2030-01-31", "created_at": "2025-01-02T03:04:05Z", "primary_domain": "acme.localhost", "domains": ["acme.localhost"]}`
+
+const sampleAdminUser = `{"id": 3, "username": "boss", "email": "", "is_staff": true, "is_active": false,
+	"date_joined": "2025-01-02T03:04:05Z", "last_login": null}`
+
 func TestOpenAPIDocumentValidates(t *testing.T) {
 	doc, _, _ := loadOpenAPI(t)
 	if doc.OpenAPI != "3.0.3" {
@@ -119,11 +126,21 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 	if ss := doc.Components.SecuritySchemes["bearerAuth"].Value; ss.Type != "http" || ss.Scheme != "bearer" || ss.BearerFormat != "JWT" {
 		t.Errorf("bearerAuth = %+v", ss)
 	}
+	if doc.Components.SecuritySchemes["adminAuth"] == nil {
+		t.Fatalf("no adminAuth security scheme")
+	}
+	if ss := doc.Components.SecuritySchemes["adminAuth"].Value; ss.Type != "http" || ss.Scheme != "bearer" || ss.BearerFormat != "JWT" {
+		t.Errorf("adminAuth = %+v", ss)
+	}
 
 	wantPaths := []string{
 		"/", "/health/", "/ready/", "/api/schema/",
 		"/api/token/", "/api/token/refresh/", "/api/token/blacklist/",
 		"/api/items/", "/api/items/{id}/", "/api/profile/",
+		"/api/admin/token/", "/api/admin/tenants/", "/api/admin/tenants/{schema}/",
+		"/api/admin/tenants/{schema}/domains/", "/api/admin/tenants/{schema}/domains/{domain}/",
+		"/api/admin/tenants/{schema}/users/", "/api/admin/tenants/{schema}/users/{id}/",
+		"/api/admin/tenants/{schema}/users/{id}/set_password/",
 	}
 	for _, p := range wantPaths {
 		if doc.Paths.Find(p) == nil {
@@ -131,6 +148,10 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		}
 	}
 	authed := map[string]bool{"/api/items/": true, "/api/items/{id}/": true, "/api/profile/": true}
+	// Every admin path but the token endpoint needs a superuser's admin token.
+	adminAuthed := func(p string) bool {
+		return strings.HasPrefix(p, "/api/admin/") && p != "/api/admin/token/"
+	}
 	tenantPath := func(p string) bool {
 		return strings.HasPrefix(p, "/api/") && p != "/api/schema/"
 	}
@@ -139,8 +160,8 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		if !strings.HasSuffix(path, "/") {
 			t.Errorf("path %s lacks its trailing slash", path)
 		}
-		if strings.HasPrefix(path, "/admin") || strings.HasPrefix(path, "/api/admin") {
-			t.Errorf("path %s must not be documented yet", path)
+		if strings.HasPrefix(path, "/admin") {
+			t.Errorf("path %s is the HTML admin, not API", path)
 		}
 		for method, op := range item.Operations() {
 			where := method + " " + path
@@ -155,6 +176,11 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 				t.Errorf("%s: security must be explicit", where)
 			} else if authed[path] != (len(*op.Security) == 1 && (*op.Security)[0]["bearerAuth"] != nil) {
 				t.Errorf("%s: security = %v", where, *op.Security)
+			} else if adminAuthed(path) != (len(*op.Security) == 1 && (*op.Security)[0]["adminAuth"] != nil) {
+				t.Errorf("%s: security = %v, want adminAuth", where, *op.Security)
+			}
+			if strings.HasPrefix(path, "/api/admin/") && !slices.Contains(op.Tags, "admin") {
+				t.Errorf("%s: tags = %v, want admin", where, op.Tags)
 			}
 			for _, code := range []int{400, 405, 500} {
 				if op.Responses.Status(code) == nil {
@@ -168,7 +194,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 					}
 				}
 			}
-			if authed[path] {
+			if authed[path] || adminAuthed(path) {
 				for _, code := range []int{401, 403} {
 					if op.Responses.Status(code) == nil {
 						t.Errorf("%s: no %d response", where, code)
@@ -249,6 +275,26 @@ func TestOpenAPISampleResponses(t *testing.T) {
 		{name: "ready", method: "GET", url: "http://localhost:8000/ready/", status: 200, body: `{"status": "ok", "database": "ok"}`},
 		{name: "not ready", method: "GET", url: "http://localhost:8000/ready/", status: 503,
 			body: `{"status": "unavailable", "database": "connection refused"}`},
+		{name: "admin token", method: "POST", url: "http://localhost:8000/api/admin/token/", status: 200, body: `{"access": "a.b.c"}`},
+		{name: "admin tenants", method: "GET", url: "http://localhost:8000/api/admin/tenants/?search=acme", status: 200,
+			body: `{"count": 1, "next": null, "previous": null, "results": [` + sampleAdminTenant + `]}`},
+		{name: "admin tenant created", method: "POST", url: "http://localhost:8000/api/admin/tenants/", status: 201, body: sampleAdminTenant},
+		{name: "admin tenant without domains", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/", status: 200,
+			body: `{"id": 1, "schema_name": "acme", "name": "A", "state": "provisioning", "on_trial": false, "paid_until": null,
+				"created_at": "2025-01-02T03:04:05Z", "primary_domain": null, "domains": []}`},
+		{name: "admin tenant deleted", method: "DELETE", url: "http://localhost:8000/api/admin/tenants/acme/", status: 204},
+		{name: "admin domains", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/domains/", status: 200,
+			body: `[{"domain": "acme.localhost", "is_primary": true, "created_at": "2025-01-02T03:04:05Z"}]`},
+		{name: "admin domain primary", method: "PATCH", url: "http://localhost:8000/api/admin/tenants/acme/domains/acme.localhost/", status: 200,
+			body: `{"domain": "acme.localhost", "is_primary": true, "created_at": "2025-01-02T03:04:05Z"}`},
+		{name: "admin users", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/users/?page=2", status: 200,
+			body: `{"count": 21, "next": null, "previous": "http://localhost:8000/api/admin/tenants/acme/users/", "results": [` + sampleAdminUser + `]}`},
+		{name: "admin user password", method: "POST", url: "http://localhost:8000/api/admin/tenants/acme/users/3/set_password/", status: 200,
+			body: sampleAdminUser},
+		{name: "admin forbidden", method: "GET", url: "http://localhost:8000/api/admin/tenants/", status: 403,
+			body: `{"detail": "You do not have permission to perform this action."}`},
+		{name: "admin field errors", method: "POST", url: "http://localhost:8000/api/admin/tenants/", status: 400,
+			body: `{"schema_name": ["This field is required."], "domain": ["This field is required."]}`},
 		{name: "schema yaml", method: "GET", url: host + "/api/schema/", status: 200,
 			contentType: "application/vnd.oai.openapi; charset=utf-8", body: string(raw)},
 		{name: "schema json", method: "GET", url: "http://localhost:8000/api/schema/?format=json", status: 200,
@@ -289,6 +335,14 @@ func TestOpenAPISampleResponses(t *testing.T) {
 		{name: "html error", method: "GET", url: host + "/api/items/7/", status: 404,
 			contentType: "text/html", body: "<h1>Not Found</h1>"},
 		{name: "health not ok", method: "GET", url: "http://localhost:8000/health/", status: 200, body: `{"status": "degraded"}`},
+		{name: "admin tenant without domains list", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/", status: 200,
+			body: strings.Replace(sampleAdminTenant, `"domains": ["acme.localhost"]`, `"domains": null`, 1)},
+		{name: "admin tenant with a bad state", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/", status: 200,
+			body: strings.Replace(sampleAdminTenant, `"ready"`, `"deleted"`, 1)},
+		{name: "admin user with password hash", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/users/3/", status: 200,
+			body: strings.Replace(sampleAdminUser, `"id": 3,`, `"id": 3, "password_hash": "x",`, 1)},
+		{name: "admin token with refresh", method: "POST", url: "http://localhost:8000/api/admin/token/", status: 200,
+			body: `{"access": "a", "refresh": "r"}`},
 		{name: "profile missing is_staff", method: "GET", url: host + "/api/profile/", status: 200,
 			body: `{"id": 1, "username": "demo", "email": "", "tenant_schema": "school1", "date_joined": "2025-01-02T03:04:05Z"}`},
 	}
@@ -318,6 +372,20 @@ func TestOpenAPIRouting(t *testing.T) {
 		{"PATCH", "http://x.localhost/api/items/12/", "partialUpdateItem"},
 		{"DELETE", "http://x.localhost/api/items/12/", "destroyItem"},
 		{"GET", "http://x.localhost/api/profile/", "getProfile"},
+		{"POST", "http://localhost/api/admin/token/", "obtainAdminToken"},
+		{"GET", "http://localhost/api/admin/tenants/?search=a&page=2", "listAdminTenants"},
+		{"POST", "http://localhost/api/admin/tenants/", "createAdminTenant"},
+		{"GET", "http://localhost/api/admin/tenants/acme/", "retrieveAdminTenant"},
+		{"DELETE", "http://localhost/api/admin/tenants/acme/", "destroyAdminTenant"},
+		{"GET", "http://localhost/api/admin/tenants/acme/domains/", "listAdminDomains"},
+		{"POST", "http://localhost/api/admin/tenants/acme/domains/", "createAdminDomain"},
+		{"PATCH", "http://localhost/api/admin/tenants/acme/domains/www.acme.example.com/", "partialUpdateAdminDomain"},
+		{"DELETE", "http://localhost/api/admin/tenants/acme/domains/www.acme.example.com/", "destroyAdminDomain"},
+		{"GET", "http://localhost/api/admin/tenants/acme/users/", "listAdminUsers"},
+		{"POST", "http://localhost/api/admin/tenants/acme/users/", "createAdminUser"},
+		{"GET", "http://localhost/api/admin/tenants/acme/users/7/", "retrieveAdminUser"},
+		{"PATCH", "http://localhost/api/admin/tenants/acme/users/7/", "partialUpdateAdminUser"},
+		{"POST", "http://localhost/api/admin/tenants/acme/users/7/set_password/", "setAdminUserPassword"},
 	} {
 		req := httptest.NewRequest(c.method, c.url, bytes.NewReader(nil))
 		route, _, err := router.FindRoute(req)

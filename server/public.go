@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -19,8 +20,9 @@ var openapiYAML []byte
 // OpenAPI returns the embedded OpenAPI document (YAML).
 func OpenAPI() []byte { return openapiYAML }
 
-// openapiJSON is the same document as JSON, converted once.
-var openapiJSON = func() []byte {
+// openapiJSON is the same document as JSON, converted on first use (loading
+// the document is too slow to pay on every start of the CLI).
+var openapiJSON = sync.OnceValue(func() []byte {
 	doc, err := openapi3.NewLoader().LoadFromData(openapiYAML)
 	if err != nil {
 		panic("embedded openapi.yaml does not load: " + err.Error())
@@ -30,7 +32,7 @@ var openapiJSON = func() []byte {
 		panic(err)
 	}
 	return b
-}()
+})
 
 type welcomeJSON struct {
 	Name    string            `json:"name"`
@@ -78,18 +80,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("format") == "json" {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openapiJSON)
+		_, _ = w.Write(openapiJSON())
 		return
 	}
 	w.Header().Set("Content-Type", "application/vnd.oai.openapi; charset=utf-8")
 	_, _ = w.Write(openapiYAML)
-}
-
-// adminPlaceholder stands where the admin UI will be.
-func (s *Server) adminPlaceholder(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tenantctl admin</title></head>
-<body><h1>tenantctl admin</h1><p>The web admin is not built yet. Manage tenants with the <code>tenantctl</code> command:
-<code>tenantctl tenant list</code>, <code>tenantctl tenant create</code>, <code>tenantctl domain add</code>.</p></body></html>
-`))
 }

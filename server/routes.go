@@ -23,13 +23,63 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler) {
 	route(t, "/api/items/{id}/", s.authed(s.updateItem(true)), http.MethodPatch)
 	route(t, "/api/items/{id}/", s.authed(s.deleteItem), http.MethodDelete)
 	route(t, "/api/profile/", s.authed(s.profile), http.MethodGet)
-	s.everyHost(t)
 
 	p := newRouter()
 	route(p, "/", s.handle(s.welcome), http.MethodGet)
-	route(p, "/admin/", http.HandlerFunc(s.adminPlaceholder), http.MethodGet)
+	s.adminAPI(p)
+	s.adminUI(p)
 	s.everyHost(p)
 	return t, p
+}
+
+// adminAPI adds the JSON admin API (public host only): a superuser's admin
+// token from /api/admin/token/, then tenants, their domains and their users.
+func (s *Server) adminAPI(p *mux.Router) {
+	route(p, "/api/admin/token/", s.adminHandle(s.adminObtainToken), http.MethodPost)
+	route(p, "/api/admin/tenants/", s.adminAuthed(s.adminListTenants), http.MethodGet)
+	route(p, "/api/admin/tenants/", s.adminAuthed(s.adminCreateTenant), http.MethodPost)
+	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminGetTenant), http.MethodGet)
+	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminDeleteTenant), http.MethodDelete)
+	route(p, "/api/admin/tenants/{schema}/domains/", s.adminAuthed(s.adminListDomains), http.MethodGet)
+	route(p, "/api/admin/tenants/{schema}/domains/", s.adminAuthed(s.adminAddDomain), http.MethodPost)
+	route(p, "/api/admin/tenants/{schema}/domains/{domain}/", s.adminAuthed(s.adminUpdateDomain), http.MethodPatch)
+	route(p, "/api/admin/tenants/{schema}/domains/{domain}/", s.adminAuthed(s.adminRemoveDomain), http.MethodDelete)
+	route(p, "/api/admin/tenants/{schema}/users/", s.adminAuthed(s.adminListUsers), http.MethodGet)
+	route(p, "/api/admin/tenants/{schema}/users/", s.adminAuthed(s.adminCreateUser), http.MethodPost)
+	route(p, "/api/admin/tenants/{schema}/users/{id}/", s.adminAuthed(s.adminGetUser), http.MethodGet)
+	route(p, "/api/admin/tenants/{schema}/users/{id}/", s.adminAuthed(s.adminUpdateUser), http.MethodPatch)
+	route(p, "/api/admin/tenants/{schema}/users/{id}/set_password/", s.adminAuthed(s.adminSetPassword), http.MethodPost)
+}
+
+// adminUI adds the admin web UI (public host only). Pages are GETs; every
+// change is a POST of a form carrying the session's CSRF token.
+func (s *Server) adminUI(p *mux.Router) {
+	route(p, "/admin/", http.HandlerFunc(s.adminRoot), http.MethodGet)
+	p.PathPrefix("/admin/static/").Handler(s.adminStatic()).Methods(http.MethodGet, http.MethodHead)
+	route(p, "/admin/login/", s.uiOpen(s.adminLoginPage), http.MethodGet)
+	route(p, "/admin/login/", s.uiOpen(s.adminLogin), http.MethodPost)
+	route(p, "/admin/logout/", s.ui(s.adminLogout), http.MethodPost)
+	route(p, "/admin/tenants/", s.ui(s.adminTenants), http.MethodGet)
+	route(p, "/admin/new-tenant/", s.ui(s.adminNewTenantUI), http.MethodGet)
+	route(p, "/admin/new-tenant/", s.ui(s.adminCreateTenantUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/", s.ui(s.adminTenant), http.MethodGet)
+	route(p, "/admin/tenants/{schema}/delete/", s.ui(s.adminDeleteUI), http.MethodGet)
+	route(p, "/admin/tenants/{schema}/delete/", s.ui(s.adminDeleteUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/domains/", s.ui(s.adminAddDomainUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/domains/{domain}/primary/", s.ui(s.adminPrimaryDomainUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/domains/{domain}/remove/", s.ui(s.adminRemoveDomainUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/users/", s.ui(s.adminCreateUserUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/users/{id}/active/", s.ui(s.adminUserActiveUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/users/{id}/password/", s.ui(s.adminPasswordUI), http.MethodGet)
+	route(p, "/admin/tenants/{schema}/users/{id}/password/", s.ui(s.adminPasswordUI), http.MethodPost)
+	// Any other path under /admin/ is an HTML 404.
+	p.PathPrefix("/admin/").Handler(s.uiOpen(s.adminNotFound))
+}
+
+// anyHostPaths are the paths of everyHost's routes: dispatch serves them
+// before it resolves the host.
+var anyHostPaths = map[string]bool{
+	"/health/": true, "/health": true, "/ready/": true, "/ready": true, "/api/schema/": true, "/api/schema": true,
 }
 
 // everyHost adds the routes that answer on tenant and public hosts alike.

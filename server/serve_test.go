@@ -47,6 +47,7 @@ func TestServeLogsAndShutsDown(t *testing.T) {
 	_, err := provision.New(d.Pool, d.Migrator, password.NewHasher(1)).Demo(t.Context())
 	require.NoError(t, err)
 	cfg := testConfig(t)
+	cfg.DatabaseURL, cfg.DatabaseDirectURL = d.URL, d.URL
 	var logs syncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

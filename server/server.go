@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/migrate"
 	"github.com/tenantctl/tenantctl/password"
+	"github.com/tenantctl/tenantctl/provision"
 	"github.com/tenantctl/tenantctl/token"
 )
 
@@ -27,6 +29,10 @@ type Server struct {
 	tokens   *token.Issuer
 	tenants  *tenantCache
 	throttle *throttle
+	// prov is the provisioning service of the admin, the same code the CLI
+	// runs; nil if it could not be built (the admin then answers 503).
+	prov  *provision.Service
+	pages adminPages
 
 	tenantRoutes http.Handler
 	publicRoutes http.Handler
@@ -41,8 +47,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 		pool:     pool,
 		hasher:   hasher,
 		tokens:   token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
-		tenants:  newTenantCache(pool, log),
+		tenants:  newTenantCache(pool, log, cfg.DatabaseDirectURL),
 		throttle: newThrottle(time.Now),
+		pages:    parseAdminPages(),
+	}
+	// Like tenantctl's, the admin's migrator locks and migrates over the
+	// direct URL (a pooler in transaction mode cannot hold session locks).
+	directURL := cfg.DatabaseDirectURL
+	if directURL == "" {
+		directURL = cfg.DatabaseURL
+	}
+	if m, err := migrate.New(directURL, pool); err != nil {
+		log.Error("the admin cannot provision tenants", "err", err)
+	} else {
+		s.prov = provision.New(pool, m, hasher)
 	}
 	s.tenantRoutes, s.publicRoutes = s.routes()
 	go s.tenants.listen(ctx)
@@ -60,6 +78,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusBadRequest, detail{Detail: fmt.Sprintf(
 			"Invalid HTTP_HOST header: '%s'. You may need to add '%s' to ALLOWED_HOSTS.", r.Host, host)})
+		return
+	}
+	if anyHostPaths[r.URL.Path] {
+		// Answered alike on every host, without resolving it: liveness
+		// must not depend on the database.
+		s.publicRoutes.ServeHTTP(w, r)
 		return
 	}
 	t, found, err := s.tenants.resolve(r.Context(), host)

@@ -35,6 +35,9 @@ const cacheTTL = time.Minute
 type tenantCache struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// listenURL reaches PostgreSQL directly: LISTEN needs a session of its
+	// own, which a transaction pooler does not keep.
+	listenURL string
 
 	mu        sync.Mutex
 	entries   map[string]cacheEntry
@@ -48,8 +51,8 @@ type cacheEntry struct {
 	at    time.Time
 }
 
-func newTenantCache(pool *pgxpool.Pool, log *slog.Logger) *tenantCache {
-	return &tenantCache{pool: pool, log: log, entries: map[string]cacheEntry{}}
+func newTenantCache(pool *pgxpool.Pool, log *slog.Logger, listenURL string) *tenantCache {
+	return &tenantCache{pool: pool, log: log, listenURL: listenURL, entries: map[string]cacheEntry{}}
 }
 
 // resolve returns the tenant of host, or found=false for a host that is not
@@ -129,7 +132,11 @@ func (c *tenantCache) listen(ctx context.Context) {
 }
 
 func (c *tenantCache) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, c.pool.Config().ConnConfig.Copy())
+	cfg, err := c.listenConfig()
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -144,4 +151,17 @@ func (c *tenantCache) listenOnce(ctx context.Context) error {
 		}
 		c.invalidate()
 	}
+}
+
+// listenConfig is the connection config of the listener: the direct URL if
+// one is configured, else the pool's own.
+func (c *tenantCache) listenConfig() (*pgx.ConnConfig, error) {
+	if c.listenURL == "" {
+		return c.pool.Config().ConnConfig.Copy(), nil
+	}
+	pc, err := pgxpool.ParseConfig(c.listenURL)
+	if err != nil {
+		return nil, err
+	}
+	return pc.ConnConfig, nil
 }

@@ -43,7 +43,9 @@ func TestMain(m *testing.M) {
 func tenantctl(d *dbtest.DB, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TENANTCTL_RUN_MAIN=1", "DATABASE_URL="+d.URL, "DATABASE_DIRECT_URL="+d.URL,
-		"LOG_FORMAT=text", "LOG_LEVEL=warn", "APP_ENV=test")
+		"LOG_FORMAT=text", "LOG_LEVEL=warn", "APP_ENV=test",
+		// A race-enabled child otherwise sleeps a second at exit.
+		"GORACE=atexit_sleep_ms=0")
 	cmd.Stdin = strings.NewReader("")
 	return cmd
 }
@@ -72,9 +74,21 @@ func TestKilledTenantCreate(t *testing.T) {
 		err := d.Pool.QueryRow(ctx, "SELECT count(*) FROM killme.users WHERE username = 'admin' AND is_staff").Scan(&n)
 		return err == nil && n == 1
 	}
+	// Time one whole run, then kill runs at points spread over that span,
+	// whatever this machine's speed.
+	start := time.Now()
+	var out bytes.Buffer
+	full := tenantctl(d, args...)
+	full.Stdout, full.Stderr = &out, &out
+	require.NoError(t, full.Run(), out.String())
+	span := time.Since(start)
+	del := tenantctl(d, "tenant", "delete", "--schema", "killme", "--yes")
+	require.NoError(t, del.Run())
+
+	const kills = 12
 	states := map[string]int{}
-	for i := range 12 {
-		delay := time.Duration(i) * 25 * time.Millisecond
+	for i := range kills {
+		delay := span * time.Duration(i+1) / kills
 		cmd := tenantctl(d, args...)
 		require.NoError(t, cmd.Start())
 		time.Sleep(delay)
@@ -124,7 +138,7 @@ func TestKilledTenantCreate(t *testing.T) {
 		cleanup.Stdout, cleanup.Stderr = &del, &del
 		require.NoError(t, cleanup.Run(), del.String())
 	}
-	t.Logf("states seen after kills: %v", states)
+	t.Logf("a whole tenant create took %v; states seen after kills: %v", span, states)
 	assert.Greater(t, len(states), 1, "the kills must land in different steps to test anything")
 }
 
@@ -146,9 +160,9 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	var logs bytes.Buffer
+	logs := &lockedBuffer{}
 	cmd := tenantctl(d, "serve", "--addr", addr)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -173,7 +187,9 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			resp.Body.Close()
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "server did not start: %s", logs.String())
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %s", logs.String())
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	resp, err := send("POST", "/api/token/", `{"username":"demo","password":"demo123"}`, "")
@@ -244,4 +260,22 @@ func decodeJSON(resp *http.Response, v any) error {
 		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
 	}
 	return json.Unmarshal(b, v)
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -1,0 +1,84 @@
+package bench
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+)
+
+// The ceiling functions run the SQL of each endpoint's handler exactly as
+// the handler sends it (server/auth.go, server/items.go): the same
+// transactions through db.InTenant, the same sqlc queries in the same order,
+// with nothing of HTTP, JSON or JWT around them.
+
+// ceilingOp is the load operation of sc's ceiling on pool.
+func ceilingOp(pool *pgxpool.Pool, sc scenario) op {
+	return func(ctx context.Context, t *tenant) *failure {
+		if err := sc.ceiling(ctx, pool, t); err != nil {
+			return &failure{key: "error", detail: err.Error()}
+		}
+		return nil
+	}
+}
+
+// ceilingItemsList is GET /api/items/ (page 1): the token's user, then the
+// page with its count, in one transaction.
+func ceilingItemsList(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
+		if _, err := q.GetActiveUser(ctx, t.userID); err != nil {
+			return err
+		}
+		_, err := q.ListItems(ctx, tenantdb.ListItemsParams{Lim: 20, Off: 0})
+		return err
+	})
+}
+
+// ceilingProfile is GET /api/profile/: the token's user.
+func ceilingProfile(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
+		_, err := q.GetActiveUser(ctx, t.userID)
+		return err
+	})
+}
+
+// ceilingItemsCreate is POST /api/items/: the token's user, then the insert.
+func ceilingItemsCreate(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
+		u, err := q.GetActiveUser(ctx, t.userID)
+		if err != nil {
+			return err
+		}
+		_, err = q.CreateItem(ctx, tenantdb.CreateItemParams{
+			Name: loadItemName, Description: "Created by the benchmark load.", CreatedBy: &u.ID,
+		})
+		return err
+	})
+}
+
+// refreshTTL is the server's default REFRESH_TOKEN_TTL.
+const refreshTTL = 168 * time.Hour
+
+// ceilingToken is POST /api/token/ without the argon2id verification and
+// the JWT signing: the user by name in one transaction, then the refresh
+// token and the last login in another.
+func ceilingToken(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+	u, err := db.InTenantV(ctx, pool, t.schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(ctx, adminUsername)
+	})
+	if err != nil {
+		return err
+	}
+	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
+		if err := q.CreateRefreshToken(ctx, tenantdb.CreateRefreshTokenParams{
+			Jti: uuid.New(), Family: uuid.New(), UserID: u.ID, ExpiresAt: time.Now().Add(refreshTTL),
+		}); err != nil {
+			return err
+		}
+		return q.TouchLastLogin(ctx, u.ID)
+	})
+}

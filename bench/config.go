@@ -1,0 +1,154 @@
+package bench
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// defaultServerURL is the local PostgreSQL the benchmark creates its
+// database on when neither -db nor BENCH_DATABASE_URL names another.
+const defaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Config is one run's settings, read from the command line.
+type Config struct {
+	// ServerURL is a maintenance database on the PostgreSQL server to use;
+	// the benchmark creates (and drops) a database of its own next to it.
+	ServerURL string
+	// Tenants are the tenant counts to measure, ascending.
+	Tenants         []int
+	Items           int
+	Concurrency     int
+	Duration        time.Duration
+	Warmup          time.Duration
+	ProvisionJobs   int
+	ProvisionSample int
+	MigrateJobs     int
+	Scenarios       []string
+	// Out is the JSON file; the SVG chart goes next to it, as .svg.
+	Out     string
+	Keep    bool
+	Timeout time.Duration
+}
+
+// parseConfig reads the flags in args (without the program name). It
+// returns flag.ErrHelp after printing the usage for -h.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: go run ./cmd/bench [flags]\n\n"+
+			"Builds a fresh database, provisions tenants, serves them with the real tenantctl\n"+
+			"binary and measures HTTP load against the same SQL sent straight through pgx.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	serverURL := getenv("BENCH_DATABASE_URL")
+	if serverURL == "" {
+		serverURL = defaultServerURL
+	}
+	var c Config
+	var tenants, scenarioList string
+	var tenants10k bool
+	fs.StringVar(&c.ServerURL, "db", serverURL, "`URL` of a maintenance database on a local (loopback) PostgreSQL (env BENCH_DATABASE_URL)")
+	fs.StringVar(&tenants, "tenants", "1,100,1000", "comma-separated tenant `counts` to measure")
+	fs.BoolVar(&tenants10k, "tenants-10k", false, "also measure 10000 tenants")
+	fs.IntVar(&c.Items, "items", 50, "items seeded in every tenant")
+	fs.IntVar(&c.Concurrency, "concurrency", 32, "concurrent clients, for HTTP and ceiling alike")
+	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured time of each scenario, HTTP and ceiling each")
+	fs.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured time before each measurement")
+	fs.IntVar(&c.ProvisionJobs, "provision-jobs", 4, "tenants provisioned in parallel (after the sample)")
+	fs.IntVar(&c.ProvisionSample, "provision-sample", 50, "the first `n` tenants are created one at a time to measure tenant create latency")
+	fs.IntVar(&c.MigrateJobs, "migrate-jobs", 4, "parallel jobs of the timed tenant migrations")
+	fs.StringVar(&scenarioList, "scenarios", strings.Join(scenarioNames(), ","), "comma-separated scenarios to run")
+	fs.StringVar(&c.Out, "out", "bench/results/latest.json", "JSON results `file`; the SVG chart is written next to it")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the benchmark database instead of dropping it")
+	fs.DurationVar(&c.Timeout, "timeout", 2*time.Hour, "stop everything after this long")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var err error
+	if c.Tenants, err = parseCounts(tenants); err != nil {
+		return Config{}, err
+	}
+	if tenants10k && !slices.Contains(c.Tenants, 10000) {
+		c.Tenants = append(c.Tenants, 10000)
+		slices.Sort(c.Tenants)
+	}
+	if c.Scenarios, err = parseScenarios(scenarioList); err != nil {
+		return Config{}, err
+	}
+	if err := checkLoopback(c.ServerURL); err != nil {
+		return Config{}, err
+	}
+	var errs []error
+	for _, v := range []struct {
+		name string
+		n    int
+		min  int
+	}{
+		{"-items", c.Items, 0}, {"-concurrency", c.Concurrency, 1}, {"-provision-jobs", c.ProvisionJobs, 1},
+		{"-provision-sample", c.ProvisionSample, 0}, {"-migrate-jobs", c.MigrateJobs, 1},
+	} {
+		if v.n < v.min {
+			errs = append(errs, fmt.Errorf("%s must be at least %d", v.name, v.min))
+		}
+	}
+	if c.Duration <= 0 || c.Warmup < 0 || c.Timeout <= 0 {
+		errs = append(errs, errors.New("-duration and -timeout must be positive, -warmup not negative"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// parseCounts reads "1,100,1000" into distinct positive counts, ascending:
+// each count reuses the tenants of the one before.
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-tenants: %q is not a positive count", f)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func parseScenarios(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if _, ok := scenarioByName(f); !ok {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (known: %s)", f, strings.Join(scenarioNames(), ", "))
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// checkLoopback refuses a PostgreSQL that is not on this machine: the
+// benchmark reads its backends' memory from /proc, and sends no traffic
+// anywhere but loopback.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("-db: %q is not a postgres:// URL", raw)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("-db: host %q is not loopback; the benchmark only runs against a PostgreSQL on this machine", host)
+}

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// loadItemName names the items the load creates, so cleanUp can remove them.
+const loadItemName = "load item"
+
+// scenario is one measured endpoint: the request the HTTP load sends, and
+// the SQL its handler runs, which the ceiling sends without HTTP.
+type scenario struct {
+	name   string
+	method string
+	path   string
+	body   string // JSON; "" for none
+	bearer bool   // send the tenant's access token
+	// ceiling runs the handler's SQL for tenant t, the way the handler does.
+	ceiling func(ctx context.Context, pool *pgxpool.Pool, t *tenant) error
+	// note qualifies the comparison with the ceiling in the report.
+	note string
+}
+
+// scenarios returns every scenario, in the order they run.
+func scenarios() []scenario {
+	return []scenario{
+		{name: "items-list", method: http.MethodGet, path: "/api/items/", bearer: true, ceiling: ceilingItemsList},
+		{name: "profile", method: http.MethodGet, path: "/api/profile/", bearer: true, ceiling: ceilingProfile},
+		{
+			name: "items-create", method: http.MethodPost, path: "/api/items/", bearer: true, ceiling: ceilingItemsCreate,
+			body: `{"name":"` + loadItemName + `","description":"Created by the benchmark load."}`,
+		},
+		{
+			name: "token", method: http.MethodPost, path: "/api/token/", ceiling: ceilingToken,
+			body: `{"username":"` + adminUsername + `","password":"` + adminPassword + `"}`,
+			note: "HTTP also verifies the argon2id hash; the ceiling is the SQL only",
+		},
+	}
+}
+
+func scenarioNames() []string {
+	var names []string
+	for _, s := range scenarios() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+func scenarioByName(name string) (scenario, bool) {
+	for _, s := range scenarios() {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return scenario{}, false
+}

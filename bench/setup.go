@@ -1,0 +1,293 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/migrate"
+	"github.com/tenantctl/tenantctl/password"
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// The application_name of each kind of connection to the benchmark
+// database, by which backendMemory tells the server's backends apart.
+const (
+	appSetup   = "tenantctl_bench_setup"
+	appServer  = "tenantctl_bench_server"
+	appCeiling = "tenantctl_bench_ceiling"
+)
+
+// Every tenant's admin user; the load signs in as them.
+const (
+	adminUsername = "admin"
+	adminPassword = "bench-password"
+)
+
+// tenant is one provisioned tenant, as the load uses it.
+type tenant struct {
+	schema db.Schema
+	host   string // its domain, sent as the Host header
+	userID int64  // the admin's id, for the ceiling's GetActiveUser
+	token  string // the admin's access token
+}
+
+// runner holds the benchmark database and the tenants provisioned so far,
+// which each tenant count reuses and extends.
+type runner struct {
+	cfg Config
+	log io.Writer // progress
+
+	dbName    string
+	pgVersion string
+	secret    string // the server's SECRET_KEY, the same for every start
+	pool      *pgxpool.Pool
+	migrator  *migrate.Migrator
+	prov      *provision.Service
+
+	tenants []*tenant
+	// sample holds the tenant create latencies of the tenants created one
+	// at a time.
+	sample []time.Duration
+	// poolMaxConns is the pool size the server and the ceiling ran with.
+	poolMaxConns int32
+}
+
+// newRunner creates the benchmark database, migrates its public schema and
+// connects to it. The caller must close the runner, which drops the
+// database unless cfg.Keep.
+func newRunner(ctx context.Context, cfg Config, log io.Writer) (*runner, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, log: log, dbName: "tenantctl_bench_" + hex.EncodeToString(b[:6]), secret: hex.EncodeToString(b)}
+
+	admin, err := pgx.Connect(ctx, cfg.ServerURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w (is PostgreSQL running?)", cfg.ServerURL, err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{r.dbName}.Sanitize()); err != nil {
+		return nil, fmt.Errorf("create the benchmark database: %w", err)
+	}
+	fmt.Fprintf(log, "created database %s\n", r.dbName)
+	if err := r.open(ctx); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *runner) open(ctx context.Context) error {
+	// Room for every provisioning or migration job without queueing for a
+	// pooled connection (as tenantctl migrate --jobs sizes its pool).
+	setupURL := r.url(appSetup) + "&pool_max_conns=" + strconv.Itoa(max(4, r.cfg.ProvisionJobs, r.cfg.MigrateJobs))
+	var err error
+	if r.pool, err = db.Open(ctx, setupURL); err != nil {
+		return err
+	}
+	if r.migrator, err = migrate.New(setupURL, r.pool); err != nil {
+		return err
+	}
+	if _, err := r.migrator.MigratePublic(ctx); err != nil {
+		return fmt.Errorf("migrate public: %w", err)
+	}
+	r.prov = provision.New(r.pool, r.migrator, password.NewHasher(0))
+	return r.pool.QueryRow(ctx, "SHOW server_version").Scan(&r.pgVersion)
+}
+
+// url is the benchmark database's URL for connections named app.
+func (r *runner) url(app string) string {
+	u, _ := url.Parse(r.cfg.ServerURL) // parseConfig checked it
+	u.Path = "/" + r.dbName
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// close disconnects and drops the benchmark database (unless -keep), even
+// after the run's context ended.
+func (r *runner) close() {
+	if r.pool != nil {
+		r.pool.Close()
+	}
+	if r.cfg.Keep {
+		fmt.Fprintf(r.log, "kept database %s\n", r.dbName)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, r.cfg.ServerURL)
+	if err == nil {
+		defer admin.Close(ctx)
+		_, err = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{r.dbName}.Sanitize()+" WITH (FORCE)")
+	}
+	if err != nil {
+		fmt.Fprintf(r.log, "could not drop database %s: %v\n", r.dbName, err)
+		return
+	}
+	fmt.Fprintf(r.log, "dropped database %s\n", r.dbName)
+}
+
+// provision brings the tenants up to n, each with its admin user and
+// cfg.Items items. Tenants numbered below cfg.ProvisionSample are created
+// one at a time, their latency recorded; the rest cfg.ProvisionJobs at a
+// time. The reported time covers tenant create only, not the seeding.
+func (r *runner) provision(ctx context.Context, n int) (Provision, error) {
+	p := Provision{Jobs: r.cfg.ProvisionJobs}
+	from := len(r.tenants)
+	if n <= from {
+		return p, nil
+	}
+	p.New = n - from
+	fmt.Fprintf(r.log, "   provisioning %d tenants ...\n", p.New)
+	r.tenants = append(r.tenants, make([]*tenant, p.New)...)
+	start := time.Now()
+	serial := min(n, max(from, r.cfg.ProvisionSample))
+	p.Serial = serial - from
+	for i := from; i < serial; i++ {
+		t0 := time.Now()
+		t, err := r.createTenant(ctx, i)
+		if err != nil {
+			return p, err
+		}
+		r.sample = append(r.sample, time.Since(t0))
+		r.tenants[i] = t
+	}
+	err := forEach(ctx, r.cfg.ProvisionJobs, n-serial, func(ctx context.Context, k int) error {
+		t, err := r.createTenant(ctx, serial+k)
+		r.tenants[serial+k] = t
+		return err
+	})
+	if err != nil {
+		return p, err
+	}
+	elapsed := time.Since(start)
+	p.Seconds, p.PerSecond = round3(elapsed.Seconds()), round3(float64(p.New)/elapsed.Seconds())
+	err = forEach(ctx, r.cfg.ProvisionJobs, p.New, func(ctx context.Context, k int) error {
+		return r.seed(ctx, r.tenants[from+k])
+	})
+	return p, err
+}
+
+// createTenant provisions tenant number i+1 (schema t<i+1>) through the
+// product's own CreateTenant, admin user included.
+func (r *runner) createTenant(ctx context.Context, i int) (*tenant, error) {
+	name := fmt.Sprintf("t%d", i+1)
+	host := name + ".localhost"
+	_, err := r.prov.CreateTenant(ctx, provision.TenantParams{
+		Schema: name, Name: "Bench tenant " + name, Domain: host,
+		Admin: &provision.UserParams{Username: adminUsername, Email: adminUsername + "@" + host, Password: adminPassword, Staff: true},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create tenant %s: %w", name, err)
+	}
+	return &tenant{schema: db.MustParseSchema(name), host: host}, nil
+}
+
+// seedItems adds the items of one tenant in a single statement, newest
+// last. It names the schema (validated, quoted) rather than setting a
+// search_path: the product's tenant transaction only runs sqlc queries, and
+// nothing outside it may set a search_path.
+const seedItems = `INSERT INTO %s.items (name, description, created_by, created_at, updated_at)
+SELECT 'Item ' || g, 'Seeded by the benchmark.', $2, now() - g * interval '1 minute', now() - g * interval '1 minute'
+FROM generate_series(1, $1::int) AS g`
+
+// seed records t's admin id and adds its items.
+func (r *runner) seed(ctx context.Context, t *tenant) error {
+	u, err := db.InTenantV(ctx, r.pool, t.schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(ctx, adminUsername)
+	})
+	if err != nil {
+		return fmt.Errorf("seed %s: %w", t.schema, err)
+	}
+	t.userID = u.ID
+	// Exec mode: a statement run once per tenant is not worth preparing.
+	_, err = r.pool.Exec(ctx, fmt.Sprintf(seedItems, t.schema.Ident()), pgx.QueryExecModeExec, r.cfg.Items, u.ID)
+	if err != nil {
+		return fmt.Errorf("seed %s: %w", t.schema, err)
+	}
+	return nil
+}
+
+// obtainTokens signs in every tenant's admin that has no access token yet
+// through POST /api/token/, and returns how long it took in seconds. Tokens
+// outlive a server restart (same SECRET_KEY, 24h lifetime), so each count
+// only signs in its new tenants.
+func (r *runner) obtainTokens(ctx context.Context, srv *server, tenants []*tenant) (float64, error) {
+	var missing []*tenant
+	for _, t := range tenants {
+		if t.token == "" {
+			missing = append(missing, t)
+		}
+	}
+	start := time.Now()
+	err := forEach(ctx, 8, len(missing), func(ctx context.Context, i int) error {
+		tok, err := srv.signIn(ctx, missing[i])
+		missing[i].token = tok
+		return err
+	})
+	return round3(time.Since(start).Seconds()), err
+}
+
+// cleanUp removes what the load wrote (items and refresh tokens), so that
+// the next tenant count starts from the same data.
+func (r *runner) cleanUp(ctx context.Context, tenants []*tenant) error {
+	return forEach(ctx, r.cfg.MigrateJobs, len(tenants), func(ctx context.Context, i int) error {
+		s := tenants[i].schema.Ident()
+		return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "DELETE FROM "+s+".items WHERE name = $1", pgx.QueryExecModeExec, loadItemName); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "DELETE FROM "+s+".refresh_tokens", pgx.QueryExecModeExec)
+			return err
+		})
+	})
+}
+
+// tenantCreate summarises the tenant create latencies sampled so far.
+func (r *runner) tenantCreate() LatencySample {
+	return latencySample(r.sample)
+}
+
+// forEach calls fn for 0..n-1 from up to jobs goroutines. The first error
+// cancels the rest and is returned.
+func forEach(ctx context.Context, jobs, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(jobs, n) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
+}

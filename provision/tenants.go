@@ -1,0 +1,192 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+)
+
+// Tenant is a tenant with its domains, as the admin shows it.
+type Tenant struct {
+	ID        int64
+	Schema    string
+	Name      string
+	State     string // "provisioning" or "ready"
+	OnTrial   bool
+	PaidUntil *time.Time
+	CreatedAt time.Time
+	// Domains are the tenant's domains, primary first, then by name.
+	Domains []string
+	// PrimaryDomain is "" for a tenant without domains.
+	PrimaryDomain string
+}
+
+// SearchTenants returns one page of the tenants, by schema name, whose name,
+// schema name or one of whose domains contains q.Search, case-insensitively.
+func (s *Service) SearchTenants(ctx context.Context, q Query) (Page[Tenant], error) {
+	lim, off, ok := q.window()
+	if !ok {
+		return Page[Tenant]{}, nil
+	}
+	rows, err := db.InPublicV(ctx, s.pool, func(pq *publicdb.Queries) ([]publicdb.SearchClientsRow, error) {
+		return pq.SearchClients(ctx, publicdb.SearchClientsParams{Pattern: likePattern(q.Search), Lim: lim, Off: off})
+	})
+	if err != nil {
+		return Page[Tenant]{}, err
+	}
+	p := Page[Tenant]{Items: make([]Tenant, len(rows))}
+	for i, c := range rows {
+		p.Items[i] = Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State, OnTrial: c.OnTrial,
+			PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain}
+		p.Total = c.Total
+	}
+	if len(rows) == 0 && off > 0 {
+		// Past the end: count the matches on their own.
+		all, err := s.SearchTenants(ctx, Query{Search: q.Search, Limit: 1})
+		if err != nil {
+			return Page[Tenant]{}, err
+		}
+		p.Total = all.Total
+	}
+	return p, nil
+}
+
+// DescribeTenant returns the tenant of schemaName with its domains, or
+// ErrNotFound.
+func (s *Service) DescribeTenant(ctx context.Context, schemaName string) (Tenant, error) {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return Tenant{}, err
+	}
+	c, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.GetClientWithDomainsRow, error) {
+		return q.GetClientWithDomains(ctx, schema.String())
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Tenant{}, ErrNotFound
+	}
+	if err != nil {
+		return Tenant{}, err
+	}
+	return Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State, OnTrial: c.OnTrial,
+		PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain}, nil
+}
+
+// ListDomains returns the domains of the tenant of schemaName, primary
+// first, then by name. It returns ErrNotFound for an unknown tenant.
+func (s *Service) ListDomains(ctx context.Context, schemaName string) ([]publicdb.Domain, error) {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return nil, err
+	}
+	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) ([]publicdb.Domain, error) {
+		c, err := q.GetClientBySchema(ctx, schema.String())
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return q.ListClientDomains(ctx, c.ID)
+	})
+}
+
+// tenantDomain returns the tenant of schema and its mapped domain, or
+// ErrNotFound when either does not exist or the domain is another tenant's.
+func tenantDomain(ctx context.Context, q *publicdb.Queries, schema db.Schema, domain string) (publicdb.Client, publicdb.Domain, error) {
+	c, err := q.GetClientBySchema(ctx, schema.String())
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, publicdb.Domain{}, ErrNotFound
+	}
+	if err != nil {
+		return c, publicdb.Domain{}, err
+	}
+	d, err := q.GetDomain(ctx, domain)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && d.ClientID != c.ID) {
+		return c, d, ErrNotFound
+	}
+	return c, d, err
+}
+
+// SetPrimaryDomain makes domain the primary domain of the tenant of
+// schemaName (the one the admin links to and the tenant list shows first).
+// It returns ErrNotFound for an unknown tenant or a domain that is not the
+// tenant's.
+func (s *Service) SetPrimaryDomain(ctx context.Context, schemaName, domain string) (publicdb.Domain, error) {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return publicdb.Domain{}, err
+	}
+	domain, err = ParseDomain(domain)
+	if err != nil {
+		return publicdb.Domain{}, err
+	}
+	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Domain, error) {
+		c, d, err := tenantDomain(ctx, q, schema, domain)
+		if err != nil || d.IsPrimary {
+			return d, err
+		}
+		if err := q.ClearPrimaryDomain(ctx, c.ID); err != nil {
+			return d, err
+		}
+		return q.SetPrimaryDomain(ctx, d.ID)
+	})
+}
+
+// RemoveTenantDomain unmaps domain from the tenant of schemaName, as
+// RemoveDomain does, but only if it is that tenant's: it returns ErrNotFound
+// for an unknown tenant or a domain that is not the tenant's.
+func (s *Service) RemoveTenantDomain(ctx context.Context, schemaName, domain string) error {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return err
+	}
+	domain, err = ParseDomain(domain)
+	if err != nil {
+		return err
+	}
+	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+		c, d, err := tenantDomain(ctx, q, schema, domain)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteDomain(ctx, d.ID); err != nil {
+			return err
+		}
+		return q.PromoteOldestDomain(ctx, c.ID)
+	})
+}
+
+// ValidateTenant checks every field of a new tenant, as CreateTenant does,
+// and returns all the errors found (one per field at most), for forms that
+// show them together. It does not look in the database: a schema or domain
+// already taken is reported by CreateTenant alone.
+func ValidateTenant(p TenantParams) []*FieldError {
+	var errs []*FieldError
+	add := func(err error) {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			errs = append(errs, fe)
+		}
+	}
+	_, err := parseSchema(p.Schema)
+	add(err)
+	add(validateName(p.Name))
+	_, err = ParseDomain(p.Domain)
+	add(err)
+	if p.Admin != nil {
+		err := validateUser(*p.Admin, "admin_")
+		add(err)
+		var fe *FieldError
+		if errors.As(err, &fe) && fe.Field != "admin_password" {
+			// validateUser stops at its first error; the password is
+			// checked on its own too.
+			add(validatePassword("admin_password", p.Admin.Password))
+		}
+	}
+	return errs
+}

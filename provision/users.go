@@ -1,0 +1,270 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/password"
+)
+
+// ErrBadCredentials is returned by AuthenticateSuperuser for an unknown
+// username, a wrong password or an inactive superuser alike.
+var ErrBadCredentials = errors.New("no active account found with the given credentials")
+
+// MaxPageSize is the most rows one search returns.
+const MaxPageSize = 100
+
+// Query selects one page of a search.
+type Query struct {
+	// Search is matched case-insensitively as a substring; "" matches all.
+	Search string
+	// Offset is how many matches to skip; Limit how many to return at most
+	// (1 to MaxPageSize; out of range means MaxPageSize).
+	Offset int64
+	Limit  int
+}
+
+// Page is one page of search results, with the number of all matches.
+type Page[T any] struct {
+	Total int64
+	Items []T
+}
+
+// User is a tenant's user as the admin sees it: everything but the password hash.
+type User struct {
+	ID         int64
+	Username   string
+	Email      string
+	IsStaff    bool
+	IsActive   bool
+	DateJoined time.Time
+	LastLogin  *time.Time
+}
+
+func userOf(u tenantdb.User) User {
+	return User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
+		DateJoined: u.DateJoined, LastLogin: u.LastLogin}
+}
+
+// likePattern turns a search into an ILIKE pattern matching it as a
+// substring, with the pattern characters escaped (” for an empty search).
+// Text PostgreSQL cannot store (NUL, invalid UTF-8) is dropped rather than
+// failing the query.
+func likePattern(search string) string {
+	search = strings.ReplaceAll(strings.ToValidUTF8(search, ""), "\x00", "")
+	search = strings.TrimSpace(search)
+	if search == "" {
+		return ""
+	}
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(search) + "%"
+}
+
+// window returns the query's LIMIT and OFFSET, and ok=false when the offset
+// is beyond any page that can exist.
+func (q Query) window() (lim, off int32, ok bool) {
+	lim = int32(q.Limit)
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		lim = MaxPageSize
+	}
+	if q.Offset < 0 || q.Offset > math.MaxInt32 {
+		return lim, 0, false
+	}
+	return lim, int32(q.Offset), true
+}
+
+// readyTenant returns the schema of a tenant that exists and is ready, or
+// ErrNotFound.
+func (s *Service) readyTenant(ctx context.Context, schemaName string) (db.Schema, error) {
+	schema, err := parseSchema(schemaName)
+	if err != nil {
+		return db.Schema{}, err
+	}
+	c, err := s.GetTenant(ctx, schemaName)
+	if err != nil {
+		return db.Schema{}, err
+	}
+	if c.State != "ready" {
+		return db.Schema{}, ErrNotFound
+	}
+	return schema, nil
+}
+
+// tenantGone maps the error of a tenant query to ErrNotFound when the
+// tenant's schema was dropped after readyTenant saw it (its tables are gone).
+func tenantGone(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") {
+		return ErrNotFound
+	}
+	return err
+}
+
+// ListUsers returns one page of the users of the tenant of schemaName, by
+// username, whose username or email contains q.Search. It returns
+// ErrNotFound for an unknown tenant.
+func (s *Service) ListUsers(ctx context.Context, schemaName string, q Query) (Page[User], error) {
+	schema, err := s.readyTenant(ctx, schemaName)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	lim, off, ok := q.window()
+	if !ok {
+		return Page[User]{}, nil
+	}
+	rows, err := db.InTenantV(ctx, s.pool, schema, func(tq *tenantdb.Queries) ([]tenantdb.SearchUsersRow, error) {
+		return tq.SearchUsers(ctx, tenantdb.SearchUsersParams{Pattern: likePattern(q.Search), Lim: lim, Off: off})
+	})
+	if err != nil {
+		return Page[User]{}, tenantGone(err)
+	}
+	p := Page[User]{Items: make([]User, len(rows))}
+	for i, u := range rows {
+		p.Items[i] = User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
+			DateJoined: u.DateJoined, LastLogin: u.LastLogin}
+		p.Total = u.Total
+	}
+	if len(rows) == 0 && off > 0 {
+		// Past the end: count the matches on their own, so callers can tell
+		// an empty page from an empty result.
+		all, err := s.ListUsers(ctx, schemaName, Query{Search: q.Search, Limit: 1})
+		if err != nil {
+			return Page[User]{}, err
+		}
+		p.Total = all.Total
+	}
+	return p, nil
+}
+
+// GetUser returns the user id of the tenant of schemaName. It returns
+// ErrNotFound for an unknown tenant or user.
+func (s *Service) GetUser(ctx context.Context, schemaName string, id int64) (User, error) {
+	schema, err := s.readyTenant(ctx, schemaName)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByID(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, tenantGone(err)
+	}
+	return userOf(u), nil
+}
+
+// SetUserActive activates or deactivates user id of the tenant of
+// schemaName. Deactivating also revokes the user's refresh tokens, so that
+// reactivating them later does not revive old sign-ins. It returns
+// ErrNotFound for an unknown tenant or user.
+func (s *Service) SetUserActive(ctx context.Context, schemaName string, id int64, active bool) (User, error) {
+	schema, err := s.readyTenant(ctx, schemaName)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		u, err := q.SetUserActive(ctx, tenantdb.SetUserActiveParams{ID: id, IsActive: active})
+		if err != nil || active {
+			return u, err
+		}
+		return u, q.RevokeUserRefreshTokens(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, tenantGone(err)
+	}
+	return userOf(u), nil
+}
+
+// SetUserPassword sets a new password for user id of the tenant of
+// schemaName and revokes the user's refresh tokens (signs them out
+// everywhere; access tokens already issued live out their short TTL). It
+// returns a *FieldError (password) for an invalid password and ErrNotFound
+// for an unknown tenant or user.
+func (s *Service) SetUserPassword(ctx context.Context, schemaName string, id int64, plain string) (User, error) {
+	schema, err := s.readyTenant(ctx, schemaName)
+	if err != nil {
+		return User{}, err
+	}
+	if err := validatePassword("password", plain); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, plain)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		u, err := q.SetUserPassword(ctx, tenantdb.SetUserPasswordParams{ID: id, PasswordHash: hash})
+		if err != nil {
+			return u, err
+		}
+		return u, q.RevokeUserRefreshTokens(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, tenantGone(err)
+	}
+	return userOf(u), nil
+}
+
+func validatePassword(field, plain string) error {
+	if plain == "" {
+		return fieldErr(field, "This field is required.")
+	}
+	if err := password.Validate(plain); err != nil {
+		return fieldErr(field, "This password is too short. It must contain at least %d characters.", password.MinLength)
+	}
+	return nil
+}
+
+// AuthenticateSuperuser checks a superuser's username and password and
+// records the sign-in. An unknown username costs the same hashing work as a
+// wrong password, so the answer's timing does not reveal which usernames
+// exist. It returns ErrBadCredentials for an unknown username, a wrong
+// password or an inactive superuser.
+func (s *Service) AuthenticateSuperuser(ctx context.Context, username, plain string) (publicdb.Superuser, error) {
+	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+		return q.GetSuperuserByUsername(ctx, username)
+	})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return publicdb.Superuser{}, err
+	}
+	// Verify outside the transaction: it is slow and must not hold a connection.
+	ok, err := s.hasher.Verify(ctx, plain, su.PasswordHash)
+	if err != nil {
+		return publicdb.Superuser{}, err
+	}
+	if !ok || !su.IsActive {
+		return publicdb.Superuser{}, ErrBadCredentials
+	}
+	err = db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+		return q.TouchSuperuserLogin(ctx, su.ID)
+	})
+	return su, err
+}
+
+// ActiveSuperuser returns superuser id if it exists and is active, or
+// ErrNotFound.
+func (s *Service) ActiveSuperuser(ctx context.Context, id int64) (publicdb.Superuser, error) {
+	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+		return q.GetActiveSuperuser(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return su, ErrNotFound
+	}
+	return su, err
+}

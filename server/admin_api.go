@@ -1,0 +1,659 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/provision"
+	"github.com/tenantctl/tenantctl/token"
+)
+
+// The JSON admin API, under /api/admin/ on the public host only: superusers
+// obtain an admin token from POST /api/admin/token/ and manage tenants, their
+// domains and their users through the provisioning service, the same code
+// (validation, all-or-nothing creation) as tenantctl.
+
+// adminPageSize is the number of tenants or users in one page of a list.
+const adminPageSize = 20
+
+var (
+	// errNotAdmin is DRF's answer to an authenticated user without the
+	// permission: here, a tenant user's token on the admin API.
+	errNotAdmin = errDetail(http.StatusForbidden, "You do not have permission to perform this action.")
+	// errAdminUnavailable answers when the provisioning service could not be built.
+	errAdminUnavailable = errDetail(http.StatusServiceUnavailable, "The admin is unavailable: the server cannot provision tenants (see its log).")
+)
+
+type adminTokenJSON struct {
+	Access string `json:"access"`
+}
+
+type adminTenantJSON struct {
+	ID            int64     `json:"id"`
+	SchemaName    string    `json:"schema_name"`
+	Name          string    `json:"name"`
+	State         string    `json:"state"`
+	OnTrial       bool      `json:"on_trial"`
+	PaidUntil     *string   `json:"paid_until"`
+	CreatedAt     time.Time `json:"created_at"`
+	PrimaryDomain *string   `json:"primary_domain"`
+	Domains       []string  `json:"domains"`
+}
+
+func newAdminTenantJSON(t provision.Tenant) adminTenantJSON {
+	out := adminTenantJSON{
+		ID: t.ID, SchemaName: t.Schema, Name: t.Name, State: t.State, OnTrial: t.OnTrial,
+		CreatedAt: t.CreatedAt.UTC(), Domains: t.Domains,
+	}
+	if out.Domains == nil {
+		out.Domains = []string{}
+	}
+	if t.PaidUntil != nil {
+		d := t.PaidUntil.Format(time.DateOnly)
+		out.PaidUntil = &d
+	}
+	if t.PrimaryDomain != "" {
+		out.PrimaryDomain = &t.PrimaryDomain
+	}
+	return out
+}
+
+type adminDomainJSON struct {
+	Domain    string    `json:"domain"`
+	IsPrimary bool      `json:"is_primary"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newAdminDomainJSON(d publicdb.Domain) adminDomainJSON {
+	return adminDomainJSON{Domain: d.Domain, IsPrimary: d.IsPrimary, CreatedAt: d.CreatedAt.UTC()}
+}
+
+type adminUserJSON struct {
+	ID         int64      `json:"id"`
+	Username   string     `json:"username"`
+	Email      string     `json:"email"`
+	IsStaff    bool       `json:"is_staff"`
+	IsActive   bool       `json:"is_active"`
+	DateJoined time.Time  `json:"date_joined"`
+	LastLogin  *time.Time `json:"last_login"`
+}
+
+func newAdminUserJSON(u provision.User) adminUserJSON {
+	out := adminUserJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
+		DateJoined: u.DateJoined.UTC()}
+	if u.LastLogin != nil {
+		t := u.LastLogin.UTC()
+		out.LastLogin = &t
+	}
+	return out
+}
+
+func tenantUser(u tenantdb.User) provision.User {
+	return provision.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
+		DateJoined: u.DateJoined, LastLogin: u.LastLogin}
+}
+
+// adminPage is DRF's pagination envelope.
+type adminPage[T any] struct {
+	Count    int64   `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []T     `json:"results"`
+}
+
+// listPage reads ?page=N (from 1) as DRF does: anything but a page that
+// exists is 404 "Invalid page.".
+func listPage(r *http.Request) (int64, error) {
+	p := r.URL.Query().Get("page")
+	if p == "" {
+		return 1, nil
+	}
+	n, err := strconv.ParseInt(p, 10, 64)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, errInvalidPage
+	}
+	return n, nil
+}
+
+// newAdminPage builds the envelope of page of a list of total entries.
+func newAdminPage[T any](r *http.Request, page, total int64, results []T) (adminPage[T], error) {
+	if len(results) == 0 && page > 1 {
+		return adminPage[T]{}, errInvalidPage
+	}
+	out := adminPage[T]{Count: total, Results: results}
+	if page*adminPageSize < total {
+		out.Next = pageURL(r, page+1)
+	}
+	if page > 1 {
+		out.Previous = pageURL(r, page-1)
+	}
+	return out, nil
+}
+
+// adminHandle adapts an admin API handler; every admin handler needs the
+// provisioning service.
+func (s *Server) adminHandle(h handlerFunc) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if s.prov == nil {
+			return errAdminUnavailable
+		}
+		return h(w, r)
+	})
+}
+
+// adminAuthed wraps an admin API handler that needs a superuser's admin token.
+func (s *Server) adminAuthed(h handlerFunc) http.Handler {
+	return s.adminHandle(func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.adminBearer(r); err != nil {
+			return err
+		}
+		return h(w, r)
+	})
+}
+
+// adminBearer checks the request's admin token and that its superuser still
+// exists and is active. A valid tenant user's access token is authenticated
+// but not allowed (403); anything else that is not an admin token is 401.
+func (s *Server) adminBearer(r *http.Request) error {
+	h := r.Header.Get("Authorization")
+	scheme, raw, _ := strings.Cut(h, " ")
+	if h == "" || !strings.EqualFold(scheme, "Bearer") {
+		return errNotProvided
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" || strings.ContainsAny(raw, " \t") {
+		return errToken("Authorization header must contain two space-delimited values")
+	}
+	c, err := s.tokens.Parse(raw, token.Admin)
+	if err != nil {
+		if _, aerr := s.tokens.Parse(raw, token.Access); aerr == nil {
+			return errNotAdmin
+		}
+		return errToken("Given token not valid for any token type")
+	}
+	su, err := s.prov.ActiveSuperuser(r.Context(), c.UserID)
+	if errors.Is(err, provision.ErrNotFound) {
+		return errToken("User not found or inactive")
+	}
+	if err != nil {
+		return err
+	}
+	requestInfoFrom(r.Context()).userID = su.ID
+	return nil
+}
+
+// adminSignInKeys are the throttle keys of a superuser sign-in attempt (API
+// or web UI alike). The address key is shared with tenant sign-ins.
+func adminSignInKeys(r *http.Request, username string) (user, addr string) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return "su:" + username, "a:" + ip
+}
+
+// adminObtainToken signs a superuser in: POST /api/admin/token/
+// {username, password} -> {access}. The token works on the admin API only.
+func (s *Server) adminObtainToken(w http.ResponseWriter, r *http.Request) error {
+	body, err := decodeObject(r, true)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	username, _ := requiredString(fe, body, "username", 0)
+	pw, _ := requiredString(fe, body, "password", 0)
+	if err := fe.err(); err != nil {
+		return err
+	}
+	userKey, addrKey := adminSignInKeys(r, username)
+	if err := s.checkSignIn(userKey, addrKey); err != nil {
+		return err
+	}
+	su, err := s.prov.AuthenticateSuperuser(r.Context(), username, pw)
+	if errors.Is(err, provision.ErrBadCredentials) {
+		s.throttle.fail(userKey)
+		s.throttle.fail(addrKey)
+		return errBadCredential
+	}
+	if err != nil {
+		return err
+	}
+	requestInfoFrom(r.Context()).userID = su.ID
+	access, err := s.tokens.IssueAdmin(su.ID, su.Username)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, adminTokenJSON{Access: access})
+	return nil
+}
+
+// pathSchema returns the {schema} of the request's path; a name that cannot
+// be a tenant's is as not found as an unknown one.
+func pathSchema(r *http.Request) (string, error) {
+	v := mux.Vars(r)["schema"]
+	if _, err := db.ParseSchema(v); err != nil {
+		return "", errNotFound
+	}
+	return v, nil
+}
+
+// pathUserID returns the {id} of the request's path.
+func pathUserID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil || id < 1 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// pathDomain returns the {domain} of the request's path.
+func pathDomain(r *http.Request) (string, error) {
+	d, err := provision.ParseDomain(mux.Vars(r)["domain"])
+	if err != nil {
+		return "", errNotFound
+	}
+	return d, nil
+}
+
+// adminListTenants answers GET /api/admin/tenants/?search=&page=.
+func (s *Server) adminListTenants(w http.ResponseWriter, r *http.Request) error {
+	page, err := listPage(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.prov.SearchTenants(r.Context(), provision.Query{
+		Search: r.URL.Query().Get("search"), Offset: (page - 1) * adminPageSize, Limit: adminPageSize,
+	})
+	if err != nil {
+		return err
+	}
+	results := make([]adminTenantJSON, len(p.Items))
+	for i, t := range p.Items {
+		results[i] = newAdminTenantJSON(t)
+	}
+	out, err := newAdminPage(r, page, p.Total, results)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// optionalString reads an optional string field: absent or null is "".
+// trim removes surrounding whitespace (not for passwords).
+func optionalString(fe fieldErrors, m map[string]json.RawMessage, key string, trim bool) string {
+	f := field(m, key)
+	switch {
+	case !f.present || f.null:
+		return ""
+	case f.invalid:
+		fe.add(key, "Not a valid string.")
+	case strings.ContainsRune(f.value, 0):
+		fe.add(key, "Null characters are not allowed.")
+	case trim:
+		return strings.TrimSpace(f.value)
+	default:
+		return f.value
+	}
+	return ""
+}
+
+// optionalBool reads an optional boolean field the way DRF's BooleanField
+// does (true/false, and their common spellings as strings or 1/0); absent
+// or null is def.
+func optionalBool(fe fieldErrors, m map[string]json.RawMessage, key string, def bool) (v, present bool) {
+	raw, ok := m[key]
+	if !ok || string(raw) == "null" {
+		return def, false
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		return b, true
+	}
+	var x any
+	_ = json.Unmarshal(raw, &x)
+	switch fmt.Sprint(x) {
+	case "true", "True", "1", "yes", "on":
+		return true, true
+	case "false", "False", "0", "no", "off", "":
+		return false, true
+	}
+	fe.add(key, "Must be a valid boolean.")
+	return def, false
+}
+
+// optionalDate reads an optional YYYY-MM-DD field; absent, null or "" is nil.
+func optionalDate(fe fieldErrors, m map[string]json.RawMessage, key string) *time.Time {
+	f := field(m, key)
+	if !f.present || f.null || (!f.invalid && strings.TrimSpace(f.value) == "") {
+		return nil
+	}
+	d, err := time.Parse(time.DateOnly, strings.TrimSpace(f.value))
+	if f.invalid || err != nil {
+		fe.add(key, "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+		return nil
+	}
+	return &d
+}
+
+// adminCreateTenant answers POST /api/admin/tenants/: the fields of
+// `tenantctl tenant create`, all or nothing.
+func (s *Server) adminCreateTenant(w http.ResponseWriter, r *http.Request) error {
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	p := provision.TenantParams{}
+	p.Schema, _ = requiredString(fe, body, "schema_name", 0)
+	p.Name, _ = requiredString(fe, body, "name", 0)
+	p.Domain, _ = requiredString(fe, body, "domain", 0)
+	p.OnTrial, _ = optionalBool(fe, body, "on_trial", false)
+	p.PaidUntil = optionalDate(fe, body, "paid_until")
+	admin := provision.UserParams{
+		Username: optionalString(fe, body, "admin_username", true),
+		Email:    optionalString(fe, body, "admin_email", true),
+		Password: optionalString(fe, body, "admin_password", false),
+		Staff:    true, // as tenantctl tenant create makes it
+	}
+	if admin.Username != "" || admin.Email != "" || admin.Password != "" {
+		p.Admin = &admin
+	}
+	// Report every invalid field at once, as DRF does; the creation itself
+	// validates again and finds what is already taken.
+	for _, e := range provision.ValidateTenant(p) {
+		if _, ok := fe[e.Field]; !ok {
+			fe.add(e.Field, e.Message)
+		}
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	if _, err := s.prov.CreateTenant(r.Context(), p); err != nil {
+		return err
+	}
+	t, err := s.prov.DescribeTenant(r.Context(), p.Schema)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, newAdminTenantJSON(t))
+	return nil
+}
+
+// adminGetTenant answers GET /api/admin/tenants/{schema}/.
+func (s *Server) adminGetTenant(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.prov.DescribeTenant(r.Context(), schema)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminTenantJSON(t))
+	return nil
+}
+
+// adminDeleteTenant answers DELETE /api/admin/tenants/{schema}/: the schema
+// is dropped with all its data.
+func (s *Server) adminDeleteTenant(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	if err := s.prov.DeleteTenant(r.Context(), schema); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// adminListDomains answers GET /api/admin/tenants/{schema}/domains/ with
+// every domain of the tenant, primary first (a plain list: a tenant has few).
+func (s *Server) adminListDomains(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	ds, err := s.prov.ListDomains(r.Context(), schema)
+	if err != nil {
+		return err
+	}
+	out := make([]adminDomainJSON, len(ds))
+	for i, d := range ds {
+		out[i] = newAdminDomainJSON(d)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// adminAddDomain answers POST /api/admin/tenants/{schema}/domains/
+// {domain, is_primary}.
+func (s *Server) adminAddDomain(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	domain, _ := requiredString(fe, body, "domain", 0)
+	primary, _ := optionalBool(fe, body, "is_primary", false)
+	if err := fe.err(); err != nil {
+		return err
+	}
+	d, err := s.prov.AddDomain(r.Context(), schema, domain, primary)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, newAdminDomainJSON(d))
+	return nil
+}
+
+// adminUpdateDomain answers PATCH /api/admin/tenants/{schema}/domains/{domain}/
+// {"is_primary": true}: the domain becomes the tenant's primary one.
+func (s *Server) adminUpdateDomain(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	domain, err := pathDomain(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	primary, present := optionalBool(fe, body, "is_primary", false)
+	switch {
+	case len(fe) > 0:
+	case !present:
+		fe.add("is_primary", "This field is required.")
+	case !primary:
+		fe.add("is_primary", "A tenant always has one primary domain: make another domain primary instead.")
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	d, err := s.prov.SetPrimaryDomain(r.Context(), schema, domain)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminDomainJSON(d))
+	return nil
+}
+
+// adminRemoveDomain answers DELETE /api/admin/tenants/{schema}/domains/{domain}/.
+func (s *Server) adminRemoveDomain(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	domain, err := pathDomain(r)
+	if err != nil {
+		return err
+	}
+	if err := s.prov.RemoveTenantDomain(r.Context(), schema, domain); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// adminListUsers answers GET /api/admin/tenants/{schema}/users/?search=&page=.
+func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	page, err := listPage(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.prov.ListUsers(r.Context(), schema, provision.Query{
+		Search: r.URL.Query().Get("search"), Offset: (page - 1) * adminPageSize, Limit: adminPageSize,
+	})
+	if err != nil {
+		return err
+	}
+	results := make([]adminUserJSON, len(p.Items))
+	for i, u := range p.Items {
+		results[i] = newAdminUserJSON(u)
+	}
+	out, err := newAdminPage(r, page, p.Total, results)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// adminCreateUser answers POST /api/admin/tenants/{schema}/users/
+// {username, email, password, is_staff}.
+func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	u := provision.UserParams{}
+	u.Username, _ = requiredString(fe, body, "username", 0)
+	u.Email = optionalString(fe, body, "email", true)
+	if f := field(body, "password"); !f.present {
+		fe.add("password", "This field is required.")
+	} else {
+		u.Password = optionalString(fe, body, "password", false)
+	}
+	u.Staff, _ = optionalBool(fe, body, "is_staff", false)
+	if err := fe.err(); err != nil {
+		return err
+	}
+	created, err := s.prov.CreateUser(r.Context(), schema, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, newAdminUserJSON(tenantUser(created)))
+	return nil
+}
+
+// adminGetUser answers GET /api/admin/tenants/{schema}/users/{id}/.
+func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathUserID(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.prov.GetUser(r.Context(), schema, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminUserJSON(u))
+	return nil
+}
+
+// adminUpdateUser answers PATCH /api/admin/tenants/{schema}/users/{id}/
+// {"is_active": bool}: deactivate (which also ends the user's sign-ins) or
+// reactivate a user.
+func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathUserID(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	active, present := optionalBool(fe, body, "is_active", false)
+	if !present && len(fe) == 0 {
+		fe.add("is_active", "This field is required.")
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	u, err := s.prov.SetUserActive(r.Context(), schema, id, active)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminUserJSON(u))
+	return nil
+}
+
+// adminSetPassword answers POST /api/admin/tenants/{schema}/users/{id}/set_password/
+// {"password"}: the new password, and every refresh token of the user revoked.
+func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathUserID(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	pw := ""
+	if f := field(body, "password"); !f.present {
+		fe.add("password", "This field is required.")
+	} else {
+		pw = optionalString(fe, body, "password", false)
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	u, err := s.prov.SetUserPassword(r.Context(), schema, id, pw)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminUserJSON(u))
+	return nil
+}

@@ -1,0 +1,64 @@
+-- name: SearchClients :many
+-- SearchClients returns one page of tenants, by schema name, whose name,
+-- schema name or one of whose domains matches the ILIKE pattern (every
+-- tenant when pattern is ''), each with its domains (primary first), its
+-- primary domain ('' if none) and the number of matching tenants.
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
+                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
+       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain,
+       count(*) OVER () AS total
+FROM clients c
+WHERE @pattern::text = ''
+   OR c.name ILIKE @pattern::text ESCAPE '\'
+   OR c.schema_name ILIKE @pattern::text ESCAPE '\'
+   OR EXISTS (SELECT 1 FROM domains d WHERE d.client_id = c.id AND d.domain ILIKE @pattern::text ESCAPE '\')
+ORDER BY c.schema_name
+LIMIT @lim OFFSET @off;
+
+-- name: GetClientWithDomains :one
+-- GetClientWithDomains returns one tenant with its domains (primary first)
+-- and its primary domain ('' if none).
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
+                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
+       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain
+FROM clients c
+WHERE c.schema_name = @schema_name;
+
+-- name: ListClientDomains :many
+-- ListClientDomains returns a tenant's domains, primary first, then by name.
+SELECT * FROM domains WHERE client_id = @client_id ORDER BY is_primary DESC, domain;
+
+-- name: SetPrimaryDomain :one
+-- SetPrimaryDomain makes the domain primary; the caller cleared the old one.
+UPDATE domains SET is_primary = true WHERE id = @id RETURNING *;
+
+-- name: GetActiveSuperuser :one
+-- GetActiveSuperuser returns the superuser an admin token or session names,
+-- if it still exists and is active.
+SELECT * FROM superusers WHERE id = @id AND is_active;
+
+-- name: TouchSuperuserLogin :exec
+UPDATE superusers SET last_login = now() WHERE id = @id;
+
+-- name: CreateAdminSession :exec
+INSERT INTO admin_sessions (token_hash, superuser_id, csrf_token, expires_at)
+VALUES (@token_hash, @superuser_id, @csrf_token, @expires_at);
+
+-- name: GetAdminSession :one
+-- GetAdminSession returns a live session of an active superuser.
+SELECT s.superuser_id, s.csrf_token, s.flash, s.flash_error, s.expires_at, u.username
+FROM admin_sessions s
+JOIN superusers u ON u.id = s.superuser_id
+WHERE s.token_hash = @token_hash AND s.expires_at > now() AND u.is_active;
+
+-- name: SetAdminSessionFlash :exec
+-- SetAdminSessionFlash sets (or, with '', clears) the message the next page shows.
+UPDATE admin_sessions SET flash = @flash, flash_error = @flash_error WHERE token_hash = @token_hash;
+
+-- name: DeleteAdminSession :exec
+DELETE FROM admin_sessions WHERE token_hash = @token_hash;
+
+-- name: DeleteExpiredAdminSessions :exec
+DELETE FROM admin_sessions WHERE expires_at <= now();
