@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db"
 )
 
 // Run runs the benchmark: args is the command line (program name first).
@@ -124,7 +124,7 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 	}
 	// The ceiling's pool is opened exactly as the server opens its own
 	// (db.Open on the same kind of URL), so both have the same settings.
-	ceilingPool, err := diagOpen(ctx, r.url(appCeiling))
+	ceilingPool, err := db.Open(ctx, r.url(appCeiling))
 	if err != nil {
 		return run, err
 	}
@@ -151,7 +151,6 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 		return run, fmt.Errorf("backend memory: %w", err)
 	}
 	srv.stop()
-	diagDump()
 	ceilingNew := ceilingPool.Stat().NewConnsCount()
 	ceilingPool.Close()
 	if run.Connections, err = r.connectionsSince(ctx, mark, ceilingNew); err != nil {

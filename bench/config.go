@@ -126,6 +126,7 @@ func parseCounts(s string) ([]int, error) {
 	return out, nil
 }
 
+// parseScenarios reads a comma-separated list of known scenario names.
 func parseScenarios(s string) ([]string, error) {
 	var out []string
 	for _, f := range strings.Split(s, ",") {

@@ -166,6 +166,7 @@ func summarize(latencies []time.Duration, window time.Duration, failures map[str
 	return s
 }
 
+// latencySample summarises latencies (in any order).
 func latencySample(latencies []time.Duration) LatencySample {
 	lat := slices.Clone(latencies)
 	slices.Sort(lat)
@@ -180,6 +181,7 @@ func latencySample(latencies []time.Duration) LatencySample {
 	return ls
 }
 
+// newScenario pairs a scenario's HTTP and ceiling results.
 func newScenario(sc scenario, h, c Stats) Scenario {
 	s := Scenario{Name: sc.name, HTTP: h, Ceiling: c, Note: sc.note}
 	if c.RPS > 0 {
@@ -199,10 +201,13 @@ func (r *Results) failedRequests() int {
 	return n
 }
 
+// ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return round3(float64(d) / float64(time.Millisecond)) }
 
+// round3 rounds to three decimals, which is all a report needs.
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
+// mib converts kB to MiB.
 func mib(kb int64) float64 { return float64(kb) / 1024 }
 
 // printRun writes one tenant count's table.
@@ -234,13 +239,14 @@ func printRun(w io.Writer, run CountResult, poolMaxConns int32) {
 	fmt.Fprintf(w, "backend memory (RssAnon): server %d backends, max %.1f MiB, total %.1f MiB; ceiling %d backends, max %.1f MiB, total %.1f MiB\n",
 		mem.Server.Count, mib(mem.Server.MaxRSSAnonKB), mib(mem.Server.TotalRSSAnonKB),
 		mem.Ceiling.Count, mib(mem.Ceiling.MaxRSSAnonKB), mib(mem.Ceiling.TotalRSSAnonKB))
-	fmt.Fprintf(w, "connections opened: server %d (pool of %d + 1 LISTEN if none is reopened), ceiling %d\n",
-		run.Connections.Server, poolMaxConns, run.Connections.Ceiling)
+	fmt.Fprintf(w, "connections opened while the server ran: server %d, ceiling %d (a pool that never reconnects: %d + 1 LISTEN, and %d)\n",
+		run.Connections.Server, run.Connections.Ceiling, poolMaxConns, poolMaxConns)
 	if mem.Error != "" {
 		fmt.Fprintf(w, "backend memory incomplete: %s\n", mem.Error)
 	}
 }
 
+// printFailures writes a prominent line for a load that had failed requests.
 func printFailures(w io.Writer, what string, s Stats) {
 	if s.Errors == 0 {
 		return
@@ -290,6 +296,7 @@ func printSummary(w io.Writer, res *Results) {
 	}
 }
 
+// ratio formats v relative to base, or "-" without a base.
 func ratio(v, base float64) string {
 	if base == 0 {
 		return "-"

@@ -41,6 +41,7 @@ func scenarios() []scenario {
 	}
 }
 
+// scenarioNames lists the scenarios by name, in the order they run.
 func scenarioNames() []string {
 	var names []string
 	for _, s := range scenarios() {
@@ -49,6 +50,7 @@ func scenarioNames() []string {
 	return names
 }
 
+// scenarioByName returns the scenario called name.
 func scenarioByName(name string) (scenario, bool) {
 	for _, s := range scenarios() {
 		if s.name == name {

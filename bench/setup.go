@@ -90,6 +90,8 @@ func newRunner(ctx context.Context, cfg Config, log io.Writer) (*runner, error) 
 	return r, nil
 }
 
+// open connects the setup pool, migrates the public schema and builds the
+// provisioning service, as tenantctl does.
 func (r *runner) open(ctx context.Context) error {
 	// Room for every provisioning or migration job without queueing for a
 	// pooled connection (as tenantctl migrate --jobs sizes its pool).
