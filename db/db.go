@@ -116,6 +116,22 @@ func InPublicV[T any](ctx context.Context, pool *pgxpool.Pool, fn func(q *public
 	return v, err
 }
 
+// OnConn runs fn in a transaction on c, a connection the caller owns rather
+// than a pooled one, with the search_path set to s alone for that
+// transaction. It serves work that is not a sqlc query set, such as tenant
+// migration files.
+func OnConn(ctx context.Context, c *pgx.Conn, s Schema, fn func(tx pgx.Tx) error) error {
+	if s.IsZero() {
+		return ErrInvalidSchema
+	}
+	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, setSearchPath, s.Ident()); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // setSearchPath is the only statement in the product that sets a search_path.
 // is_local=true scopes it to the current transaction.
 const setSearchPath = "SELECT set_config('search_path', $1, true)"

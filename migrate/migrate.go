@@ -1,5 +1,7 @@
-// Package migrate applies the dbmate migrations to the public schema and to
-// tenant schemas, one tenant at a time or many in parallel.
+// Package migrate applies the migrations of the public schema (with dbmate)
+// and of tenant schemas (dbmate's file format and schema_migrations table,
+// applied by this package on reused connections, one transaction per file
+// with the tenant's search_path), one tenant at a time or many in parallel.
 //
 // Each schema is migrated under a PostgreSQL advisory lock keyed by its name,
 // so overlapping runs (two `tenantctl migrate`, or a migrate and a
@@ -12,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,73 +82,29 @@ func (m *Migrator) dbmateFor(fsys fs.FS, dir, searchPath string) *dbm.DB {
 	return d
 }
 
-// MigratePublic applies pending public-schema migrations and returns how many
-// it applied.
+// MigratePublic applies pending public-schema migrations, with dbmate, and
+// returns how many it applied.
 func (m *Migrator) MigratePublic(ctx context.Context) (int, error) {
 	var n int
-	err := m.withLock(ctx, "public", func() error {
-		var err error
-		n, err = m.migrate(ctx, m.Public, "public", "public", func(ctx context.Context) ([]string, error) {
-			return db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]string, error) {
-				return q.AppliedMigrations(ctx)
-			})
+	err := m.withConn(ctx, func(c *pgx.Conn) error {
+		_, err := lockOn(ctx, c, "public", false, func() error {
+			var err error
+			n, err = m.migratePublic(ctx)
+			return err
 		})
 		return err
 	})
 	return n, err
 }
 
-// MigrateTenant applies pending tenant migrations to schema s, holding its
-// lock, and returns how many it applied.
-func (m *Migrator) MigrateTenant(ctx context.Context, s db.Schema) (int, error) {
-	var n int
-	err := m.Lock(ctx, s, func() error {
-		var err error
-		n, err = m.MigrateTenantHeld(ctx, s)
-		return err
-	})
-	return n, err
-}
-
-// Lock runs fn holding schema s's migration lock, waiting while another
-// migrate or provisioning of s holds it.
-func (m *Migrator) Lock(ctx context.Context, s db.Schema, fn func() error) error {
-	return m.withLock(ctx, s.String(), fn)
-}
-
-// TryLock runs fn holding schema s's migration lock if it is free, and
-// reports whether it ran.
-func (m *Migrator) TryLock(ctx context.Context, s db.Schema, fn func() error) (bool, error) {
-	ran := false
-	err := m.lockWith(ctx, s.String(), "pg_try_advisory_lock", func() error {
-		ran = true
-		return fn()
-	})
-	return ran, err
-}
-
-// MigrateTenantHeld is MigrateTenant for a caller that already holds Lock(s).
-// The schema is created if it does not exist.
-func (m *Migrator) MigrateTenantHeld(ctx context.Context, s db.Schema) (int, error) {
-	return m.migrate(ctx, m.Tenant, "tenant", s.String(), func(ctx context.Context) ([]string, error) {
-		return m.appliedTenant(ctx, s)
-	})
-}
-
-func (m *Migrator) appliedTenant(ctx context.Context, s db.Schema) ([]string, error) {
-	return db.InTenantV(ctx, m.pool, s, func(q *tenantdb.Queries) ([]string, error) {
-		return q.AppliedMigrations(ctx)
-	})
-}
-
-// migrate applies the migrations in dir of fsys to searchPath. The caller
-// holds the schema's lock.
-func (m *Migrator) migrate(ctx context.Context, fsys fs.FS, dir, searchPath string, applied func(context.Context) ([]string, error)) (int, error) {
-	files, err := Versions(fsys, dir)
+func (m *Migrator) migratePublic(ctx context.Context) (int, error) {
+	files, err := Versions(m.Public, "public")
 	if err != nil {
 		return 0, err
 	}
-	done, err := applied(ctx)
+	done, err := db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]string, error) {
+		return q.AppliedMigrations(ctx)
+	})
 	if err != nil && !isUndefinedTable(err) {
 		return 0, err
 	}
@@ -156,10 +115,9 @@ func (m *Migrator) migrate(ctx context.Context, fsys fs.FS, dir, searchPath stri
 		}
 	}
 	if n == 0 {
-		// Nothing pending: skip dbmate and the two connections it opens.
-		return 0, nil
+		return 0, nil // skip dbmate and the two connections it opens
 	}
-	d := m.dbmateFor(fsys, dir, searchPath)
+	d := m.dbmateFor(m.Public, "public", "public")
 	var log strings.Builder
 	d.Log = &log
 	if err := d.Migrate(); err != nil {
@@ -168,39 +126,163 @@ func (m *Migrator) migrate(ctx context.Context, fsys fs.FS, dir, searchPath stri
 	return n, nil
 }
 
-// withLock runs fn holding the session advisory lock for name on one pooled
-// connection, waiting for another holder to finish first.
-func (m *Migrator) withLock(ctx context.Context, name string, fn func() error) error {
-	return m.lockWith(ctx, name, "pg_advisory_lock", fn)
+// MigrateTenant applies pending tenant migrations to schema s, holding its
+// lock, and returns how many it applied.
+func (m *Migrator) MigrateTenant(ctx context.Context, s db.Schema) (int, error) {
+	var n int
+	err := m.withConn(ctx, func(c *pgx.Conn) error {
+		var err error
+		n, err = m.migrateTenantOn(ctx, c, s)
+		return err
+	})
+	return n, err
 }
 
-// lockWith takes the lock with lockFunc (pg_advisory_lock, which waits, or
-// pg_try_advisory_lock, which may not get it) and runs fn only if it got it.
-//
-// The lock lives on a connection of its own, outside the pool: fn needs
-// pooled connections for its own work, and holding a pooled one while
-// waiting for another would deadlock as soon as every pooled connection is
-// a lock holder (jobs >= pool size).
-func (m *Migrator) lockWith(ctx context.Context, name, lockFunc string, fn func() error) error {
-	c, err := pgx.Connect(ctx, m.url.String())
+// Lock runs fn holding schema s's migration lock, waiting while another
+// migrate or provisioning of s holds it.
+func (m *Migrator) Lock(ctx context.Context, s db.Schema, fn func() error) error {
+	return m.withConn(ctx, func(c *pgx.Conn) error {
+		_, err := lockOn(ctx, c, s.String(), false, fn)
+		return err
+	})
+}
+
+// TryLock runs fn holding schema s's migration lock if it is free, and
+// reports whether it ran.
+func (m *Migrator) TryLock(ctx context.Context, s db.Schema, fn func() error) (bool, error) {
+	var ran bool
+	err := m.withConn(ctx, func(c *pgx.Conn) error {
+		var err error
+		ran, err = lockOn(ctx, c, s.String(), true, fn)
+		return err
+	})
+	return ran, err
+}
+
+// MigrateTenantHeld is MigrateTenant for a caller that already holds Lock(s).
+func (m *Migrator) MigrateTenantHeld(ctx context.Context, s db.Schema) (int, error) {
+	var n int
+	err := m.withConn(ctx, func(c *pgx.Conn) error {
+		var err error
+		n, err = m.applyTenant(ctx, c, s)
+		return err
+	})
+	return n, err
+}
+
+func (m *Migrator) appliedTenant(ctx context.Context, s db.Schema) ([]string, error) {
+	return db.InTenantV(ctx, m.pool, s, func(q *tenantdb.Queries) ([]string, error) {
+		return q.AppliedMigrations(ctx)
+	})
+}
+
+// Migrations run on direct connections of their own, outside the pool: they
+// hold session advisory locks (which a transaction pooler would not keep),
+// and a job holding a pooled connection while waiting for another would
+// deadlock once every pooled connection was a lock holder. One connection
+// serves a MigrateTenants job for all its tenants, so a tenant with nothing
+// pending costs a few statements, not a connection.
+
+func (m *Migrator) connect(ctx context.Context) (*pgx.Conn, error) {
+	return pgx.Connect(ctx, m.url.String())
+}
+
+// withConn runs fn on a fresh direct connection, closed afterwards, which
+// also releases any advisory lock left on it.
+func (m *Migrator) withConn(ctx context.Context, fn func(c *pgx.Conn) error) error {
+	c, err := m.connect(ctx)
 	if err != nil {
 		return err
 	}
-	// Closing the session releases its advisory locks, whatever happened.
 	defer c.Close(context.WithoutCancel(ctx))
+	return fn(c)
+}
+
+// lockOn runs fn holding the session advisory lock for name on c, waiting
+// for it, or with try only if it is free; it reports whether fn ran.
+func lockOn(ctx context.Context, c *pgx.Conn, name string, try bool, fn func() error) (bool, error) {
+	var err error
 	got := true
-	if lockFunc == "pg_try_advisory_lock" {
+	if try {
 		err = c.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tenantctl.migrate'), hashtext($1))", name).Scan(&got)
 	} else {
 		_, err = c.Exec(ctx, "SELECT pg_advisory_lock(hashtext('tenantctl.migrate'), hashtext($1))", name)
 	}
-	if err != nil {
+	if err != nil || !got {
+		return false, err
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := c.Exec(uctx, "SELECT pg_advisory_unlock(hashtext('tenantctl.migrate'), hashtext($1))", name); err != nil {
+			// Ending the session is the other way to release the lock.
+			_ = c.Close(uctx)
+		}
+	}()
+	return true, fn()
+}
+
+// migrateTenantOn migrates s on c under s's lock.
+func (m *Migrator) migrateTenantOn(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
+	var n int
+	_, err := lockOn(ctx, c, s.String(), false, func() error {
+		var err error
+		n, err = m.applyTenant(ctx, c, s)
 		return err
+	})
+	return n, err
+}
+
+// applyTenant applies the pending tenant migrations to s on c, each file in
+// one transaction scoped to s that also records its version, in dbmate's
+// file format and schema_migrations table. The caller holds s's lock.
+func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
+	files, err := fs.ReadDir(m.Tenant, "tenant")
+	if err != nil {
+		return 0, fmt.Errorf("read migrations: %w", err)
 	}
-	if !got {
-		return nil
+	var applied []string
+	err = db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, "SELECT version FROM schema_migrations")
+		applied, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil && !isUndefinedTable(err) {
+		return 0, err
 	}
-	return fn()
+	n := 0
+	for _, f := range files { // ReadDir sorts by name, so by version
+		v := versionPattern.FindStringSubmatch(f.Name())
+		if v == nil || f.IsDir() || slices.Contains(applied, v[1]) {
+			continue
+		}
+		mig := dbm.Migration{FileName: f.Name(), FilePath: path.Join("tenant", f.Name()), FS: m.Tenant, Version: v[1]}
+		sections, err := mig.Parse()
+		if err != nil {
+			return n, fmt.Errorf("migration %s: %w", f.Name(), err)
+		}
+		err = db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar PRIMARY KEY)"); err != nil {
+				return err
+			}
+			for _, sec := range sections {
+				if !sec.UpOptions.Transaction() {
+					// Its search_path could not be scoped to a transaction.
+					return errors.New("tenant migrations must run in a transaction: remove transaction:false")
+				}
+				if _, err := tx.Exec(ctx, sec.Up); err != nil {
+					return err
+				}
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.Version)
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("migration %s: %w", f.Name(), err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 var versionPattern = regexp.MustCompile(`^(\d+).*\.sql$`)
@@ -246,9 +328,23 @@ func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs
 	next := make(chan int)
 	for range min(jobs, len(schemas)) {
 		wg.Go(func() {
+			// One connection for all of this job's tenants, replaced if it breaks.
+			var c *pgx.Conn
+			defer func() {
+				if c != nil {
+					c.Close(context.WithoutCancel(ctx))
+				}
+			}()
 			for i := range next {
 				start := time.Now()
-				n, err := m.MigrateTenant(ctx, schemas[i])
+				var n int
+				var err error
+				if c == nil || c.IsClosed() {
+					c, err = m.connect(ctx)
+				}
+				if err == nil {
+					n, err = m.migrateTenantOn(ctx, c, schemas[i])
+				}
 				r := Result{Schema: schemas[i], Applied: n, Err: err, Duration: time.Since(start)}
 				results[i] = r
 				mu.Lock()

@@ -1,0 +1,76 @@
+package migrate_test
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/dbmate"
+	"github.com/tenantctl/tenantctl/dbtest"
+)
+
+// withExtra returns the embedded tenant migrations plus one more file.
+func withExtra(t *testing.T, name, body string) fstest.MapFS {
+	init, err := dbmate.Tenant.ReadFile("tenant/20250101000000_init.sql")
+	require.NoError(t, err)
+	return fstest.MapFS{
+		"tenant/20250101000000_init.sql": {Data: init},
+		"tenant/" + name:                 {Data: []byte(body)},
+	}
+}
+
+func newSchema(t *testing.T, d *dbtest.DB, name string) db.Schema {
+	s := db.MustParseSchema(name)
+	_, err := d.Pool.Exec(t.Context(), "SELECT tenant_schema_create($1)", name)
+	require.NoError(t, err)
+	return s
+}
+
+// TestTenantMigrationsSeeOnlyTheirSchema: a tenant migration runs with the
+// tenant schema alone on its search_path, so it cannot reach public tables
+// by accident, and a failed file leaves its version unrecorded.
+func TestTenantMigrationsSeeOnlyTheirSchema(t *testing.T) {
+	d := dbtest.New(t)
+	s := newSchema(t, d, "acme")
+	d.Migrator.Tenant = withExtra(t, "20990101000000_peek.sql", "-- migrate:up\nCREATE TABLE peek AS SELECT * FROM clients;\n-- migrate:down\n")
+	n, err := d.Migrator.MigrateTenant(t.Context(), s)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `migration 20990101000000_peek.sql: ERROR: relation "clients" does not exist`)
+	assert.Equal(t, 1, n, "the files before the failing one stay applied")
+	st, err := d.Migrator.TenantStatus(t.Context(), s)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"20990101000000"}, st.Pending)
+}
+
+func TestTenantMigrationsMustBeTransactional(t *testing.T) {
+	d := dbtest.New(t)
+	s := newSchema(t, d, "acme")
+	d.Migrator.Tenant = withExtra(t, "20990101000000_concurrently.sql",
+		"-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY items_name_idx ON items (name);\n-- migrate:down\n")
+	_, err := d.Migrator.MigrateTenant(t.Context(), s)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tenant migrations must run in a transaction")
+}
+
+// TestMigrateTenantsReusesConnections migrates many tenants with two jobs and
+// checks that it opened about one connection per job, not one per tenant.
+func TestMigrateTenantsReusesConnections(t *testing.T) {
+	d := dbtest.New(t)
+	var schemas []db.Schema
+	for _, n := range []string{"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"} {
+		schemas = append(schemas, newSchema(t, d, n))
+	}
+	var before int64
+	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").Scan(&before))
+	results := d.Migrator.MigrateTenants(t.Context(), schemas, 2, nil)
+	for _, r := range results {
+		require.NoError(t, r.Err, r.Schema.String())
+		assert.Equal(t, 1, r.Applied)
+	}
+	var after int64
+	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").Scan(&after))
+	assert.LessOrEqual(t, after-before, int64(4), "sessions opened for 8 tenants with 2 jobs")
+}
