@@ -30,7 +30,7 @@ import (
 // env is one test's running server on its own database, with the demo
 // tenants school1 and school2 (user demo / demo123 in each).
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *dbtest.DB
 	prov  *provision.Service
 	srv   *httptest.Server
@@ -38,7 +38,7 @@ type env struct {
 	token map[string]string // host -> access token of demo, filled by login
 }
 
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	cfg, err := testConfigTB(t)
 	require.NoError(t, err)
 	return cfg
@@ -54,7 +54,7 @@ func testConfigTB(testing.TB) (config.Config, error) {
 	})
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	d := dbtest.New(t)
 	hasher := password.NewHasher(0)
@@ -88,7 +88,7 @@ type reply struct {
 }
 
 // json decodes the body into a generic value.
-func (r reply) json(t *testing.T) map[string]any {
+func (r reply) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)
@@ -158,7 +158,7 @@ var (
 
 // checkOpenAPI validates a response against the embedded OpenAPI document.
 // Paths are documented with their trailing slash only.
-func checkOpenAPI(t *testing.T, rq req, body []byte, ctype string, r reply) {
+func checkOpenAPI(t testing.TB, rq req, body []byte, ctype string, r reply) {
 	t.Helper()
 	specOnce.Do(func() {
 		loader := openapi3.NewLoader()
