@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"io"
 	"net/http"
 	"testing"
 )
@@ -22,6 +23,7 @@ func BenchmarkProfileRequest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			_, _ = io.Copy(io.Discard, resp.Body) // so the connection is reused
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				b.Fatalf("status %d", resp.StatusCode)

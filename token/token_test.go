@@ -118,3 +118,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifiedCache checks that a remembered access token still expires, and
+// that only the exact token text is remembered.
+func TestVerifiedCache(t *testing.T) {
+	now := time.Now()
+	is := newTestIssuer()
+	is.now = func() time.Time { return now }
+	p, err := is.IssuePair(User{ID: 1, Tenant: "acme", TenantID: 1}, uuid.Nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.Parse(p.Access, Access); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.Parse(p.Access, Access); err != nil {
+		t.Fatalf("second use: %v", err)
+	}
+	if _, err := is.Parse(p.Access[:len(p.Access)-2]+"xx", Access); err == nil {
+		t.Fatal("a different token text was accepted")
+	}
+	if _, err := is.Parse(p.Access, Refresh); err == nil {
+		t.Fatal("a remembered access token was accepted as refresh")
+	}
+	now = now.Add(time.Hour)
+	if _, err := is.Parse(p.Access, Access); err == nil {
+		t.Fatal("a remembered token outlived its expiry")
+	}
+}
