@@ -201,12 +201,22 @@ func (r *runner) createTenant(ctx context.Context, i int) (*tenant, error) {
 }
 
 // seedItems adds the items of one tenant in a single statement, newest
-// last. It names the schema (validated, quoted) rather than setting a
-// search_path: the product's tenant transaction only runs sqlc queries, and
-// nothing outside it may set a search_path.
-const seedItems = `INSERT INTO %s.items (name, description, created_by, created_at, updated_at)
+// last. It runs through db.OnConn, in a transaction scoped to the tenant, so
+// no schema name is written into SQL.
+const seedItems = `INSERT INTO items (name, description, created_by, created_at, updated_at)
 SELECT 'Item ' || g, 'Seeded by the benchmark.', $2, now() - g * interval '1 minute', now() - g * interval '1 minute'
 FROM generate_series(1, $1::int) AS g`
+
+// inSchema runs fn in a transaction scoped to s on a pooled connection, for
+// setup SQL that is not one of the product's sqlc queries.
+func (r *runner) inSchema(ctx context.Context, s db.Schema, fn func(tx pgx.Tx) error) error {
+	c, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return db.OnConn(ctx, c.Conn(), s, fn)
+}
 
 // seed records t's admin id and adds its items.
 func (r *runner) seed(ctx context.Context, t *tenant) error {
@@ -217,8 +227,11 @@ func (r *runner) seed(ctx context.Context, t *tenant) error {
 		return fmt.Errorf("seed %s: %w", t.schema, err)
 	}
 	t.userID = u.ID
-	// Exec mode: a statement run once per tenant is not worth preparing.
-	_, err = r.pool.Exec(ctx, fmt.Sprintf(seedItems, t.schema.Ident()), pgx.QueryExecModeExec, r.cfg.Items, u.ID)
+	err = r.inSchema(ctx, t.schema, func(tx pgx.Tx) error {
+		// Exec mode: a statement run once per tenant is not worth preparing.
+		_, err := tx.Exec(ctx, seedItems, pgx.QueryExecModeExec, r.cfg.Items, u.ID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("seed %s: %w", t.schema, err)
 	}
@@ -249,12 +262,11 @@ func (r *runner) obtainTokens(ctx context.Context, srv *server, tenants []*tenan
 // the next tenant count starts from the same data.
 func (r *runner) cleanUp(ctx context.Context, tenants []*tenant) error {
 	return forEach(ctx, r.cfg.MigrateJobs, len(tenants), func(ctx context.Context, i int) error {
-		s := tenants[i].schema.Ident()
-		return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "DELETE FROM "+s+".items WHERE name = $1", pgx.QueryExecModeExec, loadItemName); err != nil {
+		return r.inSchema(ctx, tenants[i].schema, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "DELETE FROM items WHERE name = $1", pgx.QueryExecModeExec, loadItemName); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "DELETE FROM "+s+".refresh_tokens", pgx.QueryExecModeExec)
+			_, err := tx.Exec(ctx, "DELETE FROM refresh_tokens", pgx.QueryExecModeExec)
 			return err
 		})
 	})

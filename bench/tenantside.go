@@ -99,12 +99,11 @@ func withPending(base fs.FS) (fs.FS, error) {
 // version row, in one transaction per tenant.
 func (r *runner) undoPending(ctx context.Context, tenants []*tenant) error {
 	return forEach(ctx, r.cfg.MigrateJobs, len(tenants), func(ctx context.Context, i int) error {
-		s := tenants[i].schema.Ident()
-		return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "ALTER TABLE "+s+".items DROP COLUMN bench_note", pgx.QueryExecModeExec); err != nil {
+		return r.inSchema(ctx, tenants[i].schema, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "ALTER TABLE items DROP COLUMN bench_note", pgx.QueryExecModeExec); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "DELETE FROM "+s+".schema_migrations WHERE version = $1", pgx.QueryExecModeExec, pendingVersion)
+			_, err := tx.Exec(ctx, "DELETE FROM schema_migrations WHERE version = $1", pgx.QueryExecModeExec, pendingVersion)
 			return err
 		})
 	})

@@ -47,6 +47,7 @@ func (s Schema) String() string { return s.name }
 // IsZero reports whether s is the zero value (no schema).
 func (s Schema) IsZero() bool { return s.name == "" }
 
-// Ident returns the schema name quoted as an SQL identifier, for the few DDL
-// statements (CREATE/DROP SCHEMA) that cannot take it as a parameter.
+// Ident returns the schema name quoted as an identifier: the value bound to
+// set_config('search_path', ...). It is never spliced into SQL text; schemas
+// are created and dropped by database functions that take the bare name.
 func (s Schema) Ident() string { return pgx.Identifier{s.name}.Sanitize() }
