@@ -123,9 +123,9 @@ func TestMigrate(t *testing.T) {
 		assert.Regexp(t, `\] t07: FAILED: migration 20990101000000_notes\.sql: .*"notes" already exists`, r.stdout)
 		assert.Regexp(t, `(?m)^  FAILED t07: migration 20990101000000_notes\.sql: .*"notes" already exists.*$`, r.stdout)
 		for _, s := range schemas {
-			want := 2
+			want := len(tenantVersions(t)) + 1
 			if s == "t07" {
-				want = 1
+				want--
 			}
 			assert.Equal(t, want, versions(s), s)
 		}
@@ -155,7 +155,7 @@ func TestMigrate(t *testing.T) {
 		// 49 tenants missed tags, t07 also notes: each applied by one run only.
 		assert.Equal(t, 51, applied)
 		for _, s := range schemas {
-			assert.Equal(t, 3, versions(s), s)
+			assert.Equal(t, len(tenantVersions(t))+2, versions(s), s)
 		}
 	})
 
