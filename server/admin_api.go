@@ -266,6 +266,24 @@ func pathDomain(r *http.Request) (string, error) {
 	return d, nil
 }
 
+// pathSchemaDomain returns the {schema} and {domain} of the request's path.
+func pathSchemaDomain(r *http.Request) (schema, domain string, err error) {
+	if schema, err = pathSchema(r); err != nil {
+		return "", "", err
+	}
+	domain, err = pathDomain(r)
+	return schema, domain, err
+}
+
+// pathSchemaUser returns the {schema} and user {id} of the request's path.
+func pathSchemaUser(r *http.Request) (schema string, id int64, err error) {
+	if schema, err = pathSchema(r); err != nil {
+		return "", 0, err
+	}
+	id, err = pathUserID(r)
+	return schema, id, err
+}
+
 // adminListTenants answers GET /api/admin/tenants/?search=&page=.
 func (s *Server) adminListTenants(w http.ResponseWriter, r *http.Request) error {
 	page, err := listPage(r)
@@ -466,11 +484,7 @@ func (s *Server) adminAddDomain(w http.ResponseWriter, r *http.Request) error {
 // adminUpdateDomain answers PATCH /api/admin/tenants/{schema}/domains/{domain}/
 // {"is_primary": true}: the domain becomes the tenant's primary one.
 func (s *Server) adminUpdateDomain(w http.ResponseWriter, r *http.Request) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	domain, err := pathDomain(r)
+	schema, domain, err := pathSchemaDomain(r)
 	if err != nil {
 		return err
 	}
@@ -500,11 +514,7 @@ func (s *Server) adminUpdateDomain(w http.ResponseWriter, r *http.Request) error
 
 // adminRemoveDomain answers DELETE /api/admin/tenants/{schema}/domains/{domain}/.
 func (s *Server) adminRemoveDomain(w http.ResponseWriter, r *http.Request) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	domain, err := pathDomain(r)
+	schema, domain, err := pathSchemaDomain(r)
 	if err != nil {
 		return err
 	}
@@ -577,11 +587,7 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
 
 // adminGetUser answers GET /api/admin/tenants/{schema}/users/{id}/.
 func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathUserID(r)
+	schema, id, err := pathSchemaUser(r)
 	if err != nil {
 		return err
 	}
@@ -597,11 +603,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 // {"is_active": bool}: deactivate (which also ends the user's sign-ins) or
 // reactivate a user.
 func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathUserID(r)
+	schema, id, err := pathSchemaUser(r)
 	if err != nil {
 		return err
 	}
@@ -628,11 +630,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 // adminSetPassword answers POST /api/admin/tenants/{schema}/users/{id}/set_password/
 // {"password"}: the new password, and every refresh token of the user revoked.
 func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathUserID(r)
+	schema, id, err := pathSchemaUser(r)
 	if err != nil {
 		return err
 	}

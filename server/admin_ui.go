@@ -631,11 +631,7 @@ func (s *Server) adminAddDomainUI(w http.ResponseWriter, r *http.Request, sess *
 
 // adminRemoveDomainUI unmaps a domain: POST /admin/tenants/{schema}/domains/{domain}/remove/.
 func (s *Server) adminRemoveDomainUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	domain, err := pathDomain(r)
+	schema, domain, err := pathSchemaDomain(r)
 	if err != nil {
 		return err
 	}
@@ -647,11 +643,7 @@ func (s *Server) adminRemoveDomainUI(w http.ResponseWriter, r *http.Request, ses
 
 // adminPrimaryDomainUI makes a domain primary: POST /admin/tenants/{schema}/domains/{domain}/primary/.
 func (s *Server) adminPrimaryDomainUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	domain, err := pathDomain(r)
+	schema, domain, err := pathSchemaDomain(r)
 	if err != nil {
 		return err
 	}
@@ -691,11 +683,7 @@ func (s *Server) adminCreateUserUI(w http.ResponseWriter, r *http.Request, sess 
 // adminUserActiveUI deactivates or reactivates a tenant user:
 // POST /admin/tenants/{schema}/users/{id}/active/ with active=true|false.
 func (s *Server) adminUserActiveUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathUserID(r)
+	schema, id, err := pathSchemaUser(r)
 	if err != nil {
 		return err
 	}
@@ -727,11 +715,7 @@ type passwordPage struct {
 // adminPasswordUI shows (GET) and handles (POST) the reset-password form of
 // a tenant user: /admin/tenants/{schema}/users/{id}/password/.
 func (s *Server) adminPasswordUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
-	schema, err := pathSchema(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathUserID(r)
+	schema, id, err := pathSchemaUser(r)
 	if err != nil {
 		return err
 	}
