@@ -2,7 +2,6 @@ package provision_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"testing/fstest"
 
@@ -177,5 +176,4 @@ func TestDemoIsIdempotent(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "demo", n)
 	}
-	assert.False(t, errors.Is(nil, provision.ErrNotFound))
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -193,37 +192,20 @@ func (s *Server) adminBearer(r *http.Request) error {
 	return nil
 }
 
-// adminSignInKeys are the throttle keys of a superuser sign-in attempt (API
-// or web UI alike). The address key is shared with tenant sign-ins.
-func adminSignInKeys(r *http.Request, username string) (user, addr string) {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return "su:" + username, "a:" + ip
-}
-
 // adminObtainToken signs a superuser in: POST /api/admin/token/
 // {username, password} -> {access}. The token works on the admin API only.
 func (s *Server) adminObtainToken(w http.ResponseWriter, r *http.Request) error {
-	body, err := decodeObject(r, true)
+	username, pw, err := decodeCredentials(r)
 	if err != nil {
 		return err
 	}
-	fe := fieldErrors{}
-	username, _ := requiredString(fe, body, "username", 0)
-	pw, _ := requiredString(fe, body, "password", 0)
-	if err := fe.err(); err != nil {
-		return err
-	}
-	userKey, addrKey := adminSignInKeys(r, username)
-	if err := s.checkSignIn(userKey, addrKey); err != nil {
+	attempt := adminSignIn(r, username)
+	if err := s.checkSignIn(attempt); err != nil {
 		return err
 	}
 	su, err := s.prov.AuthenticateSuperuser(r.Context(), username, pw)
 	if errors.Is(err, provision.ErrBadCredentials) {
-		s.throttle.fail(userKey)
-		s.throttle.fail(addrKey)
+		s.signInFailed(attempt)
 		return errBadCredential
 	}
 	if err != nil {

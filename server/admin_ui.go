@@ -359,8 +359,8 @@ func (s *Server) adminLogin(w http.ResponseWriter, r *http.Request, _ *adminSess
 		p.Error = "Enter your username and password."
 		return s.render(w, http.StatusBadRequest, nil, "login", "Sign in", p)
 	}
-	userKey, addrKey := adminSignInKeys(r, username)
-	if err := s.checkSignIn(userKey, addrKey); err != nil {
+	attempt := adminSignIn(r, username)
+	if err := s.checkSignIn(attempt); err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
 			return err
@@ -376,8 +376,7 @@ func (s *Server) adminLogin(w http.ResponseWriter, r *http.Request, _ *adminSess
 	}
 	su, err := s.prov.AuthenticateSuperuser(r.Context(), username, pw)
 	if errors.Is(err, provision.ErrBadCredentials) {
-		s.throttle.fail(userKey)
-		s.throttle.fail(addrKey)
+		s.signInFailed(attempt)
 		p.Error = "Please enter the correct username and password of an active superuser. Both are case-sensitive."
 		return s.render(w, http.StatusBadRequest, nil, "login", "Sign in", p)
 	}

@@ -24,18 +24,12 @@ type tokenPair struct {
 // get the same answer, so the endpoint does not reveal which usernames exist.
 func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 	t, _ := tenantFrom(r.Context())
-	body, err := decodeObject(r, true)
+	username, pw, err := decodeCredentials(r)
 	if err != nil {
 		return err
 	}
-	fe := fieldErrors{}
-	username, _ := requiredString(fe, body, "username", 0)
-	pw, _ := requiredString(fe, body, "password", 0)
-	if err := fe.err(); err != nil {
-		return err
-	}
-	userKey, addrKey := signInKeys(r, t, username)
-	if err := s.checkSignIn(userKey, addrKey); err != nil {
+	attempt := tenantSignIn(r, t, username)
+	if err := s.checkSignIn(attempt); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -51,8 +45,7 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok || !user.IsActive {
-		s.throttle.fail(userKey)
-		s.throttle.fail(addrKey)
+		s.signInFailed(attempt)
 		return errBadCredential
 	}
 	requestInfoFrom(ctx).userID = user.ID
@@ -73,6 +66,19 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, tokenPair{Access: pair.Access, Refresh: pair.Refresh})
 	return nil
+}
+
+// decodeCredentials reads the {username, password} body of a sign-in, JSON
+// or form-encoded, with DRF's field errors.
+func decodeCredentials(r *http.Request) (username, password string, err error) {
+	body, err := decodeObject(r, true)
+	if err != nil {
+		return "", "", err
+	}
+	fe := fieldErrors{}
+	username, _ = requiredString(fe, body, "username", 0)
+	password, _ = requiredString(fe, body, "password", 0)
+	return username, password, fe.err()
 }
 
 func tokenUser(u tenantdb.User, t tenant) token.User {

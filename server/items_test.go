@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -87,6 +88,15 @@ func TestItemsPagination(t *testing.T) {
 	assert.Len(t, page["results"], 5)
 	assert.Nil(t, page["next"])
 	assert.Equal(t, "http://school1.localhost:8000/api/items/?page=2", page["previous"])
+
+	t.Run("OKBehindTLSProxy", func(t *testing.T) {
+		e.t = t
+		rq := list("?page=2")
+		rq.header = http.Header{"X-Forwarded-Proto": {"https"}}
+		page := e.do(rq).json(t)
+		assert.Equal(t, "https://school1.localhost:8000/api/items/?page=3", page["next"])
+		assert.Equal(t, "https://school1.localhost:8000/api/items/", page["previous"])
+	})
 
 	e.run(t, []scenario{
 		{"ErrPastEnd", list("?page=4"), 404, map[string]any{"detail": "Invalid page."}},

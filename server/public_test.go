@@ -30,6 +30,7 @@ func TestPublicHost(t *testing.T) {
 		{"OKHealth", req{method: "GET", host: public, path: "/health/"}, 200, map[string]any{"status": "ok"}},
 		{"OKHealthOnTenant", req{method: "GET", host: school1, path: "/health"}, 200, map[string]any{"status": "ok"}},
 		{"OKReady", req{method: "GET", host: public, path: "/ready/"}, 200, map[string]any{"status": "ok", "database": "ok"}},
+		{"ErrHealthMethod", req{method: "POST", host: school1, path: "/health/"}, 405, map[string]any{"detail": `Method "POST" not allowed.`}},
 		{"ErrItemsOnPublic", req{method: "GET", host: public, path: "/api/items/", bearer: tok}, 404, notFound},
 		{"ErrTokenOnPublic", req{method: "POST", host: public, path: "/api/token/", body: map[string]string{"username": "demo", "password": "demo123"}}, 404, notFound},
 		{"ErrProfileOnPublic", req{method: "GET", host: public, path: "/api/profile/", bearer: tok}, 404, notFound},

@@ -8,10 +8,10 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// routes returns the router of tenant hosts and the router of the public host.
-// Every path also answers without its trailing slash, as the Django starter
-// (APPEND_SLASH aside) clients expect.
-func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler) {
+// routes returns the routers of tenant hosts, of the public host, and of the
+// paths that answer alike on every host. Every path also answers without its
+// trailing slash, as the Django starter's clients expect.
+func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoutes *mux.Router) {
 	t := newRouter()
 	route(t, "/api/token/", s.handle(s.obtainToken), http.MethodPost)
 	route(t, "/api/token/refresh/", s.handle(s.refreshToken), http.MethodPost)
@@ -28,8 +28,15 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler) {
 	route(p, "/", s.handle(s.welcome), http.MethodGet)
 	s.adminAPI(p)
 	s.adminUI(p)
-	s.everyHost(p)
-	return t, p
+
+	a := newRouter()
+	// No catch-all: Match must report only these paths (a wrong method
+	// still matches, and gets 405).
+	a.NotFoundHandler = nil
+	route(a, "/health/", http.HandlerFunc(s.health), http.MethodGet)
+	route(a, "/ready/", http.HandlerFunc(s.ready), http.MethodGet)
+	route(a, "/api/schema/", http.HandlerFunc(s.schema), http.MethodGet)
+	return t, p, a
 }
 
 // adminAPI adds the JSON admin API (public host only): a superuser's admin
@@ -74,19 +81,6 @@ func (s *Server) adminUI(p *mux.Router) {
 	route(p, "/admin/tenants/{schema}/users/{id}/password/", s.ui(s.adminPasswordUI), http.MethodPost)
 	// Any other path under /admin/ is an HTML 404.
 	p.PathPrefix("/admin/").Handler(s.uiOpen(s.adminNotFound))
-}
-
-// anyHostPaths are the paths of everyHost's routes: dispatch serves them
-// before it resolves the host.
-var anyHostPaths = map[string]bool{
-	"/health/": true, "/health": true, "/ready/": true, "/ready": true, "/api/schema/": true, "/api/schema": true,
-}
-
-// everyHost adds the routes that answer on tenant and public hosts alike.
-func (s *Server) everyHost(r *mux.Router) {
-	route(r, "/health/", http.HandlerFunc(s.health), http.MethodGet)
-	route(r, "/ready/", http.HandlerFunc(s.ready), http.MethodGet)
-	route(r, "/api/schema/", http.HandlerFunc(s.schema), http.MethodGet)
 }
 
 func newRouter() *mux.Router {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/config"
@@ -34,8 +35,9 @@ type Server struct {
 	prov  *provision.Service
 	pages adminPages
 
-	tenantRoutes http.Handler
-	publicRoutes http.Handler
+	tenantRoutes  http.Handler
+	publicRoutes  http.Handler
+	anyHostRoutes *mux.Router
 }
 
 // New returns the HTTP handler of the whole product. Until ctx ends it keeps
@@ -62,7 +64,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 	} else {
 		s.prov = provision.New(pool, m, hasher)
 	}
-	s.tenantRoutes, s.publicRoutes = s.routes()
+	s.tenantRoutes, s.publicRoutes, s.anyHostRoutes = s.routes()
 	go s.tenants.listen(ctx)
 	return logRequests(log, cors(cfg.CORSAllowedOrigins, http.HandlerFunc(s.dispatch)))
 }
@@ -80,10 +82,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 			"Invalid HTTP_HOST header: '%s'. You may need to add '%s' to ALLOWED_HOSTS.", r.Host, host)})
 		return
 	}
-	if anyHostPaths[r.URL.Path] {
+	var m mux.RouteMatch
+	if s.anyHostRoutes.Match(r, &m) {
 		// Answered alike on every host, without resolving it: liveness
 		// must not depend on the database.
-		s.publicRoutes.ServeHTTP(w, r)
+		s.anyHostRoutes.ServeHTTP(w, r)
 		return
 	}
 	t, found, err := s.tenants.resolve(r.Context(), host)

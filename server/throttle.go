@@ -84,18 +84,38 @@ func (t *throttle) sweep(now time.Time) {
 	}
 }
 
-// signInKeys are the throttle keys of a sign-in attempt.
-func signInKeys(r *http.Request, t tenant, username string) (user, addr string) {
+// signIn is a sign-in attempt's two throttle keys: the account (tenant and
+// username, or a superuser's name) and the client address, whose count is
+// shared by tenant and admin sign-ins.
+type signIn struct{ user, addr string }
+
+func newSignIn(r *http.Request, account string) signIn {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	return fmt.Sprintf("u:%d:%s", t.ID, username), "a:" + ip
+	return signIn{user: "u:" + account, addr: "a:" + ip}
+}
+
+// tenantSignIn is the attempt of username on tenant t.
+func tenantSignIn(r *http.Request, t tenant, username string) signIn {
+	return newSignIn(r, fmt.Sprintf("%d:%s", t.ID, username))
+}
+
+// adminSignIn is the attempt of superuser username (API or web UI alike).
+func adminSignIn(r *http.Request, username string) signIn {
+	return newSignIn(r, "su:"+username)
+}
+
+// signInFailed counts a failed attempt against both keys.
+func (s *Server) signInFailed(a signIn) {
+	s.throttle.fail(a.user)
+	s.throttle.fail(a.addr)
 }
 
 // checkSignIn refuses an attempt whose username or address is throttled.
-func (s *Server) checkSignIn(userKey, addrKey string) error {
-	wait := max(s.throttle.blocked(userKey, maxFailuresPerUser), s.throttle.blocked(addrKey, maxFailuresPerAddr))
+func (s *Server) checkSignIn(a signIn) error {
+	wait := max(s.throttle.blocked(a.user, maxFailuresPerUser), s.throttle.blocked(a.addr, maxFailuresPerAddr))
 	if wait <= 0 {
 		return nil
 	}
