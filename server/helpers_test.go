@@ -107,20 +107,29 @@ type req struct {
 }
 
 // do sends rq to the test server and checks the response against the
-// OpenAPI document.
+// OpenAPI document. It fails the test on a transport error, so call it from
+// the test's goroutine only; other goroutines use send.
 func (e *env) do(rq req) reply {
 	e.t.Helper()
+	r, raw, ctype, err := e.send(rq)
+	require.NoError(e.t, err)
+	checkOpenAPI(e.t, rq, raw, ctype, r)
+	return r
+}
+
+// send sends rq and reads the whole response. It returns its errors instead
+// of failing the test, and returns the request body and content type it sent.
+func (e *env) send(rq req) (r reply, raw []byte, ctype string, err error) {
 	var body io.Reader
-	var raw []byte
-	ctype := rq.ctype
+	ctype = rq.ctype
 	switch b := rq.body.(type) {
 	case nil:
 	case string:
 		raw = []byte(b)
 	default:
-		var err error
-		raw, err = json.Marshal(b)
-		require.NoError(e.t, err)
+		if raw, err = json.Marshal(b); err != nil {
+			return r, nil, "", err
+		}
 		if ctype == "" {
 			ctype = "application/json"
 		}
@@ -129,7 +138,9 @@ func (e *env) do(rq req) reply {
 		body = bytes.NewReader(raw)
 	}
 	hr, err := http.NewRequest(rq.method, e.srv.URL+rq.path, body)
-	require.NoError(e.t, err)
+	if err != nil {
+		return r, raw, ctype, err
+	}
 	hr.Host = rq.host
 	if ctype != "" {
 		hr.Header.Set("Content-Type", ctype)
@@ -141,13 +152,12 @@ func (e *env) do(rq req) reply {
 		hr.Header[k] = vs
 	}
 	resp, err := http.DefaultClient.Do(hr)
-	require.NoError(e.t, err)
+	if err != nil {
+		return r, raw, ctype, err
+	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
-	require.NoError(e.t, err)
-	r := reply{status: resp.StatusCode, header: resp.Header, body: out}
-	checkOpenAPI(e.t, rq, raw, ctype, r)
-	return r
+	return reply{status: resp.StatusCode, header: resp.Header, body: out}, raw, ctype, err
 }
 
 var (

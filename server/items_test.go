@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -156,18 +157,24 @@ func TestConcurrentTenants(t *testing.T) {
 	for _, h := range hosts {
 		for i := range perTenant {
 			wg.Go(func() {
-				r := e.do(req{method: "POST", host: h, path: "/api/items/", body: map[string]string{"name": fmt.Sprintf("%s #%d", h, i)}, bearer: tokens[h]})
-				if r.status != 201 {
-					errs <- fmt.Errorf("create on %s: %d %s", h, r.status, r.body)
+				// send, not do: this is not the test's goroutine.
+				r, _, _, err := e.send(req{method: "POST", host: h, path: "/api/items/", body: map[string]string{"name": fmt.Sprintf("%s #%d", h, i)}, bearer: tokens[h]})
+				if err != nil || r.status != 201 {
+					errs <- fmt.Errorf("create on %s: %d %s %v", h, r.status, r.body, err)
 				}
-				r = e.do(req{method: "GET", host: h, path: "/api/items/", bearer: tokens[h]})
-				if r.status != 200 {
-					errs <- fmt.Errorf("list on %s: %d", h, r.status)
+				r, _, _, err = e.send(req{method: "GET", host: h, path: "/api/items/", bearer: tokens[h]})
+				if err != nil || r.status != 200 {
+					errs <- fmt.Errorf("list on %s: %d %v", h, r.status, err)
 					return
 				}
-				for _, it := range r.json(t)["results"].([]any) {
-					if name := it.(map[string]any)["name"].(string); !strings.HasPrefix(name, h+" #") {
-						errs <- fmt.Errorf("%s saw %q", h, name)
+				var page struct{ Results []struct{ Name string } }
+				if err := json.Unmarshal(r.body, &page); err != nil {
+					errs <- fmt.Errorf("list on %s: %v", h, err)
+					return
+				}
+				for _, it := range page.Results {
+					if !strings.HasPrefix(it.Name, h+" #") {
+						errs <- fmt.Errorf("%s saw %q", h, it.Name)
 					}
 				}
 			})
