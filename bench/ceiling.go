@@ -74,11 +74,8 @@ func ceilingToken(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
 		return err
 	}
 	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
-		if err := q.CreateRefreshToken(ctx, tenantdb.CreateRefreshTokenParams{
+		return q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
 			Jti: uuid.New(), Family: uuid.New(), UserID: u.ID, ExpiresAt: time.Now().Add(refreshTTL),
-		}); err != nil {
-			return err
-		}
-		return q.TouchLastLogin(ctx, u.ID)
+		})
 	})
 }

@@ -54,12 +54,9 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = db.InTenant(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) error {
-		if err := q.CreateRefreshToken(ctx, tenantdb.CreateRefreshTokenParams{
+		return q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
 			Jti: pair.RefreshID, Family: pair.Family, UserID: user.ID, ExpiresAt: pair.RefreshExpiry,
-		}); err != nil {
-			return err
-		}
-		return q.TouchLastLogin(ctx, user.ID)
+		})
 	})
 	if err != nil {
 		return err

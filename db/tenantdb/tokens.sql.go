@@ -46,6 +46,33 @@ func (q *Queries) DeleteExpiredRefreshTokens(ctx context.Context) (int64, error)
 	return result.RowsAffected(), nil
 }
 
+const recordSignIn = `-- name: RecordSignIn :exec
+WITH t AS (
+    INSERT INTO refresh_tokens (jti, family, user_id, expires_at)
+    VALUES ($2, $3, $1, $4)
+)
+UPDATE users SET last_login = now() WHERE users.id = $1
+`
+
+type RecordSignInParams struct {
+	UserID    int64
+	Jti       uuid.UUID
+	Family    uuid.UUID
+	ExpiresAt time.Time
+}
+
+// RecordSignIn stores a sign-in's first refresh token and the user's last
+// login in one statement (one round trip).
+func (q *Queries) RecordSignIn(ctx context.Context, arg RecordSignInParams) error {
+	_, err := q.db.Exec(ctx, recordSignIn,
+		arg.UserID,
+		arg.Jti,
+		arg.Family,
+		arg.ExpiresAt,
+	)
+	return err
+}
+
 const revokeRefreshFamily = `-- name: RevokeRefreshFamily :exec
 UPDATE refresh_tokens SET revoked_at = now()
 WHERE family = (SELECT t.family FROM refresh_tokens t WHERE t.jti = $1)

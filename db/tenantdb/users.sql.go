@@ -83,12 +83,3 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 	)
 	return i, err
 }
-
-const touchLastLogin = `-- name: TouchLastLogin :exec
-UPDATE users SET last_login = now() WHERE id = $1
-`
-
-func (q *Queries) TouchLastLogin(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, touchLastLogin, id)
-	return err
-}

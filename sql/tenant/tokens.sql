@@ -24,3 +24,12 @@ WHERE jti = @jti AND user_id = @user_id
 
 -- name: DeleteExpiredRefreshTokens :execrows
 DELETE FROM refresh_tokens WHERE expires_at < now();
+
+-- name: RecordSignIn :exec
+-- RecordSignIn stores a sign-in's first refresh token and the user's last
+-- login in one statement (one round trip).
+WITH t AS (
+    INSERT INTO refresh_tokens (jti, family, user_id, expires_at)
+    VALUES (@jti, @family, @user_id, @expires_at)
+)
+UPDATE users SET last_login = now() WHERE users.id = @user_id;

@@ -9,6 +9,3 @@ SELECT * FROM users WHERE username = @username;
 -- name: GetActiveUser :one
 -- GetActiveUser returns the user a token names, if it still exists and is active.
 SELECT * FROM users WHERE id = @id AND is_active;
-
--- name: TouchLastLogin :exec
-UPDATE users SET last_login = now() WHERE id = @id;
