@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -122,22 +123,13 @@ func decodeItem(r *http.Request, partial bool) (itemInput, error) {
 			fe.add("description", "This field may not be null.")
 		case f.invalid:
 			fe.add("description", "Not a valid string.")
-		case containsNUL(f.value):
+		case strings.ContainsRune(f.value, 0):
 			fe.add("description", "Null characters are not allowed.")
 		default:
 			in.description = &f.value
 		}
 	}
 	return in, fe.err()
-}
-
-func containsNUL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) createItem(w http.ResponseWriter, r *http.Request, a auth) error {
