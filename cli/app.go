@@ -14,10 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
-	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -151,10 +148,9 @@ func (inv *invocation) config() (config.Config, error) {
 	return cfg, nil
 }
 
-// open connects to the database with room for at least minConns pooled
-// connections (0 for the default), and builds the migrator and the
+// open connects to the database and builds the migrator and the
 // provisioning service.
-func (inv *invocation) open(ctx context.Context, minConns int) error {
+func (inv *invocation) open(ctx context.Context) error {
 	if inv.pool != nil {
 		return nil
 	}
@@ -162,8 +158,7 @@ func (inv *invocation) open(ctx context.Context, minConns int) error {
 	if err != nil {
 		return err
 	}
-	dbURL := withMinPoolSize(cfg.DatabaseURL, minConns)
-	pool, err := db.Open(ctx, dbURL)
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -184,28 +179,6 @@ func (inv *invocation) close() {
 	if inv.pool != nil {
 		inv.pool.Close()
 	}
-}
-
-// withMinPoolSize raises the pool_max_conns of a postgres:// URL to at least
-// n, so that --jobs parallel tenant migrations do not queue for pooled
-// connections. The migrator strips pool_* settings before handing the URL to
-// dbmate.
-func withMinPoolSize(dbURL string, n int) string {
-	u, err := url.Parse(dbURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return dbURL
-	}
-	q := u.Query()
-	cur := max(4, runtime.NumCPU()) // pgxpool's default
-	if v, err := strconv.Atoi(q.Get("pool_max_conns")); err == nil {
-		cur = v
-	}
-	if cur >= n {
-		return dbURL
-	}
-	q.Set("pool_max_conns", strconv.Itoa(n))
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // out and errOut are where commands print results and prompts.

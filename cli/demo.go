@@ -13,7 +13,7 @@ func demoCommand(inv *invocation) *ucli.Command {
 		Name:  "demo",
 		Usage: "create the demo tenants school1 and school2, each with user demo / demo123 (idempotent)",
 		Action: action(func(ctx context.Context, _ *ucli.Command) error {
-			if err := inv.open(ctx, 2); err != nil {
+			if err := inv.open(ctx); err != nil {
 				return err
 			}
 			// The public schema first, so that demo works on a fresh database.

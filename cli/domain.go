@@ -38,7 +38,7 @@ func domainCommand(inv *invocation) *ucli.Command {
 
 func (inv *invocation) domainAdd(ctx context.Context, cmd *ucli.Command) error {
 	schema := cmd.String("schema")
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	d, err := inv.svc.AddDomain(ctx, schema, cmd.String("domain"), cmd.Bool("primary"))
@@ -55,7 +55,7 @@ func (inv *invocation) domainAdd(ctx context.Context, cmd *ucli.Command) error {
 
 func (inv *invocation) domainRemove(ctx context.Context, cmd *ucli.Command) error {
 	domain := cmd.String("domain")
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	if err := inv.svc.RemoveDomain(ctx, domain); err != nil {

@@ -57,7 +57,7 @@ func (inv *invocation) migrate(ctx context.Context, shared, tenants bool, names 
 		}
 	}
 	// A lock connection and a query connection per job, and one to spare.
-	if err := inv.open(ctx, jobs+1); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	if doPublic {
@@ -274,7 +274,7 @@ func versionsText(vs []string) string {
 }
 
 func (inv *invocation) status(ctx context.Context, asJSON bool) error {
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	pub, err := inv.migrator.PublicStatus(ctx)

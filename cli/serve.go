@@ -27,7 +27,7 @@ func serveCommand(inv *invocation) *ucli.Command {
 			if cmd.IsSet("addr") {
 				cfg.ListenAddr = cmd.String("addr")
 			}
-			if err := inv.open(ctx, 0); err != nil {
+			if err := inv.open(ctx); err != nil {
 				return err
 			}
 			// A server on an unmigrated database fails on every request;

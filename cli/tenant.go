@@ -85,7 +85,7 @@ func (inv *invocation) tenantCreate(ctx context.Context, cmd *ucli.Command) erro
 	if _, err := provision.ParseDomain(p.Domain); err != nil {
 		return err
 	}
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	if p.Admin != nil {
@@ -134,7 +134,7 @@ type tenantJSON struct {
 }
 
 func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	tenants, err := inv.svc.ListTenants(ctx)
@@ -205,7 +205,7 @@ func (inv *invocation) tenantDelete(ctx context.Context, cmd *ucli.Command) erro
 	if _, err := db.ParseSchema(schema); err != nil {
 		return &provision.FieldError{Field: "schema_name", Message: err.Error()}
 	}
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	c, err := inv.svc.GetTenant(ctx, schema)

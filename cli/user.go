@@ -39,7 +39,7 @@ func (inv *invocation) userCreate(ctx context.Context, cmd *ucli.Command) error 
 	if _, err := db.ParseSchema(schema); err != nil {
 		return &provision.FieldError{Field: "schema_name", Message: err.Error()}
 	}
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	// An unknown tenant is reported before the password is asked for.
@@ -86,7 +86,7 @@ func (inv *invocation) superuserCreate(ctx context.Context, cmd *ucli.Command) e
 	if err := checkPasswordFlags(cmd, "password"); err != nil {
 		return err
 	}
-	if err := inv.open(ctx, 2); err != nil {
+	if err := inv.open(ctx); err != nil {
 		return err
 	}
 	u := provision.UserParams{Username: cmd.String("username"), Email: cmd.String("email")}
