@@ -30,9 +30,6 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	s.adminUI(p)
 
 	a := newRouter()
-	// No catch-all: Match must report only these paths (a wrong method
-	// still matches, and gets 405).
-	a.NotFoundHandler = nil
 	route(a, "/health/", http.HandlerFunc(s.health), http.MethodGet)
 	route(a, "/ready/", http.HandlerFunc(s.ready), http.MethodGet)
 	route(a, "/api/schema/", http.HandlerFunc(s.schema), http.MethodGet)

@@ -37,7 +37,10 @@ type Server struct {
 
 	tenantRoutes  http.Handler
 	publicRoutes  http.Handler
-	anyHostRoutes *mux.Router
+	anyHostRoutes http.Handler
+	// anyHostPaths are anyHostRoutes' paths, for a map lookup per request
+	// rather than a route match.
+	anyHostPaths map[string]bool
 }
 
 // New returns the HTTP handler of the whole product. Until ctx ends it keeps
@@ -64,7 +67,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 	} else {
 		s.prov = provision.New(pool, m, hasher)
 	}
-	s.tenantRoutes, s.publicRoutes, s.anyHostRoutes = s.routes()
+	var anyHost *mux.Router
+	s.tenantRoutes, s.publicRoutes, anyHost = s.routes()
+	s.anyHostRoutes, s.anyHostPaths = anyHost, map[string]bool{}
+	_ = anyHost.Walk(func(r *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		if p, err := r.GetPathTemplate(); err == nil {
+			s.anyHostPaths[p] = true
+		}
+		return nil
+	})
 	go s.tenants.listen(ctx)
 	return logRequests(log, cors(cfg.CORSAllowedOrigins, http.HandlerFunc(s.dispatch)))
 }
@@ -82,8 +93,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 			"Invalid HTTP_HOST header: '%s'. You may need to add '%s' to ALLOWED_HOSTS.", r.Host, host)})
 		return
 	}
-	var m mux.RouteMatch
-	if s.anyHostRoutes.Match(r, &m) {
+	if s.anyHostPaths[r.URL.Path] {
 		// Answered alike on every host, without resolving it: liveness
 		// must not depend on the database.
 		s.anyHostRoutes.ServeHTTP(w, r)
