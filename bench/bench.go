@@ -49,7 +49,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		},
 		Settings: Settings{
 			Concurrency: cfg.Concurrency, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
-			Items: cfg.Items, ProvisionJobs: cfg.ProvisionJobs, MigrateJobs: cfg.MigrateJobs,
+			WarmupPerTenantMs: float64(cfg.WarmupPerTenant) / float64(time.Millisecond),
+			Items:             cfg.Items, ProvisionJobs: cfg.ProvisionJobs, MigrateJobs: cfg.MigrateJobs,
 		},
 	}
 	fmt.Fprintf(stdout, "command: %s\n", res.Command)

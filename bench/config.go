@@ -23,11 +23,15 @@ type Config struct {
 	// the benchmark creates (and drops) a database of its own next to it.
 	ServerURL string
 	// Tenants are the tenant counts to measure, ascending.
-	Tenants         []int
-	Items           int
-	Concurrency     int
-	Duration        time.Duration
-	Warmup          time.Duration
+	Tenants     []int
+	Items       int
+	Concurrency int
+	Duration    time.Duration
+	Warmup      time.Duration
+	// WarmupPerTenant is added to Warmup for every tenant: a long-running
+	// server has prepared each busy tenant's statements on its pooled
+	// connections, and the measurement should see that steady state.
+	WarmupPerTenant time.Duration
 	ProvisionJobs   int
 	ProvisionSample int
 	MigrateJobs     int
@@ -63,6 +67,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.Concurrency, "concurrency", 32, "concurrent clients, for HTTP and ceiling alike")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured time of each scenario, HTTP and ceiling each")
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured time before each measurement")
+	fs.DurationVar(&c.WarmupPerTenant, "warmup-per-tenant", 5*time.Millisecond, "added to -warmup for every tenant, so each tenant is served a few times on every pooled connection before the measurement")
 	fs.IntVar(&c.ProvisionJobs, "provision-jobs", 4, "tenants provisioned in parallel (after the sample)")
 	fs.IntVar(&c.ProvisionSample, "provision-sample", 50, "the first `n` tenants are created one at a time to measure tenant create latency")
 	fs.IntVar(&c.MigrateJobs, "migrate-jobs", 4, "parallel jobs of the timed tenant migrations")
@@ -103,8 +108,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			errs = append(errs, fmt.Errorf("%s must be at least %d", v.name, v.min))
 		}
 	}
-	if c.Duration <= 0 || c.Warmup < 0 || c.Timeout <= 0 {
-		errs = append(errs, errors.New("-duration and -timeout must be positive, -warmup not negative"))
+	if c.Duration <= 0 || c.Warmup < 0 || c.WarmupPerTenant < 0 || c.Timeout <= 0 {
+		errs = append(errs, errors.New("-duration and -timeout must be positive, -warmup and -warmup-per-tenant not negative"))
 	}
 	return c, errors.Join(errs...)
 }

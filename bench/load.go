@@ -25,13 +25,13 @@ type tally struct {
 }
 
 // drive runs o from cfg.Concurrency workers, each request on a tenant drawn
-// uniformly at random, for cfg.Warmup unmeasured and then cfg.Duration
-// measured. A request counts when it completes inside the measured window
+// uniformly at random, for cfg.warmup(len(tenants)) unmeasured and then
+// cfg.Duration measured. A request counts when it completes inside the measured window
 // (the unbiased throughput estimate, whatever the latency); the one each
 // worker has in flight when the window closes is finished but not counted.
 // It returns ctx's error if ctx ends first.
 func drive(ctx context.Context, cfg Config, tenants []*tenant, o op) (Stats, error) {
-	from := time.Now().Add(cfg.Warmup)
+	from := time.Now().Add(cfg.warmup(len(tenants)))
 	to := from.Add(cfg.Duration)
 	seed := uint64(time.Now().UnixNano())
 	tallies := make([]tally, cfg.Concurrency)
@@ -82,3 +82,6 @@ func drive(ctx context.Context, cfg Config, tenants []*tenant, o op) (Stats, err
 	}
 	return summarize(all.latencies, cfg.Duration, all.failures, all.first), nil
 }
+
+// warmup is the unmeasured time before a measurement over n tenants.
+func (c Config) warmup(n int) time.Duration { return c.Warmup + time.Duration(n)*c.WarmupPerTenant }

@@ -41,12 +41,14 @@ type Machine struct {
 
 // Settings are the run's parameters.
 type Settings struct {
-	Concurrency   int     `json:"concurrency"`
-	DurationS     float64 `json:"duration_s"`
-	WarmupS       float64 `json:"warmup_s"`
-	Items         int     `json:"items_per_tenant"`
-	ProvisionJobs int     `json:"provision_jobs"`
-	MigrateJobs   int     `json:"migrate_jobs"`
+	Concurrency int     `json:"concurrency"`
+	DurationS   float64 `json:"duration_s"`
+	WarmupS     float64 `json:"warmup_s"`
+	// WarmupPerTenantMs is added to WarmupS for every tenant measured.
+	WarmupPerTenantMs float64 `json:"warmup_per_tenant_ms"`
+	Items             int     `json:"items_per_tenant"`
+	ProvisionJobs     int     `json:"provision_jobs"`
+	MigrateJobs       int     `json:"migrate_jobs"`
 	// PoolMaxConns is the pool size of the server and of the ceiling.
 	PoolMaxConns int32 `json:"pool_max_conns"`
 }
@@ -264,8 +266,9 @@ func printSummary(w io.Writer, res *Results) {
 		return
 	}
 	base := res.Runs[0]
-	fmt.Fprintf(w, "\n== summary (%d CPUs, load average %.2f at start, PostgreSQL %s, %s; concurrency %d, %gs per load, pool %d connections) ==\n",
-		res.Machine.CPUs, res.Machine.LoadAvg1m, res.Machine.PostgreSQL, res.Machine.Go, res.Settings.Concurrency, res.Settings.DurationS, res.Settings.PoolMaxConns)
+	fmt.Fprintf(w, "\n== summary (%d CPUs, load average %.2f at start, PostgreSQL %s, %s; concurrency %d, %gs per load after %gs + %gms per tenant of warm-up, pool %d connections) ==\n",
+		res.Machine.CPUs, res.Machine.LoadAvg1m, res.Machine.PostgreSQL, res.Machine.Go, res.Settings.Concurrency, res.Settings.DurationS,
+		res.Settings.WarmupS, res.Settings.WarmupPerTenantMs, res.Settings.PoolMaxConns)
 	if res.Machine.LoadAvg1m >= 1 {
 		fmt.Fprintf(w, "!! the machine was busy when the run started (load average %.2f): other work competed for the CPUs, rerun on an idle machine for clean numbers\n",
 			res.Machine.LoadAvg1m)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,9 +19,8 @@ import (
 // as a child process on a loopback port.
 type server struct {
 	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:port
 	logPath string
-	client  *http.Client
+	client  *httpClient
 	exited  chan struct{} // closed when the process has exited
 	once    sync.Once
 }
@@ -69,18 +67,8 @@ func startServer(ctx context.Context, bin, dir, dbURL, secret string, concurrenc
 		return nil, fmt.Errorf("start tenantctl serve: %w", err)
 	}
 	s := &server{
-		cmd: cmd, base: "http://" + addr, logPath: logPath, exited: make(chan struct{}),
-		client: &http.Client{
-			Timeout: 30 * time.Second,
-			Transport: &http.Transport{
-				// One kept-alive connection per client, whatever the Host
-				// header: the pool is keyed by the URL's address.
-				MaxIdleConns:        2 * concurrency,
-				MaxIdleConnsPerHost: 2 * concurrency,
-				IdleConnTimeout:     time.Minute,
-				DisableCompression:  true,
-			},
-		},
+		cmd: cmd, logPath: logPath, exited: make(chan struct{}),
+		client: newHTTPClient(addr, concurrency, 30*time.Second),
 	}
 	go func() {
 		_ = cmd.Wait()
@@ -109,14 +97,9 @@ func (s *server) waitHealthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/health/", nil)
-		req.Host = "localhost"
-		if resp, err := s.client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		status, _, err := s.client.do(ctx, request{method: http.MethodGet, path: "/health/", host: "localhost"}, false)
+		if err == nil && status == http.StatusOK {
+			return nil
 		}
 		select {
 		case <-s.exited:
@@ -139,7 +122,7 @@ func (s *server) stop() {
 			_ = s.cmd.Process.Kill()
 			<-s.exited
 		}
-		s.client.CloseIdleConnections()
+		s.client.close()
 	})
 }
 
@@ -172,37 +155,13 @@ func (s *server) op(sc scenario) op {
 }
 
 // do sends sc's request for t and returns the status and, when the status
-// is not 2xx or keep is set, the body (its first 64 KiB). The body is read to
-// the end either way, so the connection is reused.
+// is not 2xx or keep is set, the body (its first 64 KiB).
 func (s *server) do(ctx context.Context, sc scenario, t *tenant, keep bool) (int, []byte, error) {
-	var body io.Reader
-	if sc.body != "" {
-		body = bytes.NewBufferString(sc.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, sc.method, s.base+sc.path, body)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Host = t.host
-	if sc.body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req := request{method: sc.method, path: sc.path, host: t.host, body: sc.body}
 	if sc.bearer {
-		req.Header.Set("Authorization", "Bearer "+t.token)
+		req.bearer = t.token
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	var head []byte
-	if keep || resp.StatusCode/100 != 2 {
-		if head, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10)); err != nil {
-			return 0, nil, err
-		}
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, head, err
+	return s.client.do(ctx, req, keep)
 }
 
 // signIn obtains t's admin access token through POST /api/token/.
