@@ -87,18 +87,49 @@ func stateOf(c *pgconn.PgConn) *connState {
 // commits when fn returns nil and rolls back otherwise; its error is returned.
 //
 // If the transaction fails because a cached prepared statement's result
-// shape changed under it (SQLSTATE 0A000: a rolling migration left tenants
-// with different column types, and the pooled connection had planned the
-// statement against another tenant), fn is run once more: the failing
-// connection's prepared statements have been dropped by then. fn must
-// therefore be safe to run twice, which work that only talks to q is.
+// shape changed under it (SQLSTATE 0A000: a migration changed a column's
+// type after the pooled connection had prepared a statement reading it), fn
+// is run once more: the failing connection's prepared statements have been
+// dropped by then. fn must therefore be safe to run twice, which work that
+// only talks to q is.
 func InTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) error) error {
 	if s.IsZero() {
 		return ErrInvalidSchema
 	}
-	return inTx(ctx, pool, s.Ident(), s.String(), func(c tenantdb.DBTX) error {
+	return inTx(ctx, pool, s.Ident(), s.String(), false, func(c tenantdb.DBTX) error {
 		return fn(tenantdb.New(c))
 	})
+}
+
+// ReadTenant is InTenant for work that only reads: fn's statements need not
+// share a transaction, so each runs in one of its own, set up and ended by
+// PostgreSQL around the statement (an implicit transaction: the search_path
+// and the statement sent in one pipeline). A statement then costs one round
+// trip, with no BEGIN and no COMMIT. Under READ COMMITTED, PostgreSQL's
+// default, each statement of a transaction reads its own snapshot anyway,
+// so fn sees what it would have seen in one transaction.
+//
+// A statement not yet prepared on the connection must be prepared under the
+// tenant's search_path, which takes a transaction: from that statement on,
+// fn's statements share one, as in InTenant.
+func ReadTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) error) error {
+	if s.IsZero() {
+		return ErrInvalidSchema
+	}
+	return inTx(ctx, pool, s.Ident(), s.String(), true, func(c tenantdb.DBTX) error {
+		return fn(tenantdb.New(c))
+	})
+}
+
+// ReadTenantV is ReadTenant for work that returns a value.
+func ReadTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) (T, error)) (T, error) {
+	var v T
+	err := ReadTenant(ctx, pool, s, func(q *tenantdb.Queries) error {
+		var err error
+		v, err = fn(q)
+		return err
+	})
+	return v, err
 }
 
 // InTenantV is InTenant for work that returns a value.
@@ -115,7 +146,7 @@ func InTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn func
 // InPublic runs fn in one transaction whose search_path is the public schema
 // alone (so that no schema named like the database role can shadow it).
 func InPublic(ctx context.Context, pool *pgxpool.Pool, fn func(q *publicdb.Queries) error) error {
-	return inTx(ctx, pool, "public", "", func(c tenantdb.DBTX) error {
+	return inTx(ctx, pool, "public", "", false, func(c tenantdb.DBTX) error {
 		return fn(publicdb.New(c))
 	})
 }
@@ -163,11 +194,12 @@ const openTx = "SELECT set_config('search_path', $1, true), set_config('plan_cac
 
 // inTx runs fn in a transaction with the search_path set for that
 // transaction only, retrying once after a stale cached plan (see InTenant).
-// tag is the tenant schema's name, "" for the public schema.
-func inTx(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, fn func(c tenantdb.DBTX) error) error {
-	err := inTxOnce(ctx, pool, searchPath, tag, fn)
+// tag is the tenant schema's name, "" for the public schema; read allows
+// statements in implicit transactions of their own (see ReadTenant).
+func inTx(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, read bool, fn func(c tenantdb.DBTX) error) error {
+	err := inTxOnce(ctx, pool, searchPath, tag, read, fn)
 	if isStalePlan(err) {
-		err = inTxOnce(ctx, pool, searchPath, tag, fn)
+		err = inTxOnce(ctx, pool, searchPath, tag, read, fn)
 	}
 	return err
 }
@@ -181,7 +213,7 @@ func isStalePlan(err error) bool {
 // and the search_path are not sent on their own: they travel in one
 // pipelined batch with fn's first statement, so a transaction costs one
 // round trip more than its statements (the COMMIT), not three.
-func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, fn func(c tenantdb.DBTX) error) (err error) {
+func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, read bool, fn func(c tenantdb.DBTX) error) (err error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -192,7 +224,7 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, f
 
 	st := stateOf(c.Conn().PgConn())
 	st.schemas[searchPath] = struct{}{}
-	tx := &pipelinedTx{conn: c, st: st, searchPath: searchPath}
+	tx := &pipelinedTx{conn: c, st: st, searchPath: searchPath, read: read}
 	if c.Conn().Config().DefaultQueryExecMode == pgx.QueryExecModeCacheStatement && tag != "" {
 		tx.tag = "/* " + tag + " */ "
 	}
@@ -244,7 +276,8 @@ type pipelinedTx struct {
 	st         *connState
 	searchPath string
 	tag        string // "/* schema */ " for a tenant's own statements, or ""
-	begun      bool
+	read       bool   // statements may run in implicit transactions (ReadTenant)
+	begun      bool   // BEGIN was sent: the rest runs in that transaction
 }
 
 // statement returns what to send for sql: the name of its prepared statement
@@ -309,18 +342,23 @@ func (t *pipelinedTx) ready(ctx context.Context, sql string) (string, error) {
 
 // begin opens the transaction. If sql can ride along it is sent in the same
 // batch, and the batch is returned positioned at its result; otherwise the
-// batch is nil and the caller runs sql itself.
+// batch is nil and the caller runs sql itself. For read work, a statement
+// that can ride along is sent with the search_path alone: the batch is its
+// implicit transaction, and no transaction is left open.
 func (t *pipelinedTx) begin(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
-	t.begun = true
 	send, pipelined := t.send(sql)
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	if !t.read || !pipelined {
+		t.begun = true
+		b.Queue("BEGIN")
+	}
 	b.Queue(openTx, t.searchPath)
+	setup := len(b.QueuedQueries)
 	if pipelined {
 		b.Queue(send, args...)
 	}
 	br := t.conn.SendBatch(ctx, b)
-	for range 2 {
+	for range setup {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return nil, err

@@ -137,6 +137,70 @@ func TestRoundTrips(t *testing.T) {
 	assert.EqualValues(t, 0, measure(func() {
 		require.NoError(t, db.InTenant(ctx, pool, beta, func(*tenantdb.Queries) error { return nil }))
 	}), "no statement: no transaction at all")
+
+	// Reads need no BEGIN and no COMMIT: one trip per statement.
+	assert.EqualValues(t, 1, measure(func() {
+		_, err := db.ReadTenantV(ctx, pool, acme, func(q *tenantdb.Queries) (tenantdb.User, error) {
+			return q.GetUserByUsername(ctx, "u")
+		})
+		require.NoError(t, err)
+	}), "one read")
+	assert.EqualValues(t, 2, measure(func() {
+		require.NoError(t, db.ReadTenant(ctx, pool, beta, func(q *tenantdb.Queries) error {
+			if _, err := q.GetUserByUsername(ctx, "u"); err != nil {
+				return err
+			}
+			_, err := q.ListItems(ctx, tenantdb.ListItemsParams{Lim: 20, Off: 0})
+			return err
+		}))
+	}), "two reads")
+}
+
+// TestReadTenant checks that reads in implicit transactions see their
+// tenant's schema, statement after statement, prepared or not, and leave
+// the connection as they found it.
+func TestReadTenant(t *testing.T) {
+	pool, _, _ := setup(t)
+	ctx := t.Context()
+	var before string
+	require.NoError(t, pool.QueryRow(ctx, "SHOW search_path").Scan(&before))
+	require.NoError(t, db.InTenant(ctx, pool, beta, func(q *tenantdb.Queries) error {
+		_, err := q.CreateItem(ctx, tenantdb.CreateItemParams{Name: "beta only"})
+		return err
+	}))
+	count := func(s db.Schema) (counted int64, listed int) {
+		require.NoError(t, db.ReadTenant(ctx, pool, s, func(q *tenantdb.Queries) error {
+			if _, err := q.GetUserByUsername(ctx, "u"); err != nil {
+				return err
+			}
+			var err error
+			if counted, err = q.CountItems(ctx); err != nil {
+				return err
+			}
+			page, err := q.ListItems(ctx, tenantdb.ListItemsParams{Lim: 20})
+			listed = len(page)
+			return err
+		}))
+		return counted, listed
+	}
+	for range 2 { // first preparing the statements, then with them prepared
+		for _, s := range []db.Schema{acme, beta, acme} {
+			want := map[db.Schema]int{beta: 1}[s]
+			counted, listed := count(s)
+			assert.EqualValues(t, want, counted, s.String())
+			assert.Equal(t, want, listed, s.String())
+		}
+	}
+	_, err := db.ReadTenantV(ctx, pool, acme, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(ctx, "nobody")
+	})
+	assert.ErrorIs(t, err, pgx.ErrNoRows)
+
+	var after string
+	var status string
+	require.NoError(t, pool.QueryRow(ctx, "SELECT current_setting('search_path'), current_setting('plan_cache_mode')").Scan(&after, &status))
+	assert.Equal(t, before, after, "no search_path left on the connection")
+	assert.Equal(t, "auto", status, "no plan_cache_mode left on the connection")
 }
 
 // TestSearchPathStaysInTransaction checks that a tenant transaction leaves
