@@ -13,8 +13,9 @@ import (
 
 // The ceiling functions run the SQL of each endpoint's handler exactly as
 // the handler sends it (server/auth.go, server/items.go): the same
-// transactions through db.InTenant, the same sqlc queries in the same order,
-// with nothing of HTTP, JSON or JWT around them.
+// transactions through db.InTenant (db.ReadTenant for the reads), the same
+// sqlc queries in the same order, with nothing of HTTP, JSON or JWT around
+// them.
 
 // ceilingOp is the load operation of sc's ceiling on pool.
 func ceilingOp(pool *pgxpool.Pool, sc scenario) op {
@@ -27,9 +28,9 @@ func ceilingOp(pool *pgxpool.Pool, sc scenario) op {
 }
 
 // ceilingItemsList is GET /api/items/ (page 1): the token's user, then the
-// page with its count, in one transaction.
+// page with its count, as reads.
 func ceilingItemsList(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
-	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
+	return db.ReadTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
 		if _, err := q.GetActiveUser(ctx, t.userID); err != nil {
 			return err
 		}
@@ -38,9 +39,9 @@ func ceilingItemsList(ctx context.Context, pool *pgxpool.Pool, t *tenant) error 
 	})
 }
 
-// ceilingProfile is GET /api/profile/: the token's user.
+// ceilingProfile is GET /api/profile/: the token's user, as a read.
 func ceilingProfile(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
-	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
+	return db.ReadTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
 		_, err := q.GetActiveUser(ctx, t.userID)
 		return err
 	})
@@ -64,10 +65,10 @@ func ceilingItemsCreate(ctx context.Context, pool *pgxpool.Pool, t *tenant) erro
 const refreshTTL = 168 * time.Hour
 
 // ceilingToken is POST /api/token/ without the argon2id verification and
-// the JWT signing: the user by name in one transaction, then the refresh
-// token and the last login in another.
+// the JWT signing: the user by name as a read, then the refresh token and
+// the last login in a transaction.
 func ceilingToken(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
-	u, err := db.InTenantV(ctx, pool, t.schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+	u, err := db.ReadTenantV(ctx, pool, t.schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.GetUserByUsername(ctx, adminUsername)
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -33,7 +34,7 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	user, err := db.InTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+	user, err := db.ReadTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.GetUserByUsername(ctx, username)
 	})
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -241,7 +242,20 @@ type auth struct {
 // (and checked to still exist and be active) in the same transaction, then
 // writes fn's response once the transaction committed.
 func (a auth) tx(ctx context.Context, w http.ResponseWriter, fn func(q *tenantdb.Queries, u tenantdb.User) (response, error)) error {
-	res, err := db.InTenantV(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (response, error) {
+	return a.run(ctx, w, db.InTenantV[response], fn)
+}
+
+// read is tx for handlers that only read: the user check and fn's
+// statements each run on their own (db.ReadTenant), a round trip apiece.
+func (a auth) read(ctx context.Context, w http.ResponseWriter, fn func(q *tenantdb.Queries, u tenantdb.User) (response, error)) error {
+	return a.run(ctx, w, db.ReadTenantV[response], fn)
+}
+
+// inTenant is db.InTenantV or db.ReadTenantV.
+type inTenant func(context.Context, *pgxpool.Pool, db.Schema, func(*tenantdb.Queries) (response, error)) (response, error)
+
+func (a auth) run(ctx context.Context, w http.ResponseWriter, in inTenant, fn func(q *tenantdb.Queries, u tenantdb.User) (response, error)) error {
+	res, err := in(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (response, error) {
 		u, err := q.GetActiveUser(ctx, a.claims.UserID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return response{}, errToken("User not found or inactive")

@@ -21,19 +21,19 @@ const maxPage = 1 << 40
 // itemJSON is the API's item: the response keys, fixed here so that a new
 // column never becomes API by accident.
 type itemJSON struct {
-	ID                int64     `json:"id"`
-	Name              string    `json:"name"`
-	Description       string    `json:"description"`
-	CreatedBy         *int64    `json:"created_by"`
-	CreatedByUsername *string   `json:"created_by_username"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	ID                int64   `json:"id"`
+	Name              string  `json:"name"`
+	Description       string  `json:"description"`
+	CreatedBy         *int64  `json:"created_by"`
+	CreatedByUsername *string `json:"created_by_username"`
+	CreatedAt         apiTime `json:"created_at"`
+	UpdatedAt         apiTime `json:"updated_at"`
 }
 
 func newItemJSON(id int64, name, description string, createdBy *int64, username *string, created, updated time.Time) itemJSON {
 	return itemJSON{
 		ID: id, Name: name, Description: description, CreatedBy: createdBy, CreatedByUsername: username,
-		CreatedAt: created.UTC(), UpdatedAt: updated.UTC(),
+		CreatedAt: apiTime(created), UpdatedAt: apiTime(updated),
 	}
 }
 
@@ -56,7 +56,7 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request, a auth) error
 		page = n
 	}
 	ctx := r.Context()
-	return a.tx(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+	return a.read(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
 		rows, err := q.ListItems(ctx, tenantdb.ListItemsParams{Lim: pageSize, Off: (page - 1) * pageSize})
 		if err != nil {
 			return response{}, err
@@ -167,7 +167,7 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request, a auth) error {
 		return err
 	}
 	ctx := r.Context()
-	return a.tx(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+	return a.read(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
 		it, err := q.GetItem(ctx, id)
 		if err != nil {
 			return response{}, err
@@ -219,20 +219,20 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, a auth) erro
 }
 
 type profileJSON struct {
-	ID           int64     `json:"id"`
-	Username     string    `json:"username"`
-	Email        string    `json:"email"`
-	TenantSchema string    `json:"tenant_schema"`
-	IsStaff      bool      `json:"is_staff"`
-	DateJoined   time.Time `json:"date_joined"`
+	ID           int64   `json:"id"`
+	Username     string  `json:"username"`
+	Email        string  `json:"email"`
+	TenantSchema string  `json:"tenant_schema"`
+	IsStaff      bool    `json:"is_staff"`
+	DateJoined   apiTime `json:"date_joined"`
 }
 
 // profile answers GET /api/profile/: the signed-in user and their tenant.
 func (s *Server) profile(w http.ResponseWriter, r *http.Request, a auth) error {
-	return a.tx(r.Context(), w, func(_ *tenantdb.Queries, u tenantdb.User) (response, error) {
+	return a.read(r.Context(), w, func(_ *tenantdb.Queries, u tenantdb.User) (response, error) {
 		return response{http.StatusOK, profileJSON{
 			ID: u.ID, Username: u.Username, Email: u.Email, TenantSchema: a.tenant.Schema.String(),
-			IsStaff: u.IsStaff, DateJoined: u.DateJoined.UTC(),
+			IsStaff: u.IsStaff, DateJoined: apiTime(u.DateJoined),
 		}}, nil
 	})
 }
