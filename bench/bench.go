@@ -108,6 +108,9 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 		return run, fmt.Errorf("provision: %w", err)
 	}
 	tenants := r.tenants[:n]
+	if err := r.settle(ctx); err != nil {
+		return run, err
+	}
 
 	mark, err := r.markSessions(ctx)
 	if err != nil {

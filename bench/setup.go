@@ -185,6 +185,20 @@ func (r *runner) provision(ctx context.Context, n int) (Provision, error) {
 	return p, err
 }
 
+// settle vacuums and analyzes the whole database before a measurement, as
+// pgbench does: provisioning and the previous count's load leave thousands
+// of tables for autovacuum, which would otherwise run during the load
+// (competing for the CPUs, and invalidating the plans of every table it
+// analyzes) and make the figures depend on its timing.
+func (r *runner) settle(ctx context.Context) error {
+	start := time.Now()
+	if _, err := r.pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return fmt.Errorf("vacuum analyze: %w", err)
+	}
+	fmt.Fprintf(r.log, "   vacuumed and analyzed in %.1f s\n", time.Since(start).Seconds())
+	return nil
+}
+
 // createTenant provisions tenant number i+1 (schema t<i+1>) through the
 // product's own CreateTenant, admin user included.
 func (r *runner) createTenant(ctx context.Context, i int) (*tenant, error) {

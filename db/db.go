@@ -223,9 +223,14 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 	defer c.Release()
 
 	st := stateOf(c.Conn().PgConn())
+	_, again := st.schemas[searchPath]
 	st.schemas[searchPath] = struct{}{}
 	tx := &pipelinedTx{conn: c, st: st, searchPath: searchPath, read: read}
-	if c.Conn().Config().DefaultQueryExecMode == pgx.QueryExecModeCacheStatement && tag != "" {
+	// A tenant gets statements of its own on a connection only on its second
+	// visit: with far more busy tenants than a connection serves in its life,
+	// most are never seen twice, and preparing for them would cost round
+	// trips and memory for nothing.
+	if again && tag != "" && c.Conn().Config().DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
 		tx.tag = "/* " + tag + " */ "
 	}
 	if err := fn(tx); err != nil {
@@ -257,15 +262,16 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 // pipelinedTx is the connection fn's queries run on. It opens the
 // transaction lazily, with fn's first statement: BEGIN, the search_path and
 // that statement go in one batch when the statement is already prepared on
-// this connection.
+// this connection. For read work (ReadTenant) a prepared statement goes with
+// the search_path alone, as an implicit transaction of its own.
 //
 // Statements are prepared by pipelinedTx itself, inside the transaction,
 // never by pgx's statement cache: pgx would prepare a statement new to the
 // connection before the batch, outside the transaction and so without the
 // tenant's search_path.
 //
-// Each tenant gets its own prepared statements on a connection (the SQL text
-// carries the schema's name in a comment): PostgreSQL re-plans a prepared
+// A tenant seen before on a connection gets its own prepared statements there
+// (the SQL text carries the schema's name in a comment): PostgreSQL re-plans a prepared
 // statement whenever it runs under another search_path than the one it was
 // planned for, so one statement shared by all tenants was planned afresh on
 // almost every request once many tenants were busy (the benchmark measured
@@ -340,11 +346,12 @@ func (t *pipelinedTx) ready(ctx context.Context, sql string) (string, error) {
 	return t.prepare(ctx, send)
 }
 
-// begin opens the transaction. If sql can ride along it is sent in the same
-// batch, and the batch is returned positioned at its result; otherwise the
-// batch is nil and the caller runs sql itself. For read work, a statement
-// that can ride along is sent with the search_path alone: the batch is its
-// implicit transaction, and no transaction is left open.
+// begin sends what must precede sql when no transaction is open: BEGIN and
+// the search_path. If sql can ride along it is sent in the same batch, and
+// the batch is returned positioned at its result; otherwise the batch is nil
+// and the caller runs sql itself, in the transaction. For read work, a
+// statement that can ride along is sent with the search_path alone: the
+// batch is its implicit transaction, and no transaction is left open.
 func (t *pipelinedTx) begin(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	send, pipelined := t.send(sql)
 	b := &pgx.Batch{}
