@@ -128,7 +128,7 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 	}
 	// The ceiling's pool is opened exactly as the server opens its own
 	// (db.Open on the same kind of URL), so both have the same settings.
-	ceilingPool, err := db.Open(ctx, r.url(appCeiling))
+	ceilingPool, err := db.Open(ctx, r.url(appCeiling), db.DefaultLimits)
 	if err != nil {
 		return run, err
 	}

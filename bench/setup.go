@@ -97,7 +97,7 @@ func (r *runner) open(ctx context.Context) error {
 	// pooled connection (as tenantctl migrate --jobs sizes its pool).
 	setupURL := r.url(appSetup) + "&pool_max_conns=" + strconv.Itoa(max(4, r.cfg.ProvisionJobs, r.cfg.MigrateJobs))
 	var err error
-	if r.pool, err = db.Open(ctx, setupURL); err != nil {
+	if r.pool, err = db.Open(ctx, setupURL, db.DefaultLimits); err != nil {
 		return err
 	}
 	if r.migrator, err = migrate.New(setupURL, r.pool); err != nil {

@@ -305,6 +305,15 @@ func TestServe(t *testing.T) {
 		defer func() { a.env["LOG_FORMAT"] = "text" }()
 		wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, `invalid configuration: LOG_FORMAT: "xml" is not json or text`)
 	})
+	t.Run("ErrBadConnLimits", func(t *testing.T) {
+		for k, v := range map[string]string{"DB_MAX_SCHEMAS_PER_CONN": "0", "DB_MAX_PLANS_PER_CONN": "-1"} {
+			a.env[k] = v
+			calls = 0
+			wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, `invalid configuration: `+k+`: "`+v+`" is not a whole number of at least`)
+			assert.Zero(t, calls)
+			delete(a.env, k)
+		}
+	})
 }
 
 func TestErrors(t *testing.T) {

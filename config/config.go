@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenantctl/tenantctl/db"
 )
 
 // InsecureSecretKey is the development default of SECRET_KEY. serve refuses
@@ -31,6 +34,10 @@ type Config struct {
 	RefreshTokenTTL    time.Duration
 	LogLevel           slog.Level
 	LogFormat          string
+	// MaxSchemasPerConn and MaxPlansPerConn bound each pooled connection's
+	// backend memory (db.Limits).
+	MaxSchemasPerConn int
+	MaxPlansPerConn   int
 }
 
 // Production reports whether APP_ENV=production.
@@ -63,6 +70,12 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.RefreshTokenTTL, err = positiveDuration("REFRESH_TOKEN_TTL", get("REFRESH_TOKEN_TTL", "168h")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxSchemasPerConn, err = count("DB_MAX_SCHEMAS_PER_CONN", get("DB_MAX_SCHEMAS_PER_CONN", strconv.Itoa(db.DefaultLimits.Schemas)), 1); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxPlansPerConn, err = count("DB_MAX_PLANS_PER_CONN", get("DB_MAX_PLANS_PER_CONN", strconv.Itoa(db.DefaultLimits.Plans)), 0); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
@@ -101,6 +114,14 @@ func positiveDuration(name, v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive duration such as 15m or 168h", name, v)
 	}
 	return d, nil
+}
+
+func count(name, v string, least int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least {
+		return 0, fmt.Errorf("%s: %q is not a whole number of at least %d", name, v, least)
+	}
+	return n, nil
 }
 
 func splitList(s string) []string {

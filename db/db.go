@@ -23,19 +23,22 @@ import (
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
-// Open connects a pool to url and checks that the database answers.
-func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// Open connects a pool to url and checks that the database answers. lim
+// bounds what each of its connections keeps in its backend.
+func Open(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error) {
+	if lim.Schemas < 1 || lim.Plans < 0 {
+		return nil, fmt.Errorf("database connection limits: %d schemas and %d plans per connection: need at least 1 schema and no negative plans", lim.Schemas, lim.Plans)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
-	// Each PostgreSQL backend caches the catalog entries of every schema it
-	// touches and the plans of the statements prepared on it, and nothing
-	// evicts catalog entries: a connection that served thousands of tenants
-	// would grow without bound. Retire a connection once it has served
-	// MaxSchemasPerConn distinct schemas; MaxPlansPerConn bounds the plans.
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		c.PgConn().CustomData()[stateKey] = newConnState(lim.Plans)
+		return nil
+	}
 	cfg.AfterRelease = func(c *pgx.Conn) bool {
-		return len(stateOf(c.PgConn()).schemas) < MaxSchemasPerConn
+		return len(stateOf(c.PgConn()).schemas) < lim.Schemas
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -50,34 +53,51 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// MaxSchemasPerConn is how many distinct schemas a pooled connection of a
-// pool from Open serves before it is closed and replaced. The benchmark
-// measured about 45 MiB of catalog caches in a backend that served 1,000
-// schemas, and that retiring sooner costs throughput when many tenants are
-// busy (each fresh backend starts with cold caches).
-const MaxSchemasPerConn = 2000
+// Limits bound the memory of a pooled connection's PostgreSQL backend. A
+// backend caches the catalog entries of every schema it touches (about
+// 45 KiB a schema, never freed) and the plans of the statements prepared on
+// it (tens of KiB each). Nothing evicts the catalog entries: a connection
+// that served thousands of tenants would grow without bound.
+type Limits struct {
+	// Schemas is how many distinct schemas a connection serves before it is
+	// closed and replaced. Replacing sooner costs throughput when many
+	// tenants are busy: each fresh backend starts with cold caches.
+	Schemas int
+	// Plans is how many tenant-specific prepared statements a connection
+	// keeps (see pipelinedTx); once it holds that many, other tenants share
+	// the statement every tenant uses, which PostgreSQL plans afresh each
+	// time. 0 turns tenant-specific statements off.
+	Plans int
+}
 
-// MaxPlansPerConn is how many tenant-specific prepared statements a
-// connection keeps (see pipelinedTx.statement). A plan takes some tens of
-// KiB in the backend, so this bounds plan memory to about 100 MiB per
-// connection; once a connection holds this many, further tenants share the
-// statement text every tenant uses, and PostgreSQL plans it afresh each time.
-const MaxPlansPerConn = 4096
+// DefaultLimits keep a connection that serves 1,000 busy tenants warm: the
+// benchmark measured about 210 MiB in such a backend, and at most about
+// 300 MiB whatever the tenant count.
+var DefaultLimits = Limits{Schemas: 2000, Plans: 4096}
 
 // connState is what the product remembers about one pooled connection, kept
 // in its pgconn custom data (so it dies with the connection).
 type connState struct {
-	schemas map[string]struct{} // the search_paths its transactions have used
-	stmts   map[string]string   // SQL text → name of the statement prepared for it
-	tagged  int                 // how many of stmts are tenant-specific
+	schemas  map[string]struct{} // the search_paths its transactions have used
+	stmts    map[string]string   // SQL text → name of the statement prepared for it
+	tagged   int                 // how many of stmts are tenant-specific
+	maxPlans int                 // Limits.Plans
 }
 
+const stateKey = "tenantctl"
+
+func newConnState(maxPlans int) *connState {
+	return &connState{schemas: map[string]struct{}{}, stmts: map[string]string{}, maxPlans: maxPlans}
+}
+
+// stateOf returns c's state, with the default limits for a connection of a
+// pool not opened by Open.
 func stateOf(c *pgconn.PgConn) *connState {
 	data := c.CustomData()
-	st, ok := data["tenantctl"].(*connState)
+	st, ok := data[stateKey].(*connState)
 	if !ok {
-		st = &connState{schemas: map[string]struct{}{}, stmts: map[string]string{}}
-		data["tenantctl"] = st
+		st = newConnState(DefaultLimits.Plans)
+		data[stateKey] = st
 	}
 	return st
 }
@@ -276,7 +296,7 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 // planned for, so one statement shared by all tenants was planned afresh on
 // almost every request once many tenants were busy (the benchmark measured
 // the items list at 1,000 tenants 2.2 times faster with a statement per
-// tenant). MaxPlansPerConn bounds how many a connection keeps.
+// tenant). Limits.Plans bounds how many a connection keeps.
 type pipelinedTx struct {
 	conn       *pgxpool.Conn
 	st         *connState
@@ -294,7 +314,7 @@ func (t *pipelinedTx) statement(sql string) (send string, known bool) {
 		if name, ok := t.st.stmts[tagged]; ok {
 			return name, true
 		}
-		if t.st.tagged < MaxPlansPerConn {
+		if t.st.tagged < t.st.maxPlans {
 			return tagged, false
 		}
 	}

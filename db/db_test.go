@@ -101,9 +101,9 @@ func setup(t *testing.T) (*pgxpool.Pool, *atomic.Int64, chan string) {
 
 var acme, beta = db.MustParseSchema("acme"), db.MustParseSchema("beta")
 
-func getUser(ctx context.Context, pool *pgxpool.Pool, s db.Schema) (tenantdb.User, error) {
+func getUser(ctx context.Context, pool *pgxpool.Pool, s db.Schema, username string) (tenantdb.User, error) {
 	return db.InTenantV(ctx, pool, s, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		return q.GetUserByUsername(ctx, "u")
+		return q.GetUserByUsername(ctx, username)
 	})
 }
 
@@ -121,7 +121,7 @@ func TestRoundTrips(t *testing.T) {
 		return turns.Load()
 	}
 	assert.EqualValues(t, 2, measure(func() {
-		_, err := getUser(ctx, pool, acme)
+		_, err := getUser(ctx, pool, acme, "u")
 		require.NoError(t, err)
 	}), "one statement: batch + COMMIT")
 	assert.EqualValues(t, 3, measure(func() {
@@ -217,7 +217,7 @@ func TestSearchPathStaysInTransaction(t *testing.T) {
 	}
 	before := showPath()
 
-	u, err := getUser(ctx, pool, acme)
+	u, err := getUser(ctx, pool, acme, "u")
 	require.NoError(t, err)
 	assert.Equal(t, "u", u.Username)
 	assert.Equal(t, before, showPath(), "after commit")
@@ -298,7 +298,7 @@ func TestStatementPerTenant(t *testing.T) {
 	ctx := t.Context()
 	for range 4 {
 		for _, s := range []db.Schema{acme, beta} {
-			_, err := getUser(ctx, pool, s)
+			_, err := getUser(ctx, pool, s, "u")
 			require.NoError(t, err)
 		}
 	}
@@ -317,12 +317,13 @@ func TestStatementPerTenant(t *testing.T) {
 }
 
 // TestConnectionsRetireAfterManySchemas checks the bound on backend memory:
-// a pooled connection that has served MaxSchemasPerConn distinct schemas is
+// a pooled connection that has served Limits.Schemas distinct schemas is
 // replaced by a fresh backend.
 func TestConnectionsRetireAfterManySchemas(t *testing.T) {
 	d := dbtest.New(t)
 	ctx := t.Context()
-	pool, err := db.Open(ctx, d.URL+"&pool_max_conns=1")
+	const limit = 50
+	pool, err := db.Open(ctx, d.URL+"&pool_max_conns=1", db.Limits{Schemas: limit, Plans: 10})
 	require.NoError(t, err)
 	defer pool.Close()
 	pid := func() (p int) {
@@ -341,10 +342,43 @@ func TestConnectionsRetireAfterManySchemas(t *testing.T) {
 		require.ErrorAs(t, err, &pe)
 		require.Equal(t, "42P01", pe.Code)
 	}
-	for i := range db.MaxSchemasPerConn - 1 {
+	for i := range limit - 1 {
 		touch(fmt.Sprintf("s%d", i))
 	}
 	assert.Equal(t, first, pid(), "still the same backend below the limit")
 	touch("one_more")
 	assert.NotEqual(t, first, pid(), "a new backend after the limit")
+}
+
+// TestPlansLimit checks the bound on a connection's tenant-specific
+// statements: past Limits.Plans, tenants share the statement every tenant
+// uses, and still get their own rows.
+func TestPlansLimit(t *testing.T) {
+	d := dbtest.New(t)
+	ctx := t.Context()
+	prov := provision.New(d.Pool, d.Migrator, password.NewHasher(1))
+	for _, s := range []string{"acme", "beta"} {
+		_, err := prov.CreateTenant(ctx, provision.TenantParams{Schema: s, Name: s, Domain: s + ".example.com",
+			Admin: &provision.UserParams{Username: "u_" + s, Password: "password1"}})
+		require.NoError(t, err)
+	}
+	_, err := db.Open(ctx, d.URL, db.Limits{Schemas: 0})
+	require.Error(t, err, "a connection must be allowed one schema")
+	pool, err := db.Open(ctx, d.URL+"&pool_max_conns=1", db.Limits{Schemas: 100, Plans: 1})
+	require.NoError(t, err)
+	defer pool.Close()
+	for range 3 {
+		for _, s := range []db.Schema{acme, beta} {
+			u, err := getUser(ctx, pool, s, "u_"+s.String())
+			require.NoError(t, err)
+			assert.Equal(t, "u_"+s.String(), u.Username)
+		}
+	}
+	var tagged []string
+	rows, err := pool.Query(ctx, `SELECT substring(statement for 10) FROM pg_prepared_statements
+		WHERE statement LIKE '/*%' AND statement NOT LIKE '%pg_prepared_statements%' ORDER BY 1`)
+	require.NoError(t, err)
+	tagged, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/* acme */"}, tagged, "one tenant-specific statement, the first tenant's")
 }

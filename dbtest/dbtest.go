@@ -88,7 +88,7 @@ func NewEmptyOn(t testing.TB, serverURL string) *DB {
 	}
 	u.Path = "/" + name
 	d := &DB{URL: u.String()}
-	if d.Pool, err = db.Open(ctx, d.URL); err != nil {
+	if d.Pool, err = db.Open(ctx, d.URL, db.DefaultLimits); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.Pool.Close)

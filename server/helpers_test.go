@@ -69,7 +69,7 @@ func newEnv(t testing.TB) *env {
 		// provisioning and the routing LISTEN stay direct, as in production.
 		cfg.DatabaseURL = d.Bouncer(t, dbtest.BouncerOptions{})
 		var err error
-		pool, err = db.Open(t.Context(), cfg.DatabaseURL)
+		pool, err = db.Open(t.Context(), cfg.DatabaseURL, db.Limits{Schemas: cfg.MaxSchemasPerConn, Plans: cfg.MaxPlansPerConn})
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 	}
