@@ -209,11 +209,7 @@ func latestVersion(b *testing.B) string {
 func cloneDDL(b *testing.B, d *dbtest.DB, template db.Schema) (like, catalog string) {
 	b.Helper()
 	ctx := b.Context()
-	c, err := pgx.Connect(ctx, d.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close(context.WithoutCancel(ctx))
+	c := connect(b, d)
 
 	const tables = `
 		SELECT format('CREATE TABLE %I (LIKE %I.%I INCLUDING ALL%s);', c.relname, $1::text, c.relname, $2::text)
@@ -274,11 +270,7 @@ func cloneDDL(b *testing.B, d *dbtest.DB, template db.Schema) (like, catalog str
 func shape(b *testing.B, d *dbtest.DB, s db.Schema) string {
 	b.Helper()
 	ctx := b.Context()
-	c, err := pgx.Connect(ctx, d.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close(context.WithoutCancel(ctx))
+	c := connect(b, d)
 	const sql = `
 		WITH ns AS (SELECT current_schema()::regnamespace AS oid)
 		SELECT string_agg(line, E'\n' ORDER BY line) FROM (
@@ -335,4 +327,15 @@ func diffLines(want, got string) []string {
 		}
 	}
 	return diff
+}
+
+// connect opens a connection of its own to d, closed when b ends.
+func connect(b *testing.B, d *dbtest.DB) *pgx.Conn {
+	b.Helper()
+	c, err := pgx.Connect(b.Context(), d.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }
