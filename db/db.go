@@ -202,8 +202,8 @@ func OnConn(ctx context.Context, c *pgx.Conn, s Schema, fn func(tx pgx.Tx) error
 // is_local=true scopes it to the current transaction.
 const setSearchPath = "SELECT set_config('search_path', $1, true)"
 
-// openTx is setSearchPath for pooled transactions, which it also makes use
-// generic plans. PostgreSQL's default plans a prepared statement afresh
+// openTx sets the search_path of a pooled transaction, and makes the
+// transaction use generic plans. PostgreSQL's default plans a prepared statement afresh
 // whenever a plan for the given values looks cheaper than the generic one,
 // and for a page (LIMIT $1) it always does: the items list was planned on
 // every request. The product's statements are key lookups, pages and inserts
@@ -229,10 +229,11 @@ func isStalePlan(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type")
 }
 
-// inTxOnce runs fn inside BEGIN ... COMMIT on one pooled connection. BEGIN
-// and the search_path are not sent on their own: they travel in one
-// pipelined batch with fn's first statement, so a transaction costs one
-// round trip more than its statements (the COMMIT), not three.
+// inTxOnce runs fn on one pooled connection, inside BEGIN ... COMMIT or, for
+// read work, in implicit transactions (see pipelinedTx). BEGIN and the
+// search_path are not sent on their own: they travel in one pipelined batch
+// with fn's first statement, so a transaction costs one round trip more than
+// its statements (the COMMIT), not three.
 func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, read bool, fn func(c tenantdb.DBTX) error) (err error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
@@ -249,7 +250,8 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 	// A tenant gets statements of its own on a connection only on its second
 	// visit: with far more busy tenants than a connection serves in its life,
 	// most are never seen twice, and preparing for them would cost round
-	// trips and memory for nothing.
+	// trips and memory for nothing. The tag cannot end the comment early: a
+	// schema name is lower-case letters, digits and underscores (ParseSchema).
 	if again && tag != "" && c.Conn().Config().DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
 		tx.tag = "/* " + tag + " */ "
 	}
@@ -265,7 +267,7 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 		return err
 	}
 	if !tx.begun {
-		return nil // fn sent nothing: there is no transaction to end
+		return nil // no transaction is open: fn sent nothing, or only reads
 	}
 	ct, err := c.Exec(ctx, "COMMIT")
 	if err != nil {
