@@ -78,16 +78,20 @@ var DefaultLimits = Limits{Schemas: 2000, Plans: 4096}
 // connState is what the product remembers about one pooled connection, kept
 // in its pgconn custom data (so it dies with the connection).
 type connState struct {
-	schemas  map[string]struct{} // the search_paths its transactions have used
-	stmts    map[string]string   // SQL text → name of the statement prepared for it
-	tagged   int                 // how many of stmts are tenant-specific
-	maxPlans int                 // Limits.Plans
+	schemas map[string]struct{} // the search_paths its transactions have used
+	// stmts names the statements prepared on the connection, by tag (""
+	// for the statements all tenants share) and then by SQL, so that a
+	// lookup needs no tagged copy of the SQL.
+	stmts    map[string]map[string]string
+	tagged   int // how many of stmts are tenant-specific
+	prepared int // statements ever prepared: numbers their names
+	maxPlans int // Limits.Plans
 }
 
 const stateKey = "tenantctl"
 
 func newConnState(maxPlans int) *connState {
-	return &connState{schemas: map[string]struct{}{}, stmts: map[string]string{}, maxPlans: maxPlans}
+	return &connState{schemas: map[string]struct{}{}, stmts: map[string]map[string]string{}, maxPlans: maxPlans}
 }
 
 // stateOf returns c's state, with the default limits for a connection of a
@@ -246,13 +250,13 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 	st := stateOf(c.Conn().PgConn())
 	_, again := st.schemas[searchPath]
 	st.schemas[searchPath] = struct{}{}
-	tx := &pipelinedTx{conn: c, st: st, searchPath: searchPath, read: read}
+	tx := &pipelinedTx{conn: c, st: st, searchPath: searchPath, read: read, mode: c.Conn().Config().DefaultQueryExecMode}
 	// A tenant gets statements of its own on a connection only on its second
 	// visit: with far more busy tenants than a connection serves in its life,
 	// most are never seen twice, and preparing for them would cost round
 	// trips and memory for nothing. The tag cannot end the comment early: a
 	// schema name is lower-case letters, digits and underscores (ParseSchema).
-	if again && tag != "" && c.Conn().Config().DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+	if again && tag != "" && tx.mode == pgx.QueryExecModeCacheStatement {
 		tx.tag = "/* " + tag + " */ "
 	}
 	if err := fn(tx); err != nil {
@@ -262,7 +266,7 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 			// tables changed would fail the same way, one retry at a time:
 			// drop them all, so the retry prepares afresh.
 			_ = c.Conn().DeallocateAll(context.WithoutCancel(ctx))
-			st.stmts, st.tagged = map[string]string{}, 0
+			st.stmts, st.tagged = map[string]map[string]string{}, 0
 		}
 		return err
 	}
@@ -302,89 +306,88 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 type pipelinedTx struct {
 	conn       *pgxpool.Conn
 	st         *connState
+	mode       pgx.QueryExecMode // the connection's
 	searchPath string
 	tag        string // "/* schema */ " for a tenant's own statements, or ""
 	read       bool   // statements may run in implicit transactions (ReadTenant)
 	begun      bool   // BEGIN was sent: the rest runs in that transaction
 }
 
-// statement returns what to send for sql: the name of its prepared statement
-// if it has one on this connection (known), or else the text to prepare.
-func (t *pipelinedTx) statement(sql string) (send string, known bool) {
-	if t.tag != "" {
-		tagged := t.tag + sql
-		if name, ok := t.st.stmts[tagged]; ok {
-			return name, true
-		}
-		if t.st.tagged < t.st.maxPlans {
-			return tagged, false
-		}
-	}
-	if name, ok := t.st.stmts[sql]; ok {
-		return name, true
-	}
-	return sql, false
+// stmt is how one statement of fn is sent.
+type stmt struct {
+	sql     string // fn's SQL
+	send    string // the name of its prepared statement, or the SQL to send
+	rides   bool   // it can go in the batch that opens the transaction
+	tag     string // under which tag to prepare it, when prepare is set
+	prepare bool   // it must be prepared, inside the transaction, first
 }
 
-// prepare prepares sql on the connection, inside the open transaction, and
-// returns the statement's name.
-func (t *pipelinedTx) prepare(ctx context.Context, sql string) (string, error) {
-	name := "tenantctl_" + strconv.Itoa(len(t.st.stmts)+1)
-	if _, err := t.conn.Conn().Prepare(ctx, name, sql); err != nil {
+// plan decides how to send sql. Under cache_statement a statement is sent
+// by name once prepared, and can then ride in the opening batch; a tenant
+// seen before has its own statements, up to Limits.Plans. The modes that
+// never prepare (exec, simple_protocol: for PgBouncer) can always ride;
+// those that describe a statement before sending it (cache_describe,
+// describe_exec) never can, since they would describe it outside the
+// transaction.
+func (t *pipelinedTx) plan(sql string) stmt {
+	switch t.mode {
+	case pgx.QueryExecModeCacheStatement:
+		tag := ""
+		if t.tag != "" {
+			if name, ok := t.st.stmts[t.tag][sql]; ok {
+				return stmt{sql: sql, send: name, rides: true}
+			}
+			if t.st.tagged < t.st.maxPlans {
+				tag = t.tag
+			}
+		}
+		if name, ok := t.st.stmts[""][sql]; ok && tag == "" {
+			return stmt{sql: sql, send: name, rides: true}
+		}
+		return stmt{sql: sql, send: tag + sql, tag: tag, prepare: true}
+	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
+		return stmt{sql: sql, send: sql, rides: true}
+	}
+	return stmt{sql: sql, send: sql}
+}
+
+// ready makes s sendable inside the open transaction: it prepares it if it
+// must be, and returns what to send.
+func (t *pipelinedTx) ready(ctx context.Context, s stmt) (string, error) {
+	if !s.prepare {
+		return s.send, nil
+	}
+	t.st.prepared++
+	name := "tenantctl_" + strconv.Itoa(t.st.prepared)
+	if _, err := t.conn.Conn().Prepare(ctx, name, s.send); err != nil {
 		return "", err
 	}
-	t.st.stmts[sql] = name
-	if t.tag != "" && strings.HasPrefix(sql, t.tag) {
+	if t.st.stmts[s.tag] == nil {
+		t.st.stmts[s.tag] = map[string]string{}
+	}
+	t.st.stmts[s.tag][s.sql] = name
+	if s.tag != "" {
 		t.st.tagged++
 	}
 	return name, nil
 }
 
-func (t *pipelinedTx) mode() pgx.QueryExecMode { return t.conn.Conn().Config().DefaultQueryExecMode }
-
-// send returns what to send for sql and whether it can ride in the batch
-// that opens the transaction. Under cache_statement it can once prepared.
-// The modes that never prepare (exec, simple_protocol: for PgBouncer) always
-// can; those that describe a statement before sending it (cache_describe,
-// describe_exec) never can, since they would describe it outside the
-// transaction.
-func (t *pipelinedTx) send(sql string) (string, bool) {
-	switch t.mode() {
-	case pgx.QueryExecModeCacheStatement:
-		return t.statement(sql)
-	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
-		return sql, true
-	}
-	return sql, false
-}
-
-// ready makes sql sendable inside the open transaction: it prepares it if
-// it must be and is not yet.
-func (t *pipelinedTx) ready(ctx context.Context, sql string) (string, error) {
-	send, known := t.send(sql)
-	if known || t.mode() != pgx.QueryExecModeCacheStatement {
-		return send, nil
-	}
-	return t.prepare(ctx, send)
-}
-
 // begin sends what must precede sql when no transaction is open: BEGIN and
-// the search_path. If sql can ride along it is sent in the same batch, and
+// the search_path. If s can ride along it is sent in the same batch, and
 // the batch is returned positioned at its result; otherwise the batch is nil
-// and the caller runs sql itself, in the transaction. For read work, a
+// and the caller runs s itself, in the transaction. For read work, a
 // statement that can ride along is sent with the search_path alone: the
 // batch is its implicit transaction, and no transaction is left open.
-func (t *pipelinedTx) begin(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
-	send, pipelined := t.send(sql)
+func (t *pipelinedTx) begin(ctx context.Context, s stmt, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	if !t.read || !pipelined {
+	if !t.read || !s.rides {
 		t.begun = true
 		b.Queue("BEGIN")
 	}
 	b.Queue(openTx, t.searchPath)
 	setup := len(b.QueuedQueries)
-	if pipelined {
-		b.Queue(send, args...)
+	if s.rides {
+		b.Queue(s.send, args...)
 	}
 	br := t.conn.SendBatch(ctx, b)
 	for range setup {
@@ -393,15 +396,16 @@ func (t *pipelinedTx) begin(ctx context.Context, sql string, args []any) (pgx.Ba
 			return nil, err
 		}
 	}
-	if !pipelined {
+	if !s.rides {
 		return nil, br.Close()
 	}
 	return br, nil
 }
 
 func (t *pipelinedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	p := t.plan(sql)
 	if !t.begun {
-		br, err := t.begin(ctx, sql, args)
+		br, err := t.begin(ctx, p, args)
 		if err != nil {
 			return pgconn.CommandTag{}, err
 		}
@@ -413,7 +417,7 @@ func (t *pipelinedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn
 			return tag, err
 		}
 	}
-	send, err := t.ready(ctx, sql)
+	send, err := t.ready(ctx, p)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -421,8 +425,9 @@ func (t *pipelinedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn
 }
 
 func (t *pipelinedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	p := t.plan(sql)
 	if !t.begun {
-		br, err := t.begin(ctx, sql, args)
+		br, err := t.begin(ctx, p, args)
 		if err != nil {
 			return nil, err
 		}
@@ -435,7 +440,7 @@ func (t *pipelinedTx) Query(ctx context.Context, sql string, args ...any) (pgx.R
 			return &batchRows{Rows: rows, br: br}, nil
 		}
 	}
-	send, err := t.ready(ctx, sql)
+	send, err := t.ready(ctx, p)
 	if err != nil {
 		return nil, err
 	}
