@@ -86,13 +86,12 @@ func (m *Migrator) dbmateFor(fsys fs.FS, dir, searchPath string) *dbm.DB {
 // returns how many it applied.
 func (m *Migrator) MigratePublic(ctx context.Context) (int, error) {
 	var n int
-	err := m.withConn(ctx, func(c *pgx.Conn) error {
-		_, err := lockOn(ctx, c, "public", false, func() error {
+	_, err := withConn(ctx, m, func(c *pgx.Conn) (bool, error) {
+		return lockOn(ctx, c, "public", false, func() error {
 			var err error
 			n, err = m.migratePublic(ctx)
 			return err
 		})
-		return err
 	})
 	return n, err
 }
@@ -129,45 +128,25 @@ func (m *Migrator) migratePublic(ctx context.Context) (int, error) {
 // MigrateTenant applies pending tenant migrations to schema s, holding its
 // lock, and returns how many it applied.
 func (m *Migrator) MigrateTenant(ctx context.Context, s db.Schema) (int, error) {
-	var n int
-	err := m.withConn(ctx, func(c *pgx.Conn) error {
-		var err error
-		n, err = m.migrateTenantOn(ctx, c, s)
-		return err
-	})
-	return n, err
+	return withConn(ctx, m, func(c *pgx.Conn) (int, error) { return m.migrateTenantOn(ctx, c, s) })
 }
 
 // Lock runs fn holding schema s's migration lock, waiting while another
 // migrate or provisioning of s holds it.
 func (m *Migrator) Lock(ctx context.Context, s db.Schema, fn func() error) error {
-	return m.withConn(ctx, func(c *pgx.Conn) error {
-		_, err := lockOn(ctx, c, s.String(), false, fn)
-		return err
-	})
+	_, err := withConn(ctx, m, func(c *pgx.Conn) (bool, error) { return lockOn(ctx, c, s.String(), false, fn) })
+	return err
 }
 
 // TryLock runs fn holding schema s's migration lock if it is free, and
 // reports whether it ran.
 func (m *Migrator) TryLock(ctx context.Context, s db.Schema, fn func() error) (bool, error) {
-	var ran bool
-	err := m.withConn(ctx, func(c *pgx.Conn) error {
-		var err error
-		ran, err = lockOn(ctx, c, s.String(), true, fn)
-		return err
-	})
-	return ran, err
+	return withConn(ctx, m, func(c *pgx.Conn) (bool, error) { return lockOn(ctx, c, s.String(), true, fn) })
 }
 
 // MigrateTenantHeld is MigrateTenant for a caller that already holds Lock(s).
 func (m *Migrator) MigrateTenantHeld(ctx context.Context, s db.Schema) (int, error) {
-	var n int
-	err := m.withConn(ctx, func(c *pgx.Conn) error {
-		var err error
-		n, err = m.applyTenant(ctx, c, s)
-		return err
-	})
-	return n, err
+	return withConn(ctx, m, func(c *pgx.Conn) (int, error) { return m.applyTenant(ctx, c, s) })
 }
 
 func (m *Migrator) appliedTenant(ctx context.Context, s db.Schema) ([]string, error) {
@@ -187,12 +166,13 @@ func (m *Migrator) connect(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.Connect(ctx, m.url.String())
 }
 
-// withConn runs fn on a fresh direct connection, closed afterwards, which
+// withConn runs fn on a fresh direct connection of m, closed afterwards, which
 // also releases any advisory lock left on it.
-func (m *Migrator) withConn(ctx context.Context, fn func(c *pgx.Conn) error) error {
+func withConn[T any](ctx context.Context, m *Migrator, fn func(c *pgx.Conn) (T, error)) (T, error) {
 	c, err := m.connect(ctx)
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
 	return fn(c)
