@@ -374,11 +374,10 @@ func TestPlansLimit(t *testing.T) {
 			assert.Equal(t, "u_"+s.String(), u.Username)
 		}
 	}
-	var tagged []string
 	rows, err := pool.Query(ctx, `SELECT substring(statement for 10) FROM pg_prepared_statements
 		WHERE statement LIKE '/*%' AND statement NOT LIKE '%pg_prepared_statements%' ORDER BY 1`)
 	require.NoError(t, err)
-	tagged, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	tagged, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/* acme */"}, tagged, "one tenant-specific statement, the first tenant's")
 }
