@@ -207,14 +207,15 @@ func (r *runner) settle(ctx context.Context) error {
 func (r *runner) createTenant(ctx context.Context, i int) (*tenant, error) {
 	name := fmt.Sprintf("t%d", i+1)
 	host := name + ".localhost"
-	_, err := r.prov.CreateTenant(ctx, provision.TenantParams{
+	c, err := r.prov.CreateTenant(ctx, provision.TenantParams{
 		Schema: name, Name: "Bench tenant " + name, Domain: host,
 		Admin: &provision.UserParams{Username: adminUsername, Email: adminUsername + "@" + host, Password: adminPassword, Staff: true},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", name, err)
 	}
-	return &tenant{schema: db.MustParseSchema(name), host: host}, nil
+	// Pinned, as the server's are, so the ceiling checks the tenant too.
+	return &tenant{schema: db.MustParseSchema(name).Pin(c.ID), host: host}, nil
 }
 
 // seedItems adds the items of one tenant in a single statement, newest

@@ -24,11 +24,15 @@ type Config struct {
 	// DatabaseDirectURL reaches PostgreSQL itself, not a pooler: migrations
 	// (session advisory locks, dbmate) and the LISTEN for routing changes
 	// need a session of their own. Defaults to DatabaseURL.
-	DatabaseDirectURL  string
-	SecretKey          string
-	Env                string
-	ListenAddr         string
-	AllowedHosts       []string
+	DatabaseDirectURL string
+	SecretKey         string
+	Env               string
+	ListenAddr        string
+	AllowedHosts      []string
+	// PublicHosts are the hosts of the public site (welcome page, admin,
+	// signup): exact names, no wildcards. An allowed host that is neither a
+	// public host nor a tenant's domain answers 404, as django-tenants does.
+	PublicHosts        []string
 	CORSAllowedOrigins []string
 	AccessTokenTTL     time.Duration
 	RefreshTokenTTL    time.Duration
@@ -58,6 +62,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Env:                get("APP_ENV", "development"),
 		ListenAddr:         get("LISTEN_ADDR", ":8000"),
 		AllowedHosts:       splitList(get("ALLOWED_HOSTS", "localhost,127.0.0.1,.localhost")),
+		PublicHosts:        splitList(strings.ToLower(get("PUBLIC_HOSTS", "localhost,127.0.0.1"))),
 		CORSAllowedOrigins: splitList(get("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:8000")),
 		LogFormat:          get("LOG_FORMAT", "json"),
 	}
@@ -89,6 +94,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if len(c.AllowedHosts) == 0 {
 		errs = append(errs, errors.New("ALLOWED_HOSTS: at least one host is needed"))
+	}
+	for i, h := range c.PublicHosts {
+		c.PublicHosts[i] = strings.Trim(h, "[]") // as request hosts are compared
+		if strings.HasPrefix(h, ".") || strings.Contains(h, "*") {
+			errs = append(errs, fmt.Errorf("PUBLIC_HOSTS: %q is not a plain host name (no wildcards)", h))
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -120,7 +120,7 @@ func InTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tena
 	if s.IsZero() {
 		return ErrInvalidSchema
 	}
-	return inTx(ctx, pool, s.Ident(), s.String(), false, func(c tenantdb.DBTX) error {
+	return inTx(ctx, pool, s, false, func(c tenantdb.DBTX) error {
 		return fn(tenantdb.New(c))
 	})
 }
@@ -140,7 +140,7 @@ func ReadTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *te
 	if s.IsZero() {
 		return ErrInvalidSchema
 	}
-	return inTx(ctx, pool, s.Ident(), s.String(), true, func(c tenantdb.DBTX) error {
+	return inTx(ctx, pool, s, true, func(c tenantdb.DBTX) error {
 		return fn(tenantdb.New(c))
 	})
 }
@@ -170,7 +170,7 @@ func InTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn func
 // InPublic runs fn in one transaction whose search_path is the public schema
 // alone (so that no schema named like the database role can shadow it).
 func InPublic(ctx context.Context, pool *pgxpool.Pool, fn func(q *publicdb.Queries) error) error {
-	return inTx(ctx, pool, "public", "", false, func(c tenantdb.DBTX) error {
+	return inTx(ctx, pool, Schema{}, false, func(c tenantdb.DBTX) error {
 		return fn(publicdb.New(c))
 	})
 }
@@ -216,16 +216,65 @@ const setSearchPath = "SELECT set_config('search_path', $1, true)"
 // search_path, so it holds behind PgBouncer too.
 const openTx = "SELECT set_config('search_path', $1, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
 
-// inTx runs fn in a transaction with the search_path set for that
-// transaction only, retrying once after a stale cached plan (see InTenant).
-// tag is the tenant schema's name, "" for the public schema; read allows
-// statements in implicit transactions of their own (see ReadTenant).
-func inTx(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, read bool, fn func(c tenantdb.DBTX) error) error {
-	err := inTxOnce(ctx, pool, searchPath, tag, read, fn)
-	if isStalePlan(err) {
-		err = inTxOnce(ctx, pool, searchPath, tag, read, fn)
+// openPinnedTx is openTx for a pinned schema: public.tenant_check raises
+// SQLSTATE TG404 unless the tenant is still registered, ready, under that id
+// and name. It is evaluated before fn's first statement, which travels in
+// the same pipeline and so is skipped when the check fails: no extra round
+// trip, and nothing runs in a tenant that is not the one the caller meant.
+// The function reads public.clients by its primary key.
+const openPinnedTx = "SELECT public.tenant_check($2, $3), set_config('search_path', $1, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+
+// ErrTenantGone is returned by the transaction helpers for a pinned schema
+// whose tenant is no longer registered under that name and id: deleted, or
+// deleted and re-created.
+var ErrTenantGone = errors.New("tenant no longer exists")
+
+// inTx runs fn in a transaction with the search_path set to s for that
+// transaction only (the public schema for the zero Schema), retrying once
+// after a stale cached plan (see InTenant). read allows statements in
+// implicit transactions of their own (see ReadTenant).
+func inTx(ctx context.Context, pool *pgxpool.Pool, s Schema, read bool, fn func(c tenantdb.DBTX) error) error {
+	err := inTxOnce(ctx, pool, s, read, fn)
+	if isStalePlan(err) || (s.client != 0 && isCode(err, "40P01")) {
+		// A deadlock in a pinned tenant is, in practice, the tenant being
+		// dropped under the request: once more, and its check tells.
+		err = inTxOnce(ctx, pool, s, read, fn)
+	}
+	if err != nil && s.client != 0 {
+		err = tenantGone(ctx, pool, s, err)
 	}
 	return err
+}
+
+// tenantGone returns ErrTenantGone in place of err when err says the
+// pinned tenant s is gone: its check failed, or a statement found its
+// tables dropped under it (the check passed, then a concurrent delete
+// committed before the statement locked its tables). That is confirmed in
+// public.clients, on this error path only.
+func tenantGone(ctx context.Context, pool *pgxpool.Pool, s Schema, err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch {
+	case pe.Code == "TG404":
+		return ErrTenantGone
+	// undefined_table, invalid_schema_name, deadlock_detected (with the
+	// DROP's locks), internal_error ("could not open relation with OID").
+	case pe.Code == "42P01", pe.Code == "3F000", pe.Code == "40P01", pe.Code == "XX000":
+		registered, cerr := InPublicV(ctx, pool, func(q *publicdb.Queries) (bool, error) {
+			return q.TenantRegistered(ctx, publicdb.TenantRegisteredParams{ID: s.client, SchemaName: s.name})
+		})
+		if cerr == nil && !registered {
+			return ErrTenantGone
+		}
+	}
+	return err
+}
+
+func isCode(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
 }
 
 func isStalePlan(err error) bool {
@@ -238,7 +287,7 @@ func isStalePlan(err error) bool {
 // search_path are not sent on their own: they travel in one pipelined batch
 // with fn's first statement, so a transaction costs one round trip more than
 // its statements (the COMMIT), not three.
-func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, read bool, fn func(c tenantdb.DBTX) error) (err error) {
+func inTxOnce(ctx context.Context, pool *pgxpool.Pool, s Schema, read bool, fn func(c tenantdb.DBTX) error) (err error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -247,10 +296,14 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, searchPath, tag string, r
 	// COMMIT or ROLLBACK) is destroyed by the pool, never reused.
 	defer c.Release()
 
+	searchPath, tag := "public", s.name
+	if !s.IsZero() {
+		searchPath = s.Ident()
+	}
 	st := stateOf(c.Conn().PgConn())
 	_, again := st.schemas[searchPath]
 	st.schemas[searchPath] = struct{}{}
-	tx := &pipelinedTx{conn: c, st: st, searchPath: searchPath, read: read, mode: c.Conn().Config().DefaultQueryExecMode}
+	tx := &pipelinedTx{conn: c, st: st, schema: s, searchPath: searchPath, read: read, mode: c.Conn().Config().DefaultQueryExecMode}
 	// A tenant gets statements of its own on a connection only on its second
 	// visit: with far more busy tenants than a connection serves in its life,
 	// most are never seen twice, and preparing for them would cost round
@@ -307,6 +360,7 @@ type pipelinedTx struct {
 	conn       *pgxpool.Conn
 	st         *connState
 	mode       pgx.QueryExecMode // the connection's
+	schema     Schema            // zero for the public schema
 	searchPath string
 	tag        string // "/* schema */ " for a tenant's own statements, or ""
 	read       bool   // statements may run in implicit transactions (ReadTenant)
@@ -384,7 +438,11 @@ func (t *pipelinedTx) begin(ctx context.Context, s stmt, args []any) (pgx.BatchR
 		t.begun = true
 		b.Queue("BEGIN")
 	}
-	b.Queue(openTx, t.searchPath)
+	if t.schema.client != 0 {
+		b.Queue(openPinnedTx, t.searchPath, t.schema.client, t.schema.name)
+	} else {
+		b.Queue(openTx, t.searchPath)
+	}
 	setup := len(b.QueuedQueries)
 	if s.rides {
 		b.Queue(s.send, args...)

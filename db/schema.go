@@ -16,7 +16,16 @@ var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Schema is the validated name of a tenant schema. The zero value is not a
 // valid schema; obtain one from ParseSchema.
-type Schema struct{ name string }
+//
+// A Schema may be pinned to the tenant registered under it (Pin): work in a
+// pinned schema first checks, in the same transaction, that the tenant is
+// still registered under that name with that id. A request authorized for a
+// tenant therefore never runs in another tenant re-created under its name,
+// and one whose tenant was deleted gets ErrTenantGone.
+type Schema struct {
+	name   string
+	client int64 // the registered tenant's id when pinned, else 0
+}
 
 // ParseSchema validates a tenant schema name: lower-case letters, digits and
 // underscores, starting with a letter or underscore, at most 63 bytes, and
@@ -39,6 +48,12 @@ func MustParseSchema(s string) Schema {
 		panic(err)
 	}
 	return sc
+}
+
+// Pin returns s pinned to the tenant whose id is client (see Schema).
+func (s Schema) Pin(client int64) Schema {
+	s.client = client
+	return s
 }
 
 // String returns the bare schema name.

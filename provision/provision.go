@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
@@ -192,8 +193,26 @@ func (s *Service) RemoveStale(ctx context.Context) ([]db.Schema, error) {
 }
 
 // remove drops the schema and deletes the client row (and so its domains) in
-// one transaction.
+// one transaction. DROP SCHEMA locks the tenant's tables one by one while
+// requests still in flight hold some and want others, so PostgreSQL may end
+// it as a deadlock; the requests finish soon (new ones fail their tenant
+// check once the row is gone), so it is tried again a few times.
 func (s *Service) remove(ctx context.Context, schema db.Schema) error {
+	var err error
+	for range 5 {
+		if err = s.removeOnce(ctx, schema); !isDeadlock(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
+func (s *Service) removeOnce(ctx context.Context, schema db.Schema) error {
 	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
 		c, err := q.GetClientBySchema(ctx, schema.String())
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/provision"
 )
 
@@ -80,7 +81,9 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, false
 	case errors.As(err, &fe):
 		return &apiError{status: http.StatusBadRequest, body: map[string][]string{fe.Field: {fe.Message}}}, false
-	case errors.Is(err, pgx.ErrNoRows), errors.Is(err, provision.ErrNotFound):
+	case errors.Is(err, pgx.ErrNoRows), errors.Is(err, provision.ErrNotFound), errors.Is(err, db.ErrTenantGone):
+		// A tenant deleted while its request was in flight is gone, as its
+		// host will be once every cache has heard of it.
 		return errNotFound, false
 	case errors.As(err, &pe) && pe.Code == "23505":
 		return errDetail(http.StatusConflict, "A conflicting record already exists."), false

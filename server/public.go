@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -42,14 +43,20 @@ type welcomeJSON struct {
 }
 
 func (s *Server) welcome(w http.ResponseWriter, r *http.Request) error {
-	base := "http://" + r.Host
+	scheme := "http"
 	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		base = "https://" + r.Host
+		scheme = "https"
+	}
+	base := scheme + "://" + r.Host
+	// The example tenant URL has the port this request came in on.
+	port := ""
+	if _, p, err := net.SplitHostPort(r.Host); err == nil {
+		port = ":" + p
 	}
 	writeJSON(w, http.StatusOK, welcomeJSON{
 		Name:    "tenantctl",
 		Version: Version,
-		Message: "This is the public host. Each tenant's API answers on the tenant's own domain, e.g. http://school1.localhost:8000/api/.",
+		Message: "This is the public host. Each tenant's API answers on the tenant's own domain, e.g. " + scheme + "://school1.localhost" + port + "/api/.",
 		Links: map[string]string{
 			"admin":  base + "/admin/",
 			"schema": base + "/api/schema/",

@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -93,4 +95,58 @@ func TestServeLogsAndShutsDown(t *testing.T) {
 	}
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	assert.Error(t, err, "listener closed after shutdown")
+}
+
+// TestServeRefusesTwoLengths sends raw requests to the real server: one with
+// both Transfer-Encoding and Content-Length is refused with 400 and the
+// connection closed (RFC 9112 6.3), while chunked alone and Content-Length
+// alone still work.
+func TestServeRefusesTwoLengths(t *testing.T) {
+	d := dbtest.New(t)
+	cfg := testConfig(t)
+	cfg.DatabaseURL, cfg.DatabaseDirectURL = d.URL, d.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(ctx, ln, cfg, slog.New(slog.DiscardHandler), d.Pool) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// raw sends one request on a fresh connection and returns the status
+	// line, and whether the server closed the connection after answering.
+	raw := func(t *testing.T, request string) (status string, closed bool) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = c.Write([]byte(request))
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.Status, resp.Close
+	}
+	body := `{"username":"x","password":"y"}`
+	chunk := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+	head := "POST /api/token/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+
+	t.Run("ErrBoth", func(t *testing.T) {
+		status, closed := raw(t, head+"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"+chunk)
+		assert.Equal(t, "400 Bad Request", status)
+		assert.True(t, closed, "the connection must be closed")
+	})
+	t.Run("ErrBothOtherOrder", func(t *testing.T) {
+		status, closed := raw(t, head+"content-length: 4\r\ntransfer-encoding: chunked\r\n\r\n"+chunk)
+		assert.Equal(t, "400 Bad Request", status)
+		assert.True(t, closed)
+	})
+	t.Run("OKChunked", func(t *testing.T) {
+		// The public host has no sign-in endpoint: 404, but framed and read.
+		status, _ := raw(t, head+"Transfer-Encoding: chunked\r\n\r\n"+chunk)
+		assert.Equal(t, "404 Not Found", status)
+	})
+	t.Run("OKContentLength", func(t *testing.T) {
+		status, _ := raw(t, head+fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))+body)
+		assert.Equal(t, "404 Not Found", status)
+	})
 }

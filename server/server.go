@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -81,9 +82,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 }
 
 // dispatch checks the Host against ALLOWED_HOSTS and hands the request to
-// the tenant routes when the host is a tenant's domain, else to the public
-// routes.
+// the tenant routes when the host is a tenant's domain, to the public routes
+// when it is one of PUBLIC_HOSTS, and answers 404 otherwise.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if sentBothLengths(r) {
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusBadRequest, detail{Detail: "A request may not have both Transfer-Encoding and Content-Length."})
+		return
+	}
 	host, ok := splitHost(r.Host)
 	if !ok || !hostAllowed(host, s.cfg.AllowedHosts) {
 		if host == "" {
@@ -105,6 +111,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
+		if !slices.Contains(s.cfg.PublicHosts, host) {
+			// An allowed host that is no tenant's and not the public site:
+			// the admin and the welcome page are not served there.
+			writeJSON(w, errNotFound.status, errNotFound.body)
+			return
+		}
 		s.publicRoutes.ServeHTTP(w, r)
 		return
 	}
@@ -175,6 +187,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Lo
 	defer stop()
 	srv := &http.Server{
 		Handler:           New(hctx, cfg, log, pool, password.NewHasher(0)),
+		ConnContext:       withConn,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -183,7 +196,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Lo
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(framingListener{ln}) }()
 	log.Info("serving", "addr", ln.Addr().String(), "env", cfg.Env)
 	select {
 	case err := <-errc:

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"maps"
@@ -37,9 +38,9 @@ const cacheTTL = 10 * time.Minute
 
 // tenantCache resolves hosts to tenants, caching answers (including "not a
 // tenant") in process. Every change to clients or domains NOTIFYs
-// tenant_routing, and the listener clears the cache; while the listener is
-// not connected, the cache is bypassed, so an answer is never staler than
-// the NOTIFY delivery.
+// tenant_routing naming the tenant and host, and the listener drops the
+// answers it concerns; while the listener is not connected, the cache is
+// bypassed, so an answer is never staler than the NOTIFY delivery.
 type tenantCache struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
@@ -86,7 +87,9 @@ func (c *tenantCache) resolve(ctx context.Context, host string) (t tenant, found
 		if perr != nil {
 			return tenant{}, false, perr
 		}
-		t, found = tenant{ID: row.ID, Schema: s}, true
+		// Pinned: the request's transactions check that this very tenant
+		// still owns the schema (see db.Schema).
+		t, found = tenant{ID: row.ID, Schema: s.Pin(row.ID)}, true
 	}
 
 	c.mu.Lock()
@@ -105,12 +108,32 @@ func (c *tenantCache) resolve(ctx context.Context, host string) (t tenant, found
 	return t, found, nil
 }
 
-// invalidate forgets every cached answer.
-func (c *tenantCache) invalidate() {
+// routingChange is a tenant_routing notification's payload: which tenant
+// changed and, for a domain, which host.
+type routingChange struct {
+	Table    string `json:"table"`
+	TenantID int64  `json:"tenant_id"`
+	Host     string `json:"host"`
+}
+
+// invalidate forgets the cached answers a routing change may have made
+// wrong: a changed domain's host; for a changed tenant, its hosts and every
+// "not a tenant" answer (a tenant that became ready makes hosts routable).
+// A payload it cannot read forgets everything.
+func (c *tenantCache) invalidate(payload string) {
+	var ch routingChange
+	err := json.Unmarshal([]byte(payload), &ch)
 	c.mu.Lock()
-	clear(c.entries)
+	defer c.mu.Unlock()
 	c.gen++
-	c.mu.Unlock()
+	switch {
+	case err == nil && ch.Table == "domains" && ch.Host != "":
+		delete(c.entries, ch.Host)
+	case err == nil && ch.Table == "clients" && ch.TenantID != 0:
+		maps.DeleteFunc(c.entries, func(_ string, e cacheEntry) bool { return !e.found || e.t.ID == ch.TenantID })
+	default:
+		clear(c.entries)
+	}
 }
 
 func (c *tenantCache) setListening(on bool) {
@@ -157,10 +180,11 @@ func (c *tenantCache) listenOnce(ctx context.Context) error {
 	}
 	c.setListening(true)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		c.invalidate()
+		c.invalidate(n.Payload)
 	}
 }
 

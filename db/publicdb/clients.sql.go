@@ -201,3 +201,23 @@ func (q *Queries) MarkClientReady(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, markClientReady, id)
 	return err
 }
+
+const tenantRegistered = `-- name: TenantRegistered :one
+SELECT EXISTS (
+    SELECT 1 FROM clients WHERE id = $1 AND schema_name = $2 AND state = 'ready'
+)
+`
+
+type TenantRegisteredParams struct {
+	ID         int64
+	SchemaName string
+}
+
+// TenantRegistered reports whether the tenant with this id is still
+// registered, ready, under this schema name (what public.tenant_check checks).
+func (q *Queries) TenantRegistered(ctx context.Context, arg TenantRegisteredParams) (bool, error) {
+	row := q.db.QueryRow(ctx, tenantRegistered, arg.ID, arg.SchemaName)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}

@@ -11,6 +11,13 @@ UPDATE clients SET state = 'ready' WHERE id = @id;
 -- name: GetClientBySchema :one
 SELECT * FROM clients WHERE schema_name = @schema_name;
 
+-- name: TenantRegistered :one
+-- TenantRegistered reports whether the tenant with this id is still
+-- registered, ready, under this schema name (what public.tenant_check checks).
+SELECT EXISTS (
+    SELECT 1 FROM clients WHERE id = @id AND schema_name = @schema_name AND state = 'ready'
+);
+
 -- name: ListClients :many
 -- ListClients returns every tenant with its domains, primary first.
 SELECT c.*,
