@@ -171,7 +171,7 @@ func (inv *invocation) open(ctx context.Context) error {
 		m.Tenant = inv.opts.TenantMigrations
 	}
 	inv.pool, inv.migrator = pool, m
-	inv.svc = provision.New(pool, m, password.NewHasher(0))
+	inv.svc = provision.New(pool, m, password.NewHasher(0)).WithPublicHosts(cfg.PublicHosts)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,11 +26,34 @@ type Service struct {
 	pool     *pgxpool.Pool
 	migrator *migrate.Migrator
 	hasher   *password.Hasher
+	// publicHosts serve the public site; no tenant may have one as domain.
+	publicHosts []string
 }
 
 // New returns a Service.
 func New(pool *pgxpool.Pool, m *migrate.Migrator, h *password.Hasher) *Service {
 	return &Service{pool: pool, migrator: m, hasher: h}
+}
+
+// WithPublicHosts returns a copy of s that refuses hosts, the public site's
+// (PUBLIC_HOSTS), as tenant domains.
+func (s *Service) WithPublicHosts(hosts []string) *Service {
+	c := *s
+	c.publicHosts = hosts
+	return &c
+}
+
+// tenantDomain is ParseDomain, refusing the public hosts too: a tenant
+// mapped there would take the admin's host over.
+func (s *Service) tenantDomain(d string) (string, error) {
+	d, err := ParseDomain(d)
+	if err != nil {
+		return "", err
+	}
+	if slices.Contains(s.publicHosts, d) {
+		return "", fieldErr("domain", "%s is the public site's host (PUBLIC_HOSTS); a tenant cannot use it.", d)
+	}
+	return d, nil
 }
 
 // TenantParams describe a new tenant.
@@ -67,7 +91,7 @@ func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Cl
 	if err := validateName(p.Name); err != nil {
 		return publicdb.Client{}, err
 	}
-	domain, err := ParseDomain(p.Domain)
+	domain, err := s.tenantDomain(p.Domain)
 	if err != nil {
 		return publicdb.Client{}, err
 	}
@@ -270,7 +294,7 @@ func (s *Service) AddDomain(ctx context.Context, schemaName, domain string, prim
 	if err != nil {
 		return publicdb.Domain{}, err
 	}
-	domain, err = ParseDomain(domain)
+	domain, err = s.tenantDomain(domain)
 	if err != nil {
 		return publicdb.Domain{}, err
 	}

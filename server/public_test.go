@@ -40,6 +40,13 @@ func TestPublicHost(t *testing.T) {
 			map[string]any{"detail": "Invalid HTTP_HOST header: 'evil.example.com'. You may need to add 'evil.example.com' to ALLOWED_HOSTS."}},
 		{"ErrHostNotAllowedOnTenantPath", req{method: "GET", host: "evil.example.com", path: "/api/items/"}, 400, nil},
 		{"ErrHostMalformed", req{method: "GET", host: "bad_host!:80", path: "/"}, 400, nil},
+		// An allowed host that is neither a tenant's nor a public host: the
+		// public site is not there, as django-tenants answers an unknown host.
+		{"ErrWelcomeOnUnknownHost", req{method: "GET", host: "nobody.localhost:8000", path: "/"}, 404, notFound},
+		{"ErrAdminAPIOnUnknownHost", req{method: "POST", host: "nobody.localhost", path: "/api/admin/token/", body: map[string]string{"username": "a", "password": "b"}}, 404, notFound},
+		{"ErrAdminUIOnUnknownHost", req{method: "GET", host: "nobody.localhost", path: "/admin/login/"}, 404, notFound},
+		{"OKHealthOnUnknownHost", req{method: "GET", host: "nobody.localhost", path: "/health/"}, 200, map[string]any{"status": "ok"}},
+		{"OKSchemaOnUnknownHost", req{method: "GET", host: "nobody.localhost", path: "/api/schema/?format=json"}, 200, nil},
 	})
 
 	t.Run("Schema", func(t *testing.T) {

@@ -66,7 +66,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 	if m, err := migrate.New(directURL, pool); err != nil {
 		log.Error("the admin cannot provision tenants", "err", err)
 	} else {
-		s.prov = provision.New(pool, m, hasher)
+		s.prov = provision.New(pool, m, hasher).WithPublicHosts(cfg.PublicHosts)
 	}
 	var anyHost *mux.Router
 	s.tenantRoutes, s.publicRoutes, anyHost = s.routes()
