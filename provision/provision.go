@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
@@ -40,6 +41,9 @@ type TenantParams struct {
 	PaidUntil *time.Time
 	// Admin, if not nil, is the tenant's first user.
 	Admin *UserParams
+	// demo marks the tenant as made by Demo, the only tenants Demo adds its
+	// user to.
+	demo bool
 }
 
 // UserParams describe a new user.
@@ -57,7 +61,9 @@ type UserParams struct {
 // a killed earlier attempt is removed first.
 //
 // It returns a *FieldError for invalid input or a schema or domain already
-// taken, and other errors for database or migration failures.
+// taken (by a tenant, or a schema of that name that exists in the database
+// without being a tenant's: it is never adopted, and left as it was), and
+// other errors for database or migration failures.
 func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Client, error) {
 	schema, err := parseSchema(p.Schema)
 	if err != nil {
@@ -112,7 +118,7 @@ func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Cl
 func (s *Service) reserve(ctx context.Context, schema db.Schema, p TenantParams, domain string) (publicdb.Client, error) {
 	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
 		c, err := q.CreateClient(ctx, publicdb.CreateClientParams{
-			SchemaName: schema.String(), Name: p.Name, OnTrial: p.OnTrial, PaidUntil: p.PaidUntil,
+			SchemaName: schema.String(), Name: p.Name, OnTrial: p.OnTrial, PaidUntil: p.PaidUntil, Demo: p.demo,
 		})
 		if isUniqueViolation(err, "clients_schema_name_key") {
 			return c, fieldErr("schema_name", "A tenant with schema %q already exists.", schema)
@@ -134,6 +140,12 @@ func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client
 	if err := db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
 		return q.CreateTenantSchema(ctx, schema.String())
 	}); err != nil {
+		if isCode(err, "42P06") {
+			// A schema of that name that no tenant owns: someone else's
+			// data. tenant_schema_create refused to adopt it, and the
+			// rollback leaves it alone (this create did not make it).
+			return fieldErr("schema_name", "A schema named %q already exists in the database; choose another name.", schema)
+		}
 		return fmt.Errorf("create schema: %w", err)
 	}
 	if _, err := s.migrator.MigrateTenantHeld(ctx, schema); err != nil {
@@ -192,7 +204,9 @@ func (s *Service) RemoveStale(ctx context.Context) ([]db.Schema, error) {
 }
 
 // remove drops the schema and deletes the client row (and so its domains) in
-// one transaction.
+// one transaction. tenant_schema_drop drops only a schema that
+// tenant_schema_create made for this client row, and refuses (a
+// *SchemaInUseError) while anything outside the schema depends on it.
 func (s *Service) remove(ctx context.Context, schema db.Schema) error {
 	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
 		c, err := q.GetClientBySchema(ctx, schema.String())
@@ -203,6 +217,10 @@ func (s *Service) remove(ctx context.Context, schema db.Schema) error {
 			return err
 		}
 		if err := q.DropTenantSchema(ctx, schema.String()); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "2BP01" {
+				return &SchemaInUseError{Schema: schema.String(), Detail: pe.Message}
+			}
 			return err
 		}
 		return q.DeleteClient(ctx, c.ID)
@@ -211,7 +229,8 @@ func (s *Service) remove(ctx context.Context, schema db.Schema) error {
 
 // DeleteTenant drops the tenant's schema with all its data and removes the
 // tenant and its domains, in one transaction. It returns ErrNotFound if no
-// such tenant exists.
+// such tenant exists, and a *SchemaInUseError, deleting nothing, if an
+// object outside the schema (a view, a foreign key, ...) depends on it.
 func (s *Service) DeleteTenant(ctx context.Context, schemaName string) error {
 	schema, err := parseSchema(schemaName)
 	if err != nil {
