@@ -99,6 +99,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     created boolean;
     deps text;
+    rel record;
 BEGIN
     SELECT c.schema_created INTO created FROM public.clients c WHERE c.schema_name = $1;
     IF NOT FOUND THEN
@@ -107,6 +108,16 @@ BEGIN
     IF NOT created OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = $1) THEN
         RETURN;
     END IF;
+    -- Lock the schema's tables and views first (DROP would anyway), so no
+    -- view or foreign key over them can appear between the check and the drop.
+    FOR rel IN
+        SELECT c.relname FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        ORDER BY c.oid
+    LOOP
+        EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', $1, rel.relname);
+    END LOOP;
     SELECT string_agg(d, ', ') INTO deps FROM public.tenant_schema_outside_dependents($1) AS d;
     IF deps IS NOT NULL THEN
         RAISE EXCEPTION 'schema % cannot be dropped: objects outside it depend on it: %', quote_ident($1), deps
