@@ -57,6 +57,8 @@ type Options struct {
 	TenantMigrations fs.FS
 	// Serve runs the HTTP server; nil means server.Run.
 	Serve ServeFunc
+	// Version is what --version prints; "" means the package's Version.
+	Version string
 }
 
 // Run runs tenantctl with args (args[0] is the program name) the way the
@@ -97,6 +99,9 @@ func New(opts Options) *App {
 	}
 	if opts.Serve == nil {
 		opts.Serve = server.Run
+	}
+	if opts.Version == "" {
+		opts.Version = Version
 	}
 	return &App{opts: opts}
 }
@@ -236,6 +241,19 @@ func rootCommand(inv *invocation) *ucli.Command {
 		Usage: "run and administer the schema-per-tenant SaaS backend",
 		Description: "Configuration comes from the environment and from a .env file in the working\n" +
 			"directory (DATABASE_URL, SECRET_KEY, APP_ENV, LISTEN_ADDR, LOG_LEVEL, LOG_FORMAT, ...).",
+		Version: versionText(inv.opts.Version),
+		// tenantctl completion bash|zsh|fish prints a completion script.
+		EnableShellCompletion: true,
+		ConfigureShellCompletionCommand: func(c *ucli.Command) {
+			c.Hidden = false
+			c.Usage = "print a shell completion script: tenantctl completion bash|zsh|fish"
+			c.Action = func(_ context.Context, cmd *ucli.Command) error {
+				if cmd.Args().Present() {
+					return usageErrorf("completion: unknown shell %q; use bash, zsh or fish", cmd.Args().First())
+				}
+				return usageErrorf("completion: missing shell: bash, zsh or fish")
+			}
+		},
 		Reader:    inv.opts.Stdin,
 		Writer:    inv.opts.Stdout,
 		ErrWriter: inv.opts.Stderr,
@@ -259,8 +277,8 @@ func rootCommand(inv *invocation) *ucli.Command {
 	// the whole help text on top of the one error line.
 	var setUsage func(c *ucli.Command)
 	setUsage = func(c *ucli.Command) {
-		c.OnUsageError = func(_ context.Context, _ *ucli.Command, err error, _ bool) error {
-			return usageError{err}
+		c.OnUsageError = func(_ context.Context, cmd *ucli.Command, err error, _ bool) error {
+			return usageError{flagError(cmd, err)}
 		}
 		for _, sub := range c.Commands {
 			setUsage(sub)

@@ -79,7 +79,7 @@ func TestDomain(t *testing.T) {
 		{"ErrAddUnknownTenant", []string{"add", "--schema", "ghost", "--domain", "ghost.example.com"}, 1, `tenant "ghost" not found`},
 		{"ErrAddInvalidSchema", []string{"add", "--schema", "a;drop", "--domain", "x.example.com"}, 1, "schema_name: invalid schema name"},
 		{"ErrAddInvalidDomain", []string{"add", "--schema", "acme", "--domain", "http://x.example.com"}, 1, "domain: Enter a valid domain name"},
-		{"ErrAddMissingDomain", []string{"add", "--schema", "acme"}, 2, `"domain" not set`},
+		{"ErrAddMissingDomain", []string{"add", "--schema", "acme"}, 2, "missing required flag --domain"},
 		{"ErrRemoveUnknown", []string{"remove", "--domain", "nowhere.example.com"}, 1, `domain "nowhere.example.com" not found`},
 		{"ErrUnknownSubcommand", []string{"rename"}, 2, `unknown command "rename"`},
 	} {
@@ -137,7 +137,7 @@ func TestUserCreate(t *testing.T) {
 		{"ErrNoPasswordNotTerminal", runOpts{}, []string{"--schema", "acme", "--username", "x"}, 1, "use --password-stdin"},
 		{"ErrPasswordMismatch", runOpts{term: typing("longenough", "longenougj")}, []string{"--schema", "acme", "--username", "x"}, 1, "the passwords do not match"},
 		{"ErrBothPasswordFlags", runOpts{}, []string{"--schema", "acme", "--username", "x", "--password", "longenough", "--password-stdin"}, 2, "cannot be used together"},
-		{"ErrMissingUsername", runOpts{}, []string{"--schema", "acme"}, 2, `"username" not set`},
+		{"ErrMissingUsername", runOpts{}, []string{"--schema", "acme"}, 2, "missing required flag --username"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantErr(t, a.runWith(tc.o, append([]string{"user", "create"}, tc.args...)...), tc.code, tc.msg)
@@ -197,8 +197,12 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, first, "created school1 (http://school1.localhost:8000/) with user demo / demo123\n")
 	assert.Contains(t, first, "created school2")
 
+	// Idempotent: also a demo user deleted since comes back.
+	_, err := d.Pool.Exec(t.Context(), "DELETE FROM school2.users")
+	require.NoError(t, err)
 	second := a.ok("demo").stdout
-	assert.Equal(t, "school1 already exists; user demo present\nschool2 already exists; user demo present\n", second)
+	assert.Equal(t, "school1 already exists (http://school1.localhost:8000/); user demo present\n"+
+		"school2 already exists (http://school2.localhost:8000/); user demo present\n", second)
 
 	assert.Equal(t, 2, count(t, d, "SELECT count(*) FROM clients WHERE state = 'ready'"))
 	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM domains WHERE domain = 'school2.localhost' AND is_primary"))
@@ -210,6 +214,56 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// TestDemoRefusesProduction: demo makes nothing when APP_ENV=production.
+func TestDemoRefusesProduction(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	a.env["APP_ENV"] = "production"
+	r := a.run("demo")
+	wantErr(t, r, 1, "refusing to run demo when APP_ENV=production")
+	assert.Empty(t, r.stdout)
+	assert.Zero(t, count(t, d, "SELECT count(*) FROM clients"))
+}
+
+// TestDemoLeavesRealTenantsAlone: a tenant school1 that demo did not make
+// gets no demo user, demo says so and fails; school2 is made as usual, and a
+// second run still leaves school1 alone.
+func TestDemoLeavesRealTenantsAlone(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	a.ok("tenant", "create", "--schema", "school1", "--name", "Real School", "--domain", "school1.example.com",
+		"--admin-username", "head", "--admin-password", "longenough")
+
+	for range 2 {
+		r := a.run("demo")
+		wantErr(t, r, 1, "demo skipped school1: not made by tenantctl demo")
+		assert.Contains(t, r.stdout, "skipped school1: A tenant school1 exists that tenantctl demo did not make; no demo user added.\n")
+		assert.NotContains(t, r.stdout, "user demo present\nschool1")
+		_, ok := userOf(t, d, "school1", "demo")
+		assert.False(t, ok, "no demo user in the real tenant")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM school1.users"))
+		u, ok := userOf(t, d, "school2", "demo")
+		require.True(t, ok)
+		checkPassword(t, u.PasswordHash, "demo123")
+	}
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM clients WHERE demo"))
+}
+
+// TestDemoURLsFollowListenAddr: the printed URLs carry LISTEN_ADDR's port.
+func TestDemoURLsFollowListenAddr(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	a.env["LISTEN_ADDR"] = "127.0.0.1:9123"
+	out := a.ok("demo").stdout
+	assert.Contains(t, out, "created school1 (http://school1.localhost:9123/) with user demo / demo123\n")
+	assert.NotContains(t, out, ":8000")
+	a.env["LISTEN_ADDR"] = ":80"
+	assert.Contains(t, a.ok("demo").stdout, "school2 already exists (http://school2.localhost/)")
+}
+
 func TestStatus(t *testing.T) {
 	t.Parallel()
 	d := dbtest.NewEmpty(t)
@@ -218,6 +272,9 @@ func TestStatus(t *testing.T) {
 	t.Run("FreshDatabase", func(t *testing.T) {
 		out := a.ok("status").stdout
 		assert.Equal(t, []string{"SCHEMA", "VERSION", "PENDING", "STATE", "public", "-", fmt.Sprint(len(publicVersions(t))), "pending"}, strings.Fields(out))
+		r := a.run("status", "--exit-code")
+		wantErr(t, r, cli.ExitPending, "1 schema with pending migrations; run tenantctl migrate")
+		assert.Equal(t, out, r.stdout, "the same table")
 	})
 	a.ok("migrate")
 	a.ok("tenant", "create", "--schema", "school1", "--name", "S1", "--domain", "s1.example.com")
@@ -237,16 +294,25 @@ func TestStatus(t *testing.T) {
 			{"school1", ten, "0", "ok"},
 			{"school2", ten, "0", "ok"},
 		}, rows())
+		a.ok("status", "--exit-code")
 	})
 	t.Run("DriftUnknownVersion", func(t *testing.T) {
 		_, err := d.Pool.Exec(t.Context(), "INSERT INTO school1.schema_migrations VALUES ('1999')")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"school1", ten, "0", "DRIFT:", "unknown", "version", "1999"}, rows()[1])
+		wantErr(t, a.run("status", "--exit-code"), cli.ExitDrift, "1 schema drifted from the migration files")
 	})
 	t.Run("Pending", func(t *testing.T) {
 		a.tenantFS = withMigrations(t, map[string]string{"20990101000000_notes.sql": "CREATE TABLE notes (id int);"})
 		defer func() { a.tenantFS = nil }()
 		assert.Equal(t, []string{"school2", ten, "1", "pending"}, rows()[2])
+		// Drift (school1) wins over pending migrations.
+		wantErr(t, a.run("status", "--exit-code", "--json"), cli.ExitDrift, "drifted")
+		_, err := d.Pool.Exec(t.Context(), "DELETE FROM school1.schema_migrations WHERE version = '1999'")
+		require.NoError(t, err)
+		wantErr(t, a.run("status", "--exit-code"), cli.ExitPending, "2 schemas with pending migrations")
+		_, err = d.Pool.Exec(t.Context(), "INSERT INTO school1.schema_migrations VALUES ('1999')")
+		require.NoError(t, err)
 	})
 	t.Run("DriftOutOfOrder", func(t *testing.T) {
 		a.tenantFS = withMigrations(t, map[string]string{"20240101000000_old.sql": "CREATE TABLE old (id int);"})
@@ -330,14 +396,40 @@ func TestErrors(t *testing.T) {
 		{"ErrNoCommand", nil, 2, "missing command"},
 		{"ErrUnknownCommand", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"ErrNoSubcommand", []string{"tenant"}, 2, "tenant: missing command"},
-		{"ErrUnknownFlag", []string{"status", "--verbose"}, 2, "flag provided but not defined: -verbose"},
+		{"ErrUnknownFlag", []string{"status", "--verbose"}, 2, "unknown flag --verbose"},
+		{"ErrUnknownFlagRoot", []string{"--verbose", "status"}, 2, "unknown flag --verbose"},
+		{"ErrUnknownSubcommandFlag", []string{"tenant", "list", "--jsn"}, 2, "unknown flag --jsn"},
+		{"ErrMissingFlags", []string{"tenant", "create", "--schema", "x"}, 2, "missing required flags --name, --domain"},
+		{"ErrBadInt", []string{"migrate", "--jobs", "many"}, 2, `invalid value "many" for flag --jobs`},
+		{"ErrBadBool", []string{"tenant", "list", "--json=perhaps"}, 2, `invalid value "perhaps" for flag --json`},
+		{"ErrUnknownCommandNested", []string{"user", "rename"}, 2, `unknown command "rename"`},
+		{"ErrFlagNeedsValue", []string{"tenant", "delete", "--schema"}, 2, "--schema"},
 		// An unmigrated database gets a hint instead of a bare SQL error.
 		{"ErrNotMigrated", []string{"tenant", "list"}, 1, `relation "clients" does not exist (SQLSTATE 42P01) (is the database migrated? run: tenantctl migrate)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantErr(t, a.run(tc.args...), tc.code, tc.msg)
+			r := a.run(tc.args...)
+			wantErr(t, r, tc.code, tc.msg)
+			// No Go internals in what the user reads.
+			assert.NotRegexp(t, `strconv|Parse(Bool|Int)|parse error|provided but not defined`, r.err.Error())
 		})
 	}
+	t.Run("Version", func(t *testing.T) {
+		r := a.run("--version")
+		require.NoError(t, r.err)
+		assert.Regexp(t, `^tenantctl version dev( \(.+\))?\n$`, r.stdout)
+		var out bytes.Buffer
+		require.NoError(t, cli.New(cli.Options{Stdout: &out, Version: "v1.2.3"}).Run(t.Context(), []string{"tenantctl", "--version"}))
+		assert.Regexp(t, `^tenantctl version v1\.2\.3( \(.+\))?\n$`, out.String())
+	})
+	t.Run("Completion", func(t *testing.T) {
+		for shell, want := range map[string]string{"bash": "complete -", "zsh": "#compdef tenantctl", "fish": "complete -c tenantctl"} {
+			r := a.run("completion", shell)
+			require.NoError(t, r.err, shell)
+			assert.Contains(t, r.stdout, want, shell)
+		}
+		assert.Contains(t, a.ok("--help").stdout, "completion")
+	})
 	t.Run("Help", func(t *testing.T) {
 		r := a.run("tenant", "create", "--help")
 		require.NoError(t, r.err)

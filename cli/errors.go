@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	ucli "github.com/urfave/cli/v3"
 
 	"github.com/tenantctl/tenantctl/provision"
 )
@@ -21,6 +23,25 @@ func (e usageError) Unwrap() error { return e.err }
 func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
+
+// Exit statuses of tenantctl status --exit-code besides 0 (all schemas up
+// to date), 1 (an error, also a schema that could not be read) and 2 (a
+// usage error).
+const (
+	// ExitPending: some schema has migrations to apply, none has drifted.
+	ExitPending = 3
+	// ExitDrift: some schema's history disagrees with the migration files.
+	ExitDrift = 4
+)
+
+// exitError is an outcome that scripts branch on rather than a failure; it
+// carries its own exit status.
+type exitError struct {
+	msg  string
+	code int
+}
+
+func (e exitError) Error() string { return e.msg }
 
 // notFoundError names what was not found, in place of provision.ErrNotFound,
 // which does not say whether the tenant or the domain is missing.
@@ -55,7 +76,8 @@ func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
 // ExitCode returns the process exit status for an error from Run: 0 for nil,
-// 2 for a usage error, 1 for any other.
+// 2 for a usage error, ExitPending or ExitDrift from status --exit-code, 1
+// for any other.
 func ExitCode(err error) int {
 	var e *Error
 	switch {
@@ -65,6 +87,10 @@ func ExitCode(err error) int {
 		return e.Code
 	case errors.As(err, new(usageError)):
 		return 2
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
 	}
 	return 1
 }
@@ -77,8 +103,12 @@ func describe(err error) error {
 		return nil
 	}
 	code := 1
-	if errors.As(err, new(usageError)) {
+	var ee exitError
+	switch {
+	case errors.As(err, new(usageError)):
 		code = 2
+	case errors.As(err, &ee):
+		code = ee.code
 	}
 	msg := err.Error()
 	var pe *pgconn.PgError
@@ -103,4 +133,55 @@ func oneLine(s string) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+var (
+	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
+	requiredFlags = regexp.MustCompile(`^Required flags? "([^"]*)" not set$`)
+	// The Go parse error after the colon is not the user's business.
+	invalidValue = regexp.MustCompile(`^invalid value ("[^"]*") for flag -+([^:\s]+)`)
+)
+
+// flagError rewrites the flag library's messages about the command line in
+// the user's terms, naming each flag as it is typed (--name): an unknown
+// flag, a missing required flag, a value that does not parse. Others pass
+// unchanged.
+func flagError(cmd *ucli.Command, err error) error {
+	msg := err.Error()
+	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("unknown flag --%s", m[1])
+	}
+	if m := requiredFlags.FindStringSubmatch(msg); m != nil {
+		names := strings.Split(m[1], ", ")
+		for i, n := range names {
+			names[i] = "--" + strings.TrimLeft(n, "-")
+		}
+		if len(names) == 1 {
+			return fmt.Errorf("missing required flag %s", names[0])
+		}
+		return fmt.Errorf("missing required flags %s", strings.Join(names, ", "))
+	}
+	if m := invalidValue.FindStringSubmatch(msg); m != nil {
+		out := fmt.Sprintf("invalid value %s for flag --%s", m[1], m[2])
+		switch lookupFlag(cmd, m[2]).(type) {
+		case *ucli.BoolFlag:
+			out += " (want true or false)"
+		case *ucli.IntFlag:
+			out += " (want a whole number)"
+		}
+		return errors.New(out)
+	}
+	return err
+}
+
+// lookupFlag returns cmd's flag of that name, or nil.
+func lookupFlag(cmd *ucli.Command, name string) ucli.Flag {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
 }

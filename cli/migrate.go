@@ -201,12 +201,16 @@ func statusCommand(inv *invocation) *ucli.Command {
 		Usage: "show each schema's applied migration version and pending count, and flag drift",
 		Description: "STATE is ok, pending, or DRIFT when a schema's history disagrees with the\n" +
 			"migration files: a version no file has (unknown), or a file older than the\n" +
-			"newest applied version that was never applied (out of order).",
+			"newest applied version that was never applied (out of order).\n" +
+			"With --exit-code the exit status tells scripts the state: 0 all up to date,\n" +
+			"3 migrations pending (provisioning tenants count as pending), 4 drift,\n" +
+			"1 a schema could not be read.",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&ucli.BoolFlag{Name: "exit-code", Usage: "exit with 3 if migrations are pending, 4 on drift (for scripts and health checks)"},
 		},
 		Action: action(func(ctx context.Context, cmd *ucli.Command) error {
-			return inv.status(ctx, cmd.Bool("json"))
+			return inv.status(ctx, cmd.Bool("json"), cmd.Bool("exit-code"))
 		}),
 	}
 }
@@ -273,7 +277,7 @@ func versionsText(vs []string) string {
 	return "versions " + strings.Join(vs, ", ")
 }
 
-func (inv *invocation) status(ctx context.Context, asJSON bool) error {
+func (inv *invocation) status(ctx context.Context, asJSON, exitCode bool) error {
 	if err := inv.open(ctx); err != nil {
 		return err
 	}
@@ -304,10 +308,15 @@ func (inv *invocation) status(ctx context.Context, asJSON bool) error {
 		}
 	}
 
-	var failed int
+	var failed, pending, drifted int
 	for _, r := range rows {
-		if r.State == "error" {
+		switch r.State {
+		case "error":
 			failed++
+		case "drift":
+			drifted++
+		case "pending", "provisioning":
+			pending++
 		}
 	}
 	if asJSON {
@@ -330,8 +339,14 @@ func (inv *invocation) status(ctx context.Context, asJSON bool) error {
 			return err
 		}
 	}
-	if failed > 0 {
+	switch {
+	case failed > 0:
 		return errors.New(plural(failed, "schema") + " could not be read")
+	case !exitCode:
+	case drifted > 0:
+		return exitError{msg: plural(drifted, "schema") + " drifted from the migration files", code: ExitDrift}
+	case pending > 0:
+		return exitError{msg: plural(pending, "schema") + " with pending migrations; run tenantctl migrate", code: ExitPending}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,11 +23,12 @@ const dateLayout = "2006-01-02"
 func tenantCommand(inv *invocation) *ucli.Command {
 	return &ucli.Command{
 		Name:   "tenant",
-		Usage:  "create, list and delete tenants",
+		Usage:  "create, list, update and delete tenants",
 		Action: groupAction,
 		Commands: []*ucli.Command{
 			tenantCreateCommand(inv),
 			tenantListCommand(inv),
+			tenantUpdateCommand(inv),
 			tenantDeleteCommand(inv),
 		},
 	}
@@ -122,22 +124,40 @@ func tenantListCommand(inv *invocation) *ucli.Command {
 	}
 }
 
-// tenantJSON is one tenant of tenant list --json.
+// tenantJSON is one tenant of tenant list --json, with the keys and values
+// of the admin API's tenant JSON.
 type tenantJSON struct {
-	Name      string   `json:"name"`
-	Schema    string   `json:"schema"`
-	Domains   []string `json:"domains"`
-	CreatedAt string   `json:"created_at"`
-	OnTrial   bool     `json:"on_trial"`
-	PaidUntil *string  `json:"paid_until"`
-	State     string   `json:"state"`
+	ID            int64     `json:"id"`
+	SchemaName    string    `json:"schema_name"`
+	Name          string    `json:"name"`
+	State         string    `json:"state"`
+	OnTrial       bool      `json:"on_trial"`
+	PaidUntil     *string   `json:"paid_until"`
+	CreatedAt     time.Time `json:"created_at"`
+	PrimaryDomain *string   `json:"primary_domain"`
+	Domains       []string  `json:"domains"`
+}
+
+// allTenants returns every tenant, by schema name.
+func (inv *invocation) allTenants(ctx context.Context) ([]provision.Tenant, error) {
+	var all []provision.Tenant
+	for {
+		p, err := inv.svc.SearchTenants(ctx, provision.Query{Offset: int64(len(all)), Limit: provision.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if len(p.Items) == 0 || int64(len(all)) >= p.Total {
+			return all, nil
+		}
+	}
 }
 
 func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
 	if err := inv.open(ctx); err != nil {
 		return err
 	}
-	tenants, err := inv.svc.ListTenants(ctx)
+	tenants, err := inv.allTenants(ctx)
 	if err != nil {
 		return err
 	}
@@ -145,18 +165,19 @@ func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
 		out := make([]tenantJSON, 0, len(tenants))
 		for _, t := range tenants {
 			j := tenantJSON{
-				Name: t.Name, Schema: t.SchemaName, Domains: append([]string{}, t.Domains...),
-				CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), OnTrial: t.OnTrial, State: t.State,
+				ID: t.ID, SchemaName: t.Schema, Name: t.Name, State: t.State, OnTrial: t.OnTrial,
+				CreatedAt: t.CreatedAt.UTC(), Domains: append([]string{}, t.Domains...),
 			}
 			if t.PaidUntil != nil {
 				d := t.PaidUntil.Format(dateLayout)
 				j.PaidUntil = &d
 			}
+			if t.PrimaryDomain != "" {
+				j.PrimaryDomain = &t.PrimaryDomain
+			}
 			out = append(out, j)
 		}
-		enc := json.NewEncoder(inv.out())
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(inv.out(), out)
 	}
 
 	tw := tabwriter.NewWriter(inv.out(), 0, 4, 2, ' ', 0)
@@ -173,17 +194,88 @@ func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
 		if t.PaidUntil != nil {
 			paid = t.PaidUntil.Format(dateLayout)
 		}
-		// Tabs and newlines in a name would break the columns.
-		name = strings.Map(func(r rune) rune {
-			if r == '\t' || r == '\n' || r == '\r' {
-				return ' '
-			}
-			return r
-		}, name)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
-			name, t.SchemaName, strings.Join(t.Domains, ","), t.CreatedAt.Local().Format(dateLayout), trial, paid)
+			cell(name), t.Schema, strings.Join(t.Domains, ","), t.CreatedAt.Local().Format(dateLayout), trial, paid)
 	}
 	return tw.Flush()
+}
+
+// cell makes text safe for one tabwriter cell: tabs and newlines would
+// break the columns.
+func cell(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func tenantUpdateCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:  "update",
+		Usage: "change a tenant's name, paid-until date or trial flag; only the flags given change",
+		Flags: []ucli.Flag{
+			schemaFlag(),
+			&ucli.StringFlag{Name: "name", Usage: "the tenant's new display name"},
+			&ucli.StringFlag{Name: "paid-until", Usage: "the `date` the tenant has paid until, as YYYY-MM-DD; \"\" clears it"},
+			&ucli.BoolFlag{Name: "on-trial", Usage: "whether the tenant is on trial (--on-trial=false ends the trial)"},
+		},
+		Action: action(inv.tenantUpdate),
+	}
+}
+
+func (inv *invocation) tenantUpdate(ctx context.Context, cmd *ucli.Command) error {
+	schema := cmd.String("schema")
+	var ch provision.TenantChanges
+	if cmd.IsSet("name") {
+		n := cmd.String("name")
+		ch.Name = &n
+	}
+	if cmd.IsSet("on-trial") {
+		b := cmd.Bool("on-trial")
+		ch.OnTrial = &b
+	}
+	if cmd.IsSet("paid-until") {
+		if v := cmd.String("paid-until"); v == "" {
+			ch.ClearPaidUntil = true
+		} else {
+			d, err := time.Parse(dateLayout, v)
+			if err != nil {
+				return fmt.Errorf("--paid-until: %q is not a date in the form YYYY-MM-DD (or \"\" to clear it)", v)
+			}
+			ch.PaidUntil = &d
+		}
+	}
+	if ch == (provision.TenantChanges{}) {
+		return usageErrorf("nothing to change: give --name, --paid-until or --on-trial")
+	}
+	if _, err := db.ParseSchema(schema); err != nil {
+		return &provision.FieldError{Field: "schema_name", Message: err.Error()}
+	}
+	if err := inv.open(ctx); err != nil {
+		return err
+	}
+	c, err := inv.svc.UpdateTenant(ctx, schema, ch)
+	if err != nil {
+		return notFound(err, "tenant", schema)
+	}
+	trial, paid := "no", "-"
+	if c.OnTrial {
+		trial = "yes"
+	}
+	if c.PaidUntil != nil {
+		paid = c.PaidUntil.Format(dateLayout)
+	}
+	fmt.Fprintf(inv.out(), "updated tenant %s (%s): on trial %s, paid until %s\n", c.SchemaName, c.Name, trial, paid)
+	return nil
 }
 
 func tenantDeleteCommand(inv *invocation) *ucli.Command {

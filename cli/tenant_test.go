@@ -108,8 +108,8 @@ func TestTenantCreate(t *testing.T) {
 			[]string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-username", "x", "--admin-password", "longenough", "--admin-password-stdin"}, 2, "cannot be used together"},
 		{"ErrPasswordWithoutUsername", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin-password", "longenough"}, 2,
 			"--admin-password needs --admin-username"},
-		{"ErrMissingDomain", runOpts{}, []string{"--schema", "fresh"}, 2, `"domain" not set`},
-		{"ErrUnknownFlag", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin", "x"}, 2, "flag provided but not defined"},
+		{"ErrMissingDomain", runOpts{}, []string{"--schema", "fresh"}, 2, "missing required flag --domain"},
+		{"ErrUnknownFlag", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "--admin", "x"}, 2, "unknown flag --admin"},
 		{"ErrStrayArgument", runOpts{}, []string{"--schema", "fresh", "--domain", "fresh.example.com", "extra"}, 2, `unexpected argument "extra"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,9 +171,14 @@ func TestTenantList(t *testing.T) {
 			for k := range obj {
 				keys = append(keys, k)
 			}
-			assert.ElementsMatch(t, []string{"name", "schema", "domains", "created_at", "on_trial", "paid_until", "state"}, keys)
+			// The admin API's tenant JSON (GET /api/admin/tenants/).
+			assert.ElementsMatch(t, []string{"id", "schema_name", "name", "state", "on_trial", "paid_until", "created_at", "primary_domain", "domains"}, keys)
 		}
+		assert.Equal(t, "alpha", raw[0]["schema_name"])
+		assert.Equal(t, "zeta", raw[1]["schema_name"])
+		assert.Equal(t, float64(count(t, d, "SELECT id FROM clients WHERE schema_name = 'alpha'")), raw[0]["id"])
 		assert.Nil(t, raw[0]["paid_until"])
+		assert.Equal(t, "alpha.example.com", raw[0]["primary_domain"])
 		assert.Equal(t, []any{"alpha.example.com", "a-www.example.com"}, raw[0]["domains"])
 		assert.Equal(t, "Zeta\tLtd", raw[1]["name"])
 		assert.Equal(t, "2030-12-31", raw[1]["paid_until"])
@@ -224,4 +229,59 @@ func TestTenantDelete(t *testing.T) {
 		assert.Zero(t, leftovers(t, d, "beta"))
 		wantErr(t, a.run("tenant", "delete", "--schema", "beta", "--yes"), 1, `tenant "beta" not found`)
 	})
+}
+
+// TestTenantCreateRefusesExistingSchema: a schema that exists but is no
+// tenant's is refused, and neither adopted nor dropped (with the view in
+// public that depends on it).
+func TestTenantCreateRefusesExistingSchema(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	_, err := d.Pool.Exec(t.Context(), `
+		CREATE SCHEMA reporting;
+		CREATE TABLE reporting.figures (id int PRIMARY KEY, total int);
+		INSERT INTO reporting.figures VALUES (1, 42);
+		CREATE VIEW public.report AS SELECT total FROM reporting.figures`)
+	require.NoError(t, err)
+
+	for _, args := range [][]string{
+		{"--schema", "reporting", "--name", "Reporting", "--domain", "reporting.example.com"},
+		{"--schema", "reporting", "--name", "Reporting", "--domain", "reporting.example.com", "--admin-username", "boss", "--admin-password", "longenough"},
+	} {
+		r := a.run(append([]string{"tenant", "create"}, args...)...)
+		wantErr(t, r, 1, `schema_name: A schema named "reporting" already exists in the database; choose another name.`)
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM reporting.figures WHERE total = 42"))
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM public.report"))
+		assert.Zero(t, count(t, d, "SELECT count(*) FROM pg_class WHERE relnamespace = 'reporting'::regnamespace AND relname = 'users'"))
+		assert.Zero(t, count(t, d, "SELECT count(*) FROM clients"))
+		assert.Zero(t, count(t, d, "SELECT count(*) FROM domains"))
+	}
+	// migrate finds nothing half-made to clean up (and so drops nothing).
+	a.ok("migrate")
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM reporting.figures"))
+	wantErr(t, a.run("tenant", "delete", "--schema", "reporting", "--yes"), 1, `tenant "reporting" not found`)
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM public.report"))
+}
+
+// TestTenantDeleteRefusesOutsideDependents: a tenant whose schema something
+// outside it depends on is not deleted; CASCADE never reaches beyond it.
+func TestTenantDeleteRefusesOutsideDependents(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	a.ok("tenant", "create", "--schema", "acme", "--name", "ACME", "--domain", "acme.example.com", "--admin-username", "boss", "--admin-password", "longenough")
+	_, err := d.Pool.Exec(t.Context(), "CREATE VIEW public.staff AS SELECT username FROM acme.users WHERE is_staff")
+	require.NoError(t, err)
+
+	wantErr(t, a.run("tenant", "delete", "--schema", "acme", "--yes"), 1,
+		"schema acme cannot be dropped: objects outside it depend on it: view public.staff")
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM public.staff"))
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM clients WHERE schema_name = 'acme' AND state = 'ready'"))
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM domains"))
+
+	_, err = d.Pool.Exec(t.Context(), "DROP VIEW public.staff")
+	require.NoError(t, err)
+	a.ok("tenant", "delete", "--schema", "acme", "--yes")
+	assert.Zero(t, leftovers(t, d, "acme"))
 }

@@ -29,3 +29,20 @@ func isUniqueViolation(err error, constraint string) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
 }
+
+// SchemaInUseError is a tenant schema that cannot be dropped because objects
+// outside it (a view, a foreign key, a column of one of its types) depend on
+// objects inside it: dropping it would reach beyond the tenant.
+type SchemaInUseError struct {
+	Schema string
+	// Detail is the database's message, naming the dependent objects.
+	Detail string
+}
+
+func (e *SchemaInUseError) Error() string { return e.Detail }
+
+// isCode reports whether err is a PostgreSQL error with the given SQLSTATE.
+func isCode(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
+}

@@ -65,6 +65,9 @@ type TenantParams struct {
 	PaidUntil *time.Time
 	// Admin, if not nil, is the tenant's first user.
 	Admin *UserParams
+	// demo marks the tenant as made by Demo, the only tenants Demo adds its
+	// user to.
+	demo bool
 }
 
 // UserParams describe a new user.
@@ -82,7 +85,9 @@ type UserParams struct {
 // a killed earlier attempt is removed first.
 //
 // It returns a *FieldError for invalid input or a schema or domain already
-// taken, and other errors for database or migration failures.
+// taken (by a tenant, or a schema of that name that exists in the database
+// without being a tenant's: it is never adopted, and left as it was), and
+// other errors for database or migration failures.
 func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Client, error) {
 	schema, err := parseSchema(p.Schema)
 	if err != nil {
@@ -137,7 +142,7 @@ func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Cl
 func (s *Service) reserve(ctx context.Context, schema db.Schema, p TenantParams, domain string) (publicdb.Client, error) {
 	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
 		c, err := q.CreateClient(ctx, publicdb.CreateClientParams{
-			SchemaName: schema.String(), Name: p.Name, OnTrial: p.OnTrial, PaidUntil: p.PaidUntil,
+			SchemaName: schema.String(), Name: p.Name, OnTrial: p.OnTrial, PaidUntil: p.PaidUntil, Demo: p.demo,
 		})
 		if isUniqueViolation(err, "clients_schema_name_key") {
 			return c, fieldErr("schema_name", "A tenant with schema %q already exists.", schema)
@@ -159,6 +164,12 @@ func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client
 	if err := db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
 		return q.CreateTenantSchema(ctx, schema.String())
 	}); err != nil {
+		if isCode(err, "42P06") {
+			// A schema of that name that no tenant owns: someone else's
+			// data. tenant_schema_create refused to adopt it, and the
+			// rollback leaves it alone (this create did not make it).
+			return fieldErr("schema_name", "A schema named %q already exists in the database; choose another name.", schema)
+		}
 		return fmt.Errorf("create schema: %w", err)
 	}
 	if _, err := s.migrator.MigrateTenantHeld(ctx, schema); err != nil {
@@ -217,10 +228,13 @@ func (s *Service) RemoveStale(ctx context.Context) ([]db.Schema, error) {
 }
 
 // remove drops the schema and deletes the client row (and so its domains) in
-// one transaction. DROP SCHEMA locks the tenant's tables one by one while
-// requests still in flight hold some and want others, so PostgreSQL may end
-// it as a deadlock; the requests finish soon (new ones fail their tenant
-// check once the row is gone), so it is tried again a few times.
+// one transaction. tenant_schema_drop drops only a schema that
+// tenant_schema_create made for this client row, and refuses (a
+// *SchemaInUseError) while anything outside the schema depends on it.
+// Dropping locks the tenant's tables one by one while requests still in
+// flight hold some and want others, so PostgreSQL may end it as a deadlock;
+// the requests finish soon (new ones fail their tenant check once the row is
+// gone), so it is tried again a few times.
 func (s *Service) remove(ctx context.Context, schema db.Schema) error {
 	var err error
 	for range 5 {
@@ -246,6 +260,10 @@ func (s *Service) removeOnce(ctx context.Context, schema db.Schema) error {
 			return err
 		}
 		if err := q.DropTenantSchema(ctx, schema.String()); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "2BP01" {
+				return &SchemaInUseError{Schema: schema.String(), Detail: pe.Message}
+			}
 			return err
 		}
 		return q.DeleteClient(ctx, c.ID)
@@ -254,7 +272,8 @@ func (s *Service) removeOnce(ctx context.Context, schema db.Schema) error {
 
 // DeleteTenant drops the tenant's schema with all its data and removes the
 // tenant and its domains, in one transaction. It returns ErrNotFound if no
-// such tenant exists.
+// such tenant exists, and a *SchemaInUseError, deleting nothing, if an
+// object outside the schema (a view, a foreign key, ...) depends on it.
 func (s *Service) DeleteTenant(ctx context.Context, schemaName string) error {
 	schema, err := parseSchema(schemaName)
 	if err != nil {

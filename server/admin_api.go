@@ -413,6 +413,11 @@ func (s *Server) adminDeleteTenant(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if err := s.prov.DeleteTenant(r.Context(), schema); err != nil {
+		var se *provision.SchemaInUseError
+		if errors.As(err, &se) {
+			// Objects outside the schema depend on it: nothing was dropped.
+			return errDetail(http.StatusBadRequest, se.Error())
+		}
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -385,3 +385,31 @@ func TestAdminUsers(t *testing.T) {
 	assert.Equal(t, 0, e.count("SELECT count(*) FROM school2.users WHERE username = 'teacher'"))
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM school1.users WHERE is_active"))
 }
+
+// TestAdminTenantsForeignSchema: the admin API neither adopts nor drops a
+// schema that is no tenant's (400 on schema_name), and refuses to delete a
+// tenant something outside its schema depends on (400), changing nothing.
+func TestAdminTenantsForeignSchema(t *testing.T) {
+	e := newEnv(t)
+	tok := e.adminToken()
+	e.exec(`CREATE SCHEMA reporting;
+		CREATE TABLE reporting.figures (id int PRIMARY KEY, total int);
+		INSERT INTO reporting.figures VALUES (1, 42);
+		CREATE VIEW public.report AS SELECT total FROM reporting.figures`)
+
+	r := e.do(req{method: "POST", host: public, path: "/api/admin/tenants/", bearer: tok,
+		body: map[string]any{"schema_name": "reporting", "name": "Reporting", "domain": "reporting.localhost",
+			"admin_username": "boss", "admin_password": "longenough"}})
+	assert.Equal(t, 400, r.status)
+	assert.Equal(t, map[string]any{"schema_name": []any{`A schema named "reporting" already exists in the database; choose another name.`}}, r.json(t))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM reporting.figures WHERE total = 42"))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM public.report"))
+	assert.Zero(t, e.count("SELECT count(*) FROM clients WHERE schema_name = 'reporting'"))
+
+	e.exec("CREATE VIEW public.school1_users AS SELECT username FROM school1.users")
+	r = e.do(req{method: "DELETE", host: public, path: "/api/admin/tenants/school1/", bearer: tok})
+	assert.Equal(t, 400, r.status)
+	assert.Contains(t, r.json(t)["detail"], "schema school1 cannot be dropped: objects outside it depend on it: view public.school1_users")
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM clients WHERE schema_name = 'school1'"))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM public.school1_users"))
+}

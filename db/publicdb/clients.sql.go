@@ -11,9 +11,9 @@ import (
 )
 
 const createClient = `-- name: CreateClient :one
-INSERT INTO clients (schema_name, name, on_trial, paid_until)
-VALUES ($1, $2, $3, $4)
-RETURNING id, schema_name, name, state, on_trial, paid_until, created_at
+INSERT INTO clients (schema_name, name, on_trial, paid_until, demo)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo
 `
 
 type CreateClientParams struct {
@@ -21,15 +21,18 @@ type CreateClientParams struct {
 	Name       string
 	OnTrial    bool
 	PaidUntil  *time.Time
+	Demo       bool
 }
 
 // CreateClient reserves a schema name in the provisioning state.
+// demo marks a tenant made by tenantctl demo.
 func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) (Client, error) {
 	row := q.db.QueryRow(ctx, createClient,
 		arg.SchemaName,
 		arg.Name,
 		arg.OnTrial,
 		arg.PaidUntil,
+		arg.Demo,
 	)
 	var i Client
 	err := row.Scan(
@@ -40,6 +43,8 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) (Cli
 		&i.OnTrial,
 		&i.PaidUntil,
 		&i.CreatedAt,
+		&i.SchemaCreated,
+		&i.Demo,
 	)
 	return i, err
 }
@@ -73,7 +78,7 @@ func (q *Queries) DropTenantSchema(ctx context.Context, schemaName string) error
 }
 
 const getClientBySchema = `-- name: GetClientBySchema :one
-SELECT id, schema_name, name, state, on_trial, paid_until, created_at FROM clients WHERE schema_name = $1
+SELECT id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo FROM clients WHERE schema_name = $1
 `
 
 func (q *Queries) GetClientBySchema(ctx context.Context, schemaName string) (Client, error) {
@@ -87,6 +92,8 @@ func (q *Queries) GetClientBySchema(ctx context.Context, schemaName string) (Cli
 		&i.OnTrial,
 		&i.PaidUntil,
 		&i.CreatedAt,
+		&i.SchemaCreated,
+		&i.Demo,
 	)
 	return i, err
 }
@@ -117,7 +124,7 @@ func (q *Queries) ListClientSchemas(ctx context.Context) ([]string, error) {
 }
 
 const listClients = `-- name: ListClients :many
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.schema_created, c.demo,
        coalesce(array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
                 FILTER (WHERE d.domain IS NOT NULL), '{}')::text[] AS domains
 FROM clients c
@@ -127,14 +134,16 @@ ORDER BY c.schema_name
 `
 
 type ListClientsRow struct {
-	ID         int64
-	SchemaName string
-	Name       string
-	State      string
-	OnTrial    bool
-	PaidUntil  *time.Time
-	CreatedAt  time.Time
-	Domains    []string
+	ID            int64
+	SchemaName    string
+	Name          string
+	State         string
+	OnTrial       bool
+	PaidUntil     *time.Time
+	CreatedAt     time.Time
+	SchemaCreated bool
+	Demo          bool
+	Domains       []string
 }
 
 // ListClients returns every tenant with its domains, primary first.
@@ -155,6 +164,8 @@ func (q *Queries) ListClients(ctx context.Context) ([]ListClientsRow, error) {
 			&i.OnTrial,
 			&i.PaidUntil,
 			&i.CreatedAt,
+			&i.SchemaCreated,
+			&i.Demo,
 			&i.Domains,
 		); err != nil {
 			return nil, err
@@ -220,4 +231,46 @@ func (q *Queries) TenantRegistered(ctx context.Context, arg TenantRegisteredPara
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err
+}
+
+const updateClient = `-- name: UpdateClient :one
+UPDATE clients
+SET name = coalesce($1::text, name),
+    on_trial = coalesce($2::boolean, on_trial),
+    paid_until = CASE WHEN $3::boolean THEN $4::date ELSE paid_until END
+WHERE schema_name = $5
+RETURNING id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo
+`
+
+type UpdateClientParams struct {
+	Name         *string
+	OnTrial      *bool
+	SetPaidUntil bool
+	PaidUntil    *time.Time
+	SchemaName   string
+}
+
+// UpdateClient changes the fields given: a NULL name or on_trial keeps the
+// column; paid_until is set (to a date, or NULL) only when set_paid_until.
+func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (Client, error) {
+	row := q.db.QueryRow(ctx, updateClient,
+		arg.Name,
+		arg.OnTrial,
+		arg.SetPaidUntil,
+		arg.PaidUntil,
+		arg.SchemaName,
+	)
+	var i Client
+	err := row.Scan(
+		&i.ID,
+		&i.SchemaName,
+		&i.Name,
+		&i.State,
+		&i.OnTrial,
+		&i.PaidUntil,
+		&i.CreatedAt,
+		&i.SchemaCreated,
+		&i.Demo,
+	)
+	return i, err
 }

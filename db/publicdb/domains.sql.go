@@ -7,6 +7,7 @@ package publicdb
 
 import (
 	"context"
+	"time"
 )
 
 const clearPrimaryDomain = `-- name: ClearPrimaryDomain :exec
@@ -79,6 +80,49 @@ func (q *Queries) GetDomain(ctx context.Context, domain string) (Domain, error) 
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const listDomainsBySchema = `-- name: ListDomainsBySchema :many
+SELECT d.domain, c.schema_name, d.is_primary, d.created_at
+FROM domains d
+JOIN clients c ON c.id = d.client_id
+WHERE $1::text IS NULL OR c.schema_name = $1::text
+ORDER BY c.schema_name, d.is_primary DESC, d.domain
+`
+
+type ListDomainsBySchemaRow struct {
+	Domain     string
+	SchemaName string
+	IsPrimary  bool
+	CreatedAt  time.Time
+}
+
+// ListDomainsBySchema returns every domain with its tenant's schema, or only
+// the named tenant's when schema_name is not NULL, by schema, primary first,
+// then by name.
+func (q *Queries) ListDomainsBySchema(ctx context.Context, schemaName *string) ([]ListDomainsBySchemaRow, error) {
+	rows, err := q.db.Query(ctx, listDomainsBySchema, schemaName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListDomainsBySchemaRow
+	for rows.Next() {
+		var i ListDomainsBySchemaRow
+		if err := rows.Scan(
+			&i.Domain,
+			&i.SchemaName,
+			&i.IsPrimary,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const promoteOldestDomain = `-- name: PromoteOldestDomain :exec

@@ -19,13 +19,15 @@ type AdminSession struct {
 }
 
 type Client struct {
-	ID         int64
-	SchemaName string
-	Name       string
-	State      string
-	OnTrial    bool
-	PaidUntil  *time.Time
-	CreatedAt  time.Time
+	ID            int64
+	SchemaName    string
+	Name          string
+	State         string
+	OnTrial       bool
+	PaidUntil     *time.Time
+	CreatedAt     time.Time
+	SchemaCreated bool
+	Demo          bool
 }
 
 type Domain struct {

@@ -1,7 +1,8 @@
 -- name: CreateClient :one
 -- CreateClient reserves a schema name in the provisioning state.
-INSERT INTO clients (schema_name, name, on_trial, paid_until)
-VALUES (@schema_name, @name, @on_trial, @paid_until)
+-- demo marks a tenant made by tenantctl demo.
+INSERT INTO clients (schema_name, name, on_trial, paid_until, demo)
+VALUES (@schema_name, @name, @on_trial, @paid_until, @demo)
 RETURNING *;
 
 -- name: MarkClientReady :exec
@@ -45,3 +46,13 @@ SELECT tenant_schema_drop(@schema_name::text);
 -- name: ListStaleClients :many
 -- ListStaleClients returns tenants left in the provisioning state.
 SELECT schema_name FROM clients WHERE state = 'provisioning' ORDER BY schema_name;
+
+-- name: UpdateClient :one
+-- UpdateClient changes the fields given: a NULL name or on_trial keeps the
+-- column; paid_until is set (to a date, or NULL) only when set_paid_until.
+UPDATE clients
+SET name = coalesce(sqlc.narg('name')::text, name),
+    on_trial = coalesce(sqlc.narg('on_trial')::boolean, on_trial),
+    paid_until = CASE WHEN @set_paid_until::boolean THEN sqlc.narg('paid_until')::date ELSE paid_until END
+WHERE schema_name = @schema_name
+RETURNING *;

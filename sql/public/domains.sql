@@ -28,3 +28,13 @@ SELECT count(*) FROM domains WHERE client_id = @client_id;
 UPDATE domains SET is_primary = true
 WHERE id = (SELECT d.id FROM domains d WHERE d.client_id = @client_id ORDER BY d.created_at, d.id LIMIT 1)
   AND NOT EXISTS (SELECT 1 FROM domains p WHERE p.client_id = @client_id AND p.is_primary);
+
+-- name: ListDomainsBySchema :many
+-- ListDomainsBySchema returns every domain with its tenant's schema, or only
+-- the named tenant's when schema_name is not NULL, by schema, primary first,
+-- then by name.
+SELECT d.domain, c.schema_name, d.is_primary, d.created_at
+FROM domains d
+JOIN clients c ON c.id = d.client_id
+WHERE sqlc.narg('schema_name')::text IS NULL OR c.schema_name = sqlc.narg('schema_name')::text
+ORDER BY c.schema_name, d.is_primary DESC, d.domain;
