@@ -201,3 +201,43 @@ func (q *Queries) MarkClientReady(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, markClientReady, id)
 	return err
 }
+
+const updateClient = `-- name: UpdateClient :one
+UPDATE clients
+SET name = coalesce($1::text, name),
+    on_trial = coalesce($2::boolean, on_trial),
+    paid_until = CASE WHEN $3::boolean THEN $4::date ELSE paid_until END
+WHERE schema_name = $5
+RETURNING id, schema_name, name, state, on_trial, paid_until, created_at
+`
+
+type UpdateClientParams struct {
+	Name         *string
+	OnTrial      *bool
+	SetPaidUntil bool
+	PaidUntil    *time.Time
+	SchemaName   string
+}
+
+// UpdateClient changes the fields given: a NULL name or on_trial keeps the
+// column; paid_until is set (to a date, or NULL) only when set_paid_until.
+func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (Client, error) {
+	row := q.db.QueryRow(ctx, updateClient,
+		arg.Name,
+		arg.OnTrial,
+		arg.SetPaidUntil,
+		arg.PaidUntil,
+		arg.SchemaName,
+	)
+	var i Client
+	err := row.Scan(
+		&i.ID,
+		&i.SchemaName,
+		&i.Name,
+		&i.State,
+		&i.OnTrial,
+		&i.PaidUntil,
+		&i.CreatedAt,
+	)
+	return i, err
+}

@@ -38,3 +38,13 @@ SELECT tenant_schema_drop(@schema_name::text);
 -- name: ListStaleClients :many
 -- ListStaleClients returns tenants left in the provisioning state.
 SELECT schema_name FROM clients WHERE state = 'provisioning' ORDER BY schema_name;
+
+-- name: UpdateClient :one
+-- UpdateClient changes the fields given: a NULL name or on_trial keeps the
+-- column; paid_until is set (to a date, or NULL) only when set_paid_until.
+UPDATE clients
+SET name = coalesce(sqlc.narg('name')::text, name),
+    on_trial = coalesce(sqlc.narg('on_trial')::boolean, on_trial),
+    paid_until = CASE WHEN @set_paid_until::boolean THEN sqlc.narg('paid_until')::date ELSE paid_until END
+WHERE schema_name = @schema_name
+RETURNING *;
