@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"net/mail"
 	"slices"
 	"time"
 
@@ -27,42 +26,46 @@ var (
 	ErrLastSuperuser = errors.New("this is the last active superuser: create another superuser before deleting it")
 )
 
-// TenantUpdate is a partial change of a tenant's settings: nil fields keep
-// their value.
-type TenantUpdate struct {
+// TenantChanges are the fields of a tenant to change; a nil field keeps its
+// value.
+type TenantChanges struct {
 	Name    *string
 	OnTrial *bool
-	// SetPaidUntil says PaidUntil is given: a date, or nil to clear it.
-	SetPaidUntil bool
-	PaidUntil    *time.Time
+	// PaidUntil, if not nil, sets the date; ClearPaidUntil removes it. At
+	// most one of the two may be set.
+	PaidUntil      *time.Time
+	ClearPaidUntil bool
 }
 
-// UpdateTenant changes the settings of the tenant of schemaName and returns
-// the tenant. It returns a *FieldError (name) for an invalid name and
-// ErrNotFound for an unknown tenant.
-func (s *Service) UpdateTenant(ctx context.Context, schemaName string, u TenantUpdate) (Tenant, error) {
+// UpdateTenant changes the given fields of the tenant of schemaName and
+// returns it as it now is. It returns ErrNotFound for an unknown tenant and a
+// *FieldError for an invalid value.
+func (s *Service) UpdateTenant(ctx context.Context, schemaName string, ch TenantChanges) (publicdb.Client, error) {
 	schema, err := parseSchema(schemaName)
 	if err != nil {
-		return Tenant{}, err
+		return publicdb.Client{}, err
 	}
-	if u.Name != nil {
-		if err := validateName(*u.Name); err != nil {
-			return Tenant{}, err
+	if ch.Name != nil {
+		if err := validateName(*ch.Name); err != nil {
+			return publicdb.Client{}, err
 		}
 	}
-	_, err = db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
+	if ch.PaidUntil != nil && ch.ClearPaidUntil {
+		return publicdb.Client{}, fieldErr("paid_until", "Give a date or clear it, not both.")
+	}
+	c, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
 		return q.UpdateClient(ctx, publicdb.UpdateClientParams{
-			Name: u.Name, OnTrial: u.OnTrial, SetPaidUntil: u.SetPaidUntil, PaidUntil: u.PaidUntil,
-			SchemaName: schema.String(),
+			SchemaName:   schema.String(),
+			Name:         ch.Name,
+			OnTrial:      ch.OnTrial,
+			SetPaidUntil: ch.PaidUntil != nil || ch.ClearPaidUntil,
+			PaidUntil:    ch.PaidUntil,
 		})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Tenant{}, ErrNotFound
+		return c, ErrNotFound
 	}
-	if err != nil {
-		return Tenant{}, err
-	}
-	return s.DescribeTenant(ctx, schemaName)
+	return c, err
 }
 
 // removeClientDomain unmaps domain d of tenant c, unless it is the tenant's
@@ -86,30 +89,31 @@ func removeClientDomain(ctx context.Context, q *publicdb.Queries, c publicdb.Cli
 	return q.PromoteOldestDomain(ctx, c.ID)
 }
 
-// UserUpdate is a partial change of a tenant user: nil fields keep their value.
-type UserUpdate struct {
-	Email    *string
-	IsStaff  *bool
-	IsActive *bool
+// UserChanges are the fields of a tenant's user to change; a nil field keeps
+// its value.
+type UserChanges struct {
+	Email  *string
+	Staff  *bool
+	Active *bool
 }
 
-// UpdateUser changes user id of the tenant of schemaName, in one
-// transaction. Deactivating also revokes the user's refresh tokens, as
+// UpdateUserByID changes user id of the tenant of schemaName, as UpdateUser
+// does the user of a username, in one transaction. Deactivating also revokes the user's refresh tokens, as
 // SetUserActive does. It returns a *FieldError (email) for an invalid email
 // and ErrNotFound for an unknown tenant or user.
-func (s *Service) UpdateUser(ctx context.Context, schemaName string, id int64, u UserUpdate) (User, error) {
+func (s *Service) UpdateUserByID(ctx context.Context, schemaName string, id int64, ch UserChanges) (User, error) {
 	schema, err := s.readyTenant(ctx, schemaName)
 	if err != nil {
 		return User{}, err
 	}
-	if u.Email != nil {
-		if err := validateEmail("email", *u.Email); err != nil {
+	if ch.Email != nil {
+		if err := validateEmail("email", *ch.Email); err != nil {
 			return User{}, err
 		}
 	}
 	out, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		row, err := q.UpdateUserByID(ctx, tenantdb.UpdateUserByIDParams{ID: id, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive})
-		if err != nil || u.IsActive == nil || *u.IsActive {
+		row, err := q.UpdateUserByID(ctx, tenantdb.UpdateUserByIDParams{ID: id, Email: ch.Email, IsStaff: ch.Staff, IsActive: ch.Active})
+		if err != nil || ch.Active == nil || *ch.Active {
 			return row, err
 		}
 		return row, q.RevokeUserRefreshTokens(ctx, id)
@@ -121,18 +125,6 @@ func (s *Service) UpdateUser(ctx context.Context, schemaName string, id int64, u
 		return User{}, tenantGone(err)
 	}
 	return userOf(out), nil
-}
-
-// validateEmail checks an email address as validateUser does; "" is allowed.
-func validateEmail(field, email string) error {
-	if email == "" {
-		return nil
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || len(email) > 254 {
-		return fieldErr(field, "Enter a valid email address.")
-	}
-	return nil
 }
 
 // DeleteUserByID deletes user id of the tenant of schemaName and returns
@@ -156,7 +148,7 @@ func (s *Service) DeleteUserByID(ctx context.Context, schemaName string, id int6
 	return userOf(u), nil
 }
 
-// Superuser is an administrator of the public side as the admin shows it:
+// Superuser is an administrator of the public side as the admin sees it:
 // everything but the password hash.
 type Superuser struct {
 	ID         int64
@@ -197,8 +189,8 @@ func (s *Service) SearchSuperusers(ctx context.Context, q Query) (Page[Superuser
 	})
 }
 
-// GetSuperuser returns superuser id, or ErrNotFound.
-func (s *Service) GetSuperuser(ctx context.Context, id int64) (Superuser, error) {
+// GetSuperuserByID returns superuser id, or ErrNotFound.
+func (s *Service) GetSuperuserByID(ctx context.Context, id int64) (Superuser, error) {
 	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
 		return q.GetSuperuserByID(ctx, id)
 	})

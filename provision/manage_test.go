@@ -24,7 +24,7 @@ func TestDeleteSuperuserByID(t *testing.T) {
 	assert.Equal(t, "b", got.Username)
 	_, err = s.DeleteSuperuserByID(ctx, a.ID)
 	assert.ErrorIs(t, err, provision.ErrLastSuperuser, "the last active superuser stays")
-	_, err = s.GetSuperuser(ctx, a.ID)
+	_, err = s.GetSuperuserByID(ctx, a.ID)
 	require.NoError(t, err)
 
 	// An inactive superuser does not count as one left, and can go.

@@ -67,17 +67,26 @@ func validateUser(u UserParams, prefix string) error {
 	if !usernamePattern.MatchString(u.Username) {
 		return fieldErr(prefix+"username", "Enter a valid username of at most 150 letters, digits and @/./+/-/_ characters.")
 	}
-	if u.Email != "" {
-		a, err := mail.ParseAddress(u.Email)
-		if err != nil || a.Address != u.Email || len(u.Email) > 254 {
-			return fieldErr(prefix+"email", "Enter a valid email address.")
-		}
+	if err := validateEmail(prefix+"email", u.Email); err != nil {
+		return err
 	}
 	if u.Password == "" {
 		return fieldErr(prefix+"password", "This field is required.")
 	}
 	if err := password.Validate(u.Password); err != nil {
 		return fieldErr(prefix+"password", "This password is too short. It must contain at least %d characters.", password.MinLength)
+	}
+	return nil
+}
+
+// validateEmail checks an email address; "" (no email) is valid.
+func validateEmail(field, email string) error {
+	if email == "" {
+		return nil
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 {
+		return fieldErr(field, "Enter a valid email address.")
 	}
 	return nil
 }

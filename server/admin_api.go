@@ -458,21 +458,24 @@ func (s *Server) adminUpdateTenant(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	fe := fieldErrors{}
-	u := provision.TenantUpdate{}
+	ch := provision.TenantChanges{}
 	if field(body, "name").present {
 		if name, ok := requiredString(fe, body, "name", 100); ok {
-			u.Name = &name
+			ch.Name = &name
 		}
 	}
-	u.OnTrial = patchBool(fe, body, "on_trial")
+	ch.OnTrial = patchBool(fe, body, "on_trial")
 	if field(body, "paid_until").present {
-		u.SetPaidUntil = true
-		u.PaidUntil = optionalDate(fe, body, "paid_until")
+		ch.PaidUntil = optionalDate(fe, body, "paid_until")
+		ch.ClearPaidUntil = ch.PaidUntil == nil
 	}
 	if err := fe.err(); err != nil {
 		return err
 	}
-	t, err := s.prov.UpdateTenant(r.Context(), schema, u)
+	if _, err := s.prov.UpdateTenant(r.Context(), schema, ch); err != nil {
+		return err
+	}
+	t, err := s.prov.DescribeTenant(r.Context(), schema)
 	if err != nil {
 		return err
 	}
@@ -671,15 +674,15 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	fe := fieldErrors{}
-	u := provision.UserUpdate{
-		Email:    optionalText(fe, body, "email"),
-		IsStaff:  patchBool(fe, body, "is_staff"),
-		IsActive: patchBool(fe, body, "is_active"),
+	ch := provision.UserChanges{
+		Email:  optionalText(fe, body, "email"),
+		Staff:  patchBool(fe, body, "is_staff"),
+		Active: patchBool(fe, body, "is_active"),
 	}
 	if err := fe.err(); err != nil {
 		return err
 	}
-	out, err := s.prov.UpdateUser(r.Context(), schema, id, u)
+	out, err := s.prov.UpdateUserByID(r.Context(), schema, id, ch)
 	if err != nil {
 		return err
 	}

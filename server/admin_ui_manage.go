@@ -38,21 +38,21 @@ func (s *Server) adminTenantSettingsUI(w http.ResponseWriter, r *http.Request, s
 	f := formOf(r, "name", "paid_until", "on_trial")
 	f.require("name")
 	name, onTrial := f.Values["name"], f.Values["on_trial"] != ""
-	u := provision.TenantUpdate{Name: &name, OnTrial: &onTrial, SetPaidUntil: true}
+	ch := provision.TenantChanges{Name: &name, OnTrial: &onTrial, ClearPaidUntil: true}
 	if v := f.Values["paid_until"]; v != "" {
 		d, err := time.Parse(time.DateOnly, v)
 		if err != nil {
 			f.Errors["paid_until"] = "Enter a date as YYYY-MM-DD."
 		}
-		u.PaidUntil = &d
+		ch.PaidUntil, ch.ClearPaidUntil = &d, false
 	}
 	if len(f.Errors) == 0 {
-		t, err := s.prov.UpdateTenant(r.Context(), schema, u)
+		c, err := s.prov.UpdateTenant(r.Context(), schema, ch)
 		if err != nil && !f.fail(err) {
 			return err
 		}
 		if err == nil {
-			return s.redirect(w, r, sess, tenantURL(schema), "Saved the settings of "+t.Name+".")
+			return s.redirect(w, r, sess, tenantURL(schema), "Saved the settings of "+c.Name+".")
 		}
 	}
 	p, err := s.tenantView(r.Context(), r, schema, emptyForm(), emptyForm())
@@ -98,7 +98,7 @@ func (s *Server) adminUserUI(w http.ResponseWriter, r *http.Request, sess *admin
 	if r.Method == http.MethodPost {
 		f = formOf(r, "email", "is_staff")
 		email, staff := f.Values["email"], f.Values["is_staff"] != ""
-		_, err := s.prov.UpdateUser(r.Context(), t.Schema, u.ID, provision.UserUpdate{Email: &email, IsStaff: &staff})
+		_, err := s.prov.UpdateUserByID(r.Context(), t.Schema, u.ID, provision.UserChanges{Email: &email, Staff: &staff})
 		if err != nil && !f.fail(err) {
 			return err
 		}
@@ -213,7 +213,7 @@ func (s *Server) pathSuperuser(r *http.Request) (provision.Superuser, error) {
 	if err != nil {
 		return provision.Superuser{}, err
 	}
-	return s.prov.GetSuperuser(r.Context(), id)
+	return s.prov.GetSuperuserByID(r.Context(), id)
 }
 
 // adminSuperuserPasswordUI shows (GET) and handles (POST) the set-password
