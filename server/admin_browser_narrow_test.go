@@ -31,7 +31,8 @@ func TestAdminNarrowScreen(t *testing.T) {
 	e.superuser(suName, suPassword)
 	ctx := t.Context()
 	// Long values, the kind that push a table out of its box.
-	_, err := e.prov.AddDomain(ctx, "school1", "a-rather-long-subdomain-for-the-admissions-office.school1.localhost", false)
+	long := "theadmissionsofficeandtheregistrarofthewholecampus.school1.localhost" // no hyphen to break at
+	_, err := e.prov.AddDomain(ctx, "school1", long, true)
 	require.NoError(t, err)
 	_, err = e.prov.CreateUser(ctx, "school1", provision.UserParams{Username: "a.very.long.username.indeed",
 		Email: "someone.with.a.long.address@admissions.school1.example.com", Password: "longenough", Staff: true})
@@ -115,6 +116,7 @@ func TestAdminNarrowScreen(t *testing.T) {
 		{"user", fmt.Sprintf("/admin/tenants/school1/users/%d/", demoID), "#user-form"},
 		{"superusers", "/admin/superusers/", "#superusers"},
 		{"remove-domain", "/admin/tenants/school1/domains/school1.localhost/remove/", ".danger-zone"},
+		{"remove-long-domain", "/admin/tenants/school1/domains/" + long + "/remove/", ".danger-zone"},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			run("open "+p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)), shot("narrow-"+p.name))
