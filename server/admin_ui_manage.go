@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -37,6 +38,7 @@ func (s *Server) adminTenantSettingsUI(w http.ResponseWriter, r *http.Request, s
 	}
 	f := formOf(r, "name", "paid_until", "on_trial")
 	f.require("name")
+	noNUL(f, "name")
 	name, onTrial := f.Values["name"], f.Values["on_trial"] != ""
 	ch := provision.TenantChanges{Name: &name, OnTrial: &onTrial, ClearPaidUntil: true}
 	if v := f.Values["paid_until"]; v != "" {
@@ -61,6 +63,16 @@ func (s *Server) adminTenantSettingsUI(w http.ResponseWriter, r *http.Request, s
 	}
 	p.SettingsForm = f
 	return s.render(w, http.StatusBadRequest, sess, "tenant", p.Tenant.Name, p)
+}
+
+// noNUL records an error for each of fields holding a NUL character,
+// which PostgreSQL text cannot store (the JSON API refuses it the same way).
+func noNUL(f form, fields ...string) {
+	for _, k := range fields {
+		if strings.ContainsRune(f.Values[k], 0) {
+			f.Errors[k] = "Null characters are not allowed."
+		}
+	}
 }
 
 type userPage struct {
@@ -97,13 +109,16 @@ func (s *Server) adminUserUI(w http.ResponseWriter, r *http.Request, sess *admin
 	}
 	if r.Method == http.MethodPost {
 		f = formOf(r, "email", "is_staff")
-		email, staff := f.Values["email"], f.Values["is_staff"] != ""
-		_, err := s.prov.UpdateUserByID(r.Context(), t.Schema, u.ID, provision.UserChanges{Email: &email, Staff: &staff})
-		if err != nil && !f.fail(err) {
-			return err
-		}
-		if err == nil {
-			return s.redirect(w, r, sess, tenantURL(t.Schema), "Saved "+u.Username+".")
+		noNUL(f, "email")
+		if len(f.Errors) == 0 {
+			email, staff := f.Values["email"], f.Values["is_staff"] != ""
+			_, err := s.prov.UpdateUserByID(r.Context(), t.Schema, u.ID, provision.UserChanges{Email: &email, Staff: &staff})
+			if err != nil && !f.fail(err) {
+				return err
+			}
+			if err == nil {
+				return s.redirect(w, r, sess, tenantURL(t.Schema), "Saved "+u.Username+".")
+			}
 		}
 		status = http.StatusBadRequest
 	}
