@@ -105,9 +105,10 @@ func TestDomainList(t *testing.T) {
 	t.Run("ErrUnknownTenant", func(t *testing.T) {
 		wantErr(t, a.run("domain", "list", "--schema", "ghost"), 1, `tenant "ghost" not found`)
 	})
-	t.Run("EmptyJSON", func(t *testing.T) {
-		a.ok("domain", "remove", "--domain", "beta.example.com")
-		assert.Equal(t, "[]\n", a.ok("domain", "list", "--schema", "beta", "--json").stdout)
+	t.Run("ErrRemoveLast", func(t *testing.T) {
+		// A tenant keeps at least one domain, here as in the admin.
+		wantErr(t, a.run("domain", "remove", "--domain", "beta.example.com"), 1, "the tenant's only domain")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM domains WHERE domain = 'beta.example.com'"))
 	})
 }
 
@@ -280,7 +281,8 @@ func TestSuperuserManage(t *testing.T) {
 		require.NoError(t, r.err)
 		assert.Equal(t, "deleted superuser ops\n", r.stdout)
 		assert.Zero(t, count(t, d, "SELECT count(*) FROM superusers WHERE username = 'ops'"))
-		a.ok("superuser", "delete", "--username", "root", "--yes")
-		assert.Zero(t, count(t, d, "SELECT count(*) FROM superusers"))
+		// The last active superuser stays, here as in the admin.
+		wantErr(t, a.run("superuser", "delete", "--username", "root", "--yes"), 1, "the last active superuser")
+		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM superusers"))
 	})
 }

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,6 +11,19 @@ import (
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
+)
+
+// The management operations of the admin (web UI and JSON API) that change
+// or remove what exists: tenants' settings, users by id, superusers.
+
+var (
+	// ErrLastDomain refuses to remove a tenant's only domain: the tenant
+	// would answer on no host. Delete the tenant instead, or add another
+	// domain first.
+	ErrLastDomain = errors.New("this is the tenant's only domain: add another domain before removing it, or delete the tenant")
+	// ErrLastSuperuser refuses to delete the last active superuser: nobody
+	// could sign in to the admin any more.
+	ErrLastSuperuser = errors.New("this is the last active superuser: create another superuser before deleting it")
 )
 
 // TenantChanges are the fields of a tenant to change; a nil field keeps its
@@ -52,6 +66,27 @@ func (s *Service) UpdateTenant(ctx context.Context, schemaName string, ch Tenant
 		return c, ErrNotFound
 	}
 	return c, err
+}
+
+// removeClientDomain unmaps domain d of tenant clientID, unless it is the tenant's
+// only one (ErrLastDomain), and promotes the oldest remaining domain when d
+// was primary. It locks the tenant's domains first, so concurrent removals
+// cannot leave the tenant without any.
+func removeClientDomain(ctx context.Context, q *publicdb.Queries, clientID int64, d publicdb.Domain) error {
+	ids, err := q.LockClientDomains(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(ids, d.ID) {
+		return ErrNotFound // removed meanwhile
+	}
+	if len(ids) < 2 {
+		return ErrLastDomain
+	}
+	if err := q.DeleteDomain(ctx, d.ID); err != nil {
+		return err
+	}
+	return q.PromoteOldestDomain(ctx, clientID)
 }
 
 // Domain is a mapped domain with its tenant's schema.
@@ -104,12 +139,11 @@ type UserChanges struct {
 	Active *bool
 }
 
-// UpdateUser changes the given fields of the user username of the tenant of
-// schemaName and returns the user as they now are. Deactivating a user also
-// revokes their refresh tokens, as SetUserActive does. It returns
-// ErrNotFound for an unknown tenant or user and a *FieldError for an invalid
-// email.
-func (s *Service) UpdateUser(ctx context.Context, schemaName, username string, ch UserChanges) (User, error) {
+// UpdateUserByID changes user id of the tenant of schemaName, as UpdateUser
+// does the user of a username, in one transaction. Deactivating also revokes the user's refresh tokens, as
+// SetUserActive does. It returns a *FieldError (email) for an invalid email
+// and ErrNotFound for an unknown tenant or user.
+func (s *Service) UpdateUserByID(ctx context.Context, schemaName string, id int64, ch UserChanges) (User, error) {
 	schema, err := s.readyTenant(ctx, schemaName)
 	if err != nil {
 		return User{}, err
@@ -119,14 +153,33 @@ func (s *Service) UpdateUser(ctx context.Context, schemaName, username string, c
 			return User{}, err
 		}
 	}
-	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		u, err := q.UpdateUserByUsername(ctx, tenantdb.UpdateUserByUsernameParams{
-			Username: username, Email: ch.Email, IsStaff: ch.Staff, IsActive: ch.Active,
-		})
+	out, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		row, err := q.UpdateUserByID(ctx, tenantdb.UpdateUserByIDParams{ID: id, Email: ch.Email, IsStaff: ch.Staff, IsActive: ch.Active})
 		if err != nil || ch.Active == nil || *ch.Active {
-			return u, err
+			return row, err
 		}
-		return u, q.RevokeUserRefreshTokens(ctx, u.ID)
+		return row, q.RevokeUserRefreshTokens(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, tenantGone(err)
+	}
+	return userOf(out), nil
+}
+
+// DeleteUserByID deletes user id of the tenant of schemaName and returns
+// it. Their items stay (without an author) and their refresh tokens go with
+// them, so every sign-in ends; their access tokens stop working too, as they
+// name nobody. It returns ErrNotFound for an unknown tenant or user.
+func (s *Service) DeleteUserByID(ctx context.Context, schemaName string, id int64) (User, error) {
+	schema, err := s.readyTenant(ctx, schemaName)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.DeleteUserByID(ctx, id)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
@@ -137,24 +190,41 @@ func (s *Service) UpdateUser(ctx context.Context, schemaName, username string, c
 	return userOf(u), nil
 }
 
-// DeleteUser deletes the user username of the tenant of schemaName, with
-// their refresh tokens; the items they wrote stay, without an author. It
-// returns ErrNotFound for an unknown tenant or user.
-func (s *Service) DeleteUser(ctx context.Context, schemaName, username string) (User, error) {
+// userID returns the id of the user username of the tenant of schemaName,
+// for the commands that name users; ErrNotFound if there is none.
+func (s *Service) userID(ctx context.Context, schemaName, username string) (int64, error) {
 	schema, err := s.readyTenant(ctx, schemaName)
+	if err != nil {
+		return 0, err
+	}
+	u, err := db.ReadTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByUsername(ctx, username)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, tenantGone(err)
+	}
+	return u.ID, nil
+}
+
+// UpdateUser is UpdateUserByID for the user username.
+func (s *Service) UpdateUser(ctx context.Context, schemaName, username string, ch UserChanges) (User, error) {
+	id, err := s.userID(ctx, schemaName, username)
 	if err != nil {
 		return User{}, err
 	}
-	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		return q.DeleteUserByUsername(ctx, username)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, ErrNotFound
-	}
+	return s.UpdateUserByID(ctx, schemaName, id, ch)
+}
+
+// DeleteUser is DeleteUserByID for the user username.
+func (s *Service) DeleteUser(ctx context.Context, schemaName, username string) (User, error) {
+	id, err := s.userID(ctx, schemaName, username)
 	if err != nil {
-		return User{}, tenantGone(err)
+		return User{}, err
 	}
-	return userOf(u), nil
+	return s.DeleteUserByID(ctx, schemaName, id)
 }
 
 // Superuser is an administrator of the public side as the admin sees it:
@@ -173,6 +243,97 @@ func superuserOf(su publicdb.Superuser) Superuser {
 		DateJoined: su.DateJoined, LastLogin: su.LastLogin}
 }
 
+// SearchSuperusers returns one page of the superusers, by username
+// (q.Search is not used: there are few).
+func (s *Service) SearchSuperusers(ctx context.Context, q Query) (Page[Superuser], error) {
+	lim, off, ok := q.window()
+	if !ok {
+		return Page[Superuser]{}, nil
+	}
+	return db.InPublicV(ctx, s.pool, func(pq *publicdb.Queries) (Page[Superuser], error) {
+		rows, err := pq.SearchSuperusers(ctx, publicdb.SearchSuperusersParams{Lim: lim, Off: off})
+		if err != nil {
+			return Page[Superuser]{}, err
+		}
+		p := Page[Superuser]{Items: make([]Superuser, len(rows))}
+		for i, r := range rows {
+			p.Items[i] = Superuser{ID: r.ID, Username: r.Username, Email: r.Email, IsActive: r.IsActive,
+				DateJoined: r.DateJoined, LastLogin: r.LastLogin}
+			p.Total = r.Total
+		}
+		if len(rows) == 0 && off > 0 {
+			p.Total, err = pq.CountSuperusers(ctx)
+		}
+		return p, err
+	})
+}
+
+// GetSuperuserByID returns superuser id, or ErrNotFound.
+func (s *Service) GetSuperuserByID(ctx context.Context, id int64) (Superuser, error) {
+	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+		return q.GetSuperuserByID(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Superuser{}, ErrNotFound
+	}
+	if err != nil {
+		return Superuser{}, err
+	}
+	return superuserOf(su), nil
+}
+
+// DeleteSuperuserByID deletes superuser id and returns it. Their admin
+// sessions go with them, and their admin tokens stop working (the admin API
+// checks that a token's superuser still exists). It returns ErrNotFound for
+// an unknown superuser and ErrLastSuperuser when it is the last active one.
+func (s *Service) DeleteSuperuserByID(ctx context.Context, id int64) (Superuser, error) {
+	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+		active, err := q.LockActiveSuperusers(ctx)
+		if err != nil {
+			return publicdb.Superuser{}, err
+		}
+		if len(active) == 1 && active[0] == id {
+			return publicdb.Superuser{}, ErrLastSuperuser
+		}
+		return q.DeleteSuperuserByID(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Superuser{}, ErrNotFound
+	}
+	if err != nil {
+		return Superuser{}, err
+	}
+	return superuserOf(su), nil
+}
+
+// SetSuperuserPasswordByID sets a new password for superuser id and signs
+// them out of the admin UI everywhere (their admin tokens, short-lived like
+// access tokens, run out on their own). It returns a *FieldError (password)
+// for an invalid password and ErrNotFound for an unknown superuser.
+func (s *Service) SetSuperuserPasswordByID(ctx context.Context, id int64, plain string) (Superuser, error) {
+	if err := validatePassword("password", plain); err != nil {
+		return Superuser{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, plain)
+	if err != nil {
+		return Superuser{}, err
+	}
+	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+		su, err := q.SetSuperuserPasswordByID(ctx, publicdb.SetSuperuserPasswordByIDParams{ID: id, PasswordHash: hash})
+		if err != nil {
+			return su, err
+		}
+		return su, q.DeleteAdminSessionsOf(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Superuser{}, ErrNotFound
+	}
+	if err != nil {
+		return Superuser{}, err
+	}
+	return superuserOf(su), nil
+}
+
 // ListSuperusers returns every superuser, by username.
 func (s *Service) ListSuperusers(ctx context.Context) ([]Superuser, error) {
 	rows, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) ([]publicdb.Superuser, error) {
@@ -188,47 +349,26 @@ func (s *Service) ListSuperusers(ctx context.Context) ([]Superuser, error) {
 	return out, nil
 }
 
-// DeleteSuperuser deletes the superuser username; their admin sessions end
-// with them, and their admin tokens stop working (every request checks the
-// superuser). It returns ErrNotFound for an unknown username.
+// DeleteSuperuser is DeleteSuperuserByID for the superuser username.
 func (s *Service) DeleteSuperuser(ctx context.Context, username string) (Superuser, error) {
-	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
-		return q.DeleteSuperuser(ctx, username)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Superuser{}, ErrNotFound
-	}
+	su, err := s.GetSuperuser(ctx, username)
 	if err != nil {
 		return Superuser{}, err
 	}
-	return superuserOf(su), nil
+	return s.DeleteSuperuserByID(ctx, su.ID)
 }
 
-// SetSuperuserPassword sets a new password for the superuser username and
-// ends their admin UI sessions. It returns a *FieldError (password) for an
-// invalid password and ErrNotFound for an unknown username.
+// SetSuperuserPassword is SetSuperuserPasswordByID for the superuser
+// username.
 func (s *Service) SetSuperuserPassword(ctx context.Context, username, plain string) (Superuser, error) {
 	if err := validatePassword("password", plain); err != nil {
 		return Superuser{}, err
 	}
-	hash, err := s.hasher.Hash(ctx, plain)
+	su, err := s.GetSuperuser(ctx, username)
 	if err != nil {
 		return Superuser{}, err
 	}
-	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
-		su, err := q.SetSuperuserPassword(ctx, publicdb.SetSuperuserPasswordParams{Username: username, PasswordHash: hash})
-		if err != nil {
-			return su, err
-		}
-		return su, q.DeleteSuperuserSessions(ctx, su.ID)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Superuser{}, ErrNotFound
-	}
-	if err != nil {
-		return Superuser{}, err
-	}
-	return superuserOf(su), nil
+	return s.SetSuperuserPasswordByID(ctx, su.ID, plain)
 }
 
 // GetSuperuser returns the superuser username, or ErrNotFound.

@@ -359,10 +359,7 @@ func (s *Service) RemoveDomain(ctx context.Context, domain string) error {
 		if err != nil {
 			return err
 		}
-		if err := q.DeleteDomain(ctx, d.ID); err != nil {
-			return err
-		}
-		return q.PromoteOldestDomain(ctx, d.ClientID)
+		return removeClientDomain(ctx, q, d.ClientID, d)
 	})
 }
 

@@ -138,8 +138,9 @@ func (s *Service) SetPrimaryDomain(ctx context.Context, schemaName, domain strin
 }
 
 // RemoveTenantDomain unmaps domain from the tenant of schemaName, as
-// RemoveDomain does, but only if it is that tenant's: it returns ErrNotFound
-// for an unknown tenant or a domain that is not the tenant's.
+// RemoveDomain does, but only if it is that tenant's and not its only one:
+// it returns ErrNotFound for an unknown tenant or a domain that is not the
+// tenant's, and ErrLastDomain for the tenant's only domain.
 func (s *Service) RemoveTenantDomain(ctx context.Context, schemaName, domain string) error {
 	schema, err := parseSchema(schemaName)
 	if err != nil {
@@ -154,10 +155,7 @@ func (s *Service) RemoveTenantDomain(ctx context.Context, schemaName, domain str
 		if err != nil {
 			return err
 		}
-		if err := q.DeleteDomain(ctx, d.ID); err != nil {
-			return err
-		}
-		return q.PromoteOldestDomain(ctx, c.ID)
+		return removeClientDomain(ctx, q, c.ID, d)
 	})
 }
 

@@ -1,9 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -310,27 +310,67 @@ func optionalString(fe fieldErrors, m map[string]json.RawMessage, key string, tr
 }
 
 // optionalBool reads an optional boolean field the way DRF's BooleanField
-// does (true/false, and their common spellings as strings or 1/0); absent
-// or null is def.
+// does: true and false, the strings of its TRUE_VALUES and FALSE_VALUES
+// ("true", "yes", "on", "1", "t", "y" and their capitalised spellings, and
+// the same for false), and the numbers 1 and 0. Anything else, "" included,
+// is "Must be a valid boolean."; null is "This field may not be null." (the
+// booleans here are not nullable). Absent is def.
 func optionalBool(fe fieldErrors, m map[string]json.RawMessage, key string, def bool) (v, present bool) {
 	raw, ok := m[key]
-	if !ok || string(raw) == "null" {
+	if !ok {
 		return def, false
 	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err == nil {
-		return b, true
+	b, err := parseBool(raw)
+	if err != nil {
+		fe.add(key, err.Error())
+		return def, false
 	}
+	return b, true
+}
+
+// errNotBool and errNullBool are DRF's messages for a BooleanField.
+var (
+	errNotBool  = errors.New("Must be a valid boolean.")
+	errNullBool = errors.New("This field may not be null.")
+)
+
+// drfBools are the strings DRF's BooleanField accepts (TRUE_VALUES and
+// FALSE_VALUES).
+var drfBools = map[string]bool{
+	"t": true, "T": true, "y": true, "Y": true, "yes": true, "Yes": true, "YES": true,
+	"true": true, "True": true, "TRUE": true, "on": true, "On": true, "ON": true, "1": true,
+	"f": false, "F": false, "n": false, "N": false, "no": false, "No": false, "NO": false,
+	"false": false, "False": false, "FALSE": false, "off": false, "Off": false, "OFF": false, "0": false,
+}
+
+// parseBool reads one JSON value as DRF's BooleanField would.
+func parseBool(raw json.RawMessage) (bool, error) {
 	var x any
-	_ = json.Unmarshal(raw, &x)
-	switch fmt.Sprint(x) {
-	case "true", "True", "1", "yes", "on":
-		return true, true
-	case "false", "False", "0", "no", "off", "":
-		return false, true
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&x); err != nil {
+		return false, errNotBool
 	}
-	fe.add(key, "Must be a valid boolean.")
-	return def, false
+	switch v := x.(type) {
+	case nil:
+		return false, errNullBool
+	case bool:
+		return v, nil
+	case string:
+		if b, ok := drfBools[v]; ok {
+			return b, nil
+		}
+	case json.Number:
+		// Python compares 1.0 == 1 and 0.0 == 0 (and DRF lists 0.0).
+		switch f, err := v.Float64(); {
+		case err != nil:
+		case f == 1:
+			return true, nil
+		case f == 0:
+			return false, nil
+		}
+	}
+	return false, errNotBool
 }
 
 // optionalDate reads an optional YYYY-MM-DD field; absent, null or "" is nil.
@@ -405,6 +445,44 @@ func (s *Server) adminGetTenant(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// adminUpdateTenant answers PATCH /api/admin/tenants/{schema}/ {"name",
+// "on_trial", "paid_until"}, each optional (a partial update): a null
+// paid_until clears it. The schema and domains do not change here.
+func (s *Server) adminUpdateTenant(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	ch := provision.TenantChanges{}
+	if field(body, "name").present {
+		if name, ok := requiredString(fe, body, "name", 100); ok {
+			ch.Name = &name
+		}
+	}
+	ch.OnTrial = patchBool(fe, body, "on_trial")
+	if field(body, "paid_until").present {
+		ch.PaidUntil = optionalDate(fe, body, "paid_until")
+		ch.ClearPaidUntil = ch.PaidUntil == nil
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	if _, err := s.prov.UpdateTenant(r.Context(), schema, ch); err != nil {
+		return err
+	}
+	t, err := s.prov.DescribeTenant(r.Context(), schema)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminTenantJSON(t))
+	return nil
+}
+
 // adminDeleteTenant answers DELETE /api/admin/tenants/{schema}/: the schema
 // is dropped with all its data.
 func (s *Server) adminDeleteTenant(w http.ResponseWriter, r *http.Request) error {
@@ -413,11 +491,6 @@ func (s *Server) adminDeleteTenant(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if err := s.prov.DeleteTenant(r.Context(), schema); err != nil {
-		var se *provision.SchemaInUseError
-		if errors.As(err, &se) {
-			// Objects outside the schema depend on it: nothing was dropped.
-			return errDetail(http.StatusBadRequest, se.Error())
-		}
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -500,6 +573,7 @@ func (s *Server) adminUpdateDomain(w http.ResponseWriter, r *http.Request) error
 }
 
 // adminRemoveDomain answers DELETE /api/admin/tenants/{schema}/domains/{domain}/.
+// A tenant's only domain is not removed (400): delete the tenant instead.
 func (s *Server) adminRemoveDomain(w http.ResponseWriter, r *http.Request) error {
 	schema, domain, err := pathSchemaDomain(r)
 	if err != nil {
@@ -587,8 +661,9 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // adminUpdateUser answers PATCH /api/admin/tenants/{schema}/users/{id}/
-// {"is_active": bool}: deactivate (which also ends the user's sign-ins) or
-// reactivate a user.
+// {"email", "is_staff", "is_active"}, each optional (a partial update, as
+// DRF's PATCH): deactivating also ends the user's sign-ins. Other fields
+// are ignored, as DRF ignores read-only and unknown ones.
 func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 	schema, id, err := pathSchemaUser(r)
 	if err != nil {
@@ -599,18 +674,49 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	fe := fieldErrors{}
-	active, present := optionalBool(fe, body, "is_active", false)
-	if !present && len(fe) == 0 {
-		fe.add("is_active", "This field is required.")
+	ch := provision.UserChanges{
+		Email:  optionalText(fe, body, "email"),
+		Staff:  patchBool(fe, body, "is_staff"),
+		Active: patchBool(fe, body, "is_active"),
 	}
 	if err := fe.err(); err != nil {
 		return err
 	}
-	u, err := s.prov.SetUserActive(r.Context(), schema, id, active)
+	out, err := s.prov.UpdateUserByID(r.Context(), schema, id, ch)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newAdminUserJSON(u))
+	writeJSON(w, http.StatusOK, newAdminUserJSON(out))
+	return nil
+}
+
+// patchBool reads an optional boolean field of a partial update: nil when
+// absent (or invalid, with the error in fe).
+func patchBool(fe fieldErrors, m map[string]json.RawMessage, key string) *bool {
+	v, present := optionalBool(fe, m, key, false)
+	if !present {
+		return nil
+	}
+	return &v
+}
+
+// optionalText reads an optional, not nullable string field of a partial
+// update that may be blank (DRF's CharField(allow_blank=True)), trimmed:
+// nil when absent (or invalid, with the error in fe).
+func optionalText(fe fieldErrors, m map[string]json.RawMessage, key string) *string {
+	f := field(m, key)
+	switch {
+	case !f.present:
+	case f.null:
+		fe.add(key, "This field may not be null.")
+	case f.invalid:
+		fe.add(key, "Not a valid string.")
+	case strings.ContainsRune(f.value, 0):
+		fe.add(key, "Null characters are not allowed.")
+	default:
+		v := strings.TrimSpace(f.value)
+		return &v
+	}
 	return nil
 }
 
@@ -641,4 +747,123 @@ func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeJSON(w, http.StatusOK, newAdminUserJSON(u))
 	return nil
+}
+
+// adminDeleteUser answers DELETE /api/admin/tenants/{schema}/users/{id}/:
+// the user's items stay (without an author) and their sign-ins end.
+func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) error {
+	schema, id, err := pathSchemaUser(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.prov.DeleteUserByID(r.Context(), schema, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Refusals: operations that would leave the product unusable.
+var (
+	errLastDomain = errDetail(http.StatusBadRequest,
+		"A tenant keeps at least one domain: add another domain before removing this one, or delete the tenant.")
+	errLastSuperuser = errDetail(http.StatusBadRequest,
+		"This is the last active superuser: nobody could sign in to the admin without it. Create another superuser first.")
+	errDeleteSelf = errDetail(http.StatusBadRequest,
+		"You cannot delete your own account: another superuser can.")
+)
+
+type adminSuperuserJSON struct {
+	ID         int64      `json:"id"`
+	Username   string     `json:"username"`
+	Email      string     `json:"email"`
+	IsActive   bool       `json:"is_active"`
+	DateJoined time.Time  `json:"date_joined"`
+	LastLogin  *time.Time `json:"last_login"`
+}
+
+func newAdminSuperuserJSON(su provision.Superuser) adminSuperuserJSON {
+	out := adminSuperuserJSON{ID: su.ID, Username: su.Username, Email: su.Email, IsActive: su.IsActive,
+		DateJoined: su.DateJoined.UTC()}
+	if su.LastLogin != nil {
+		t := su.LastLogin.UTC()
+		out.LastLogin = &t
+	}
+	return out
+}
+
+// adminListSuperusers answers GET /api/admin/superusers/?page=, by username.
+func (s *Server) adminListSuperusers(w http.ResponseWriter, r *http.Request) error {
+	page, err := listPage(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.prov.SearchSuperusers(r.Context(), provision.Query{Offset: (page - 1) * adminPageSize, Limit: adminPageSize})
+	if err != nil {
+		return err
+	}
+	results := make([]adminSuperuserJSON, len(p.Items))
+	for i, su := range p.Items {
+		results[i] = newAdminSuperuserJSON(su)
+	}
+	out, err := newAdminPage(r, page, p.Total, results)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// adminDeleteSuperuser answers DELETE /api/admin/superusers/{id}/. It
+// refuses to delete the caller or the last active superuser (400). The
+// deleted superuser's admin sessions end, and their admin tokens stop
+// working (adminBearer finds nobody).
+func (s *Server) adminDeleteSuperuser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUserID(r)
+	if err != nil {
+		return err
+	}
+	if id == requestInfoFrom(r.Context()).userID { // set by adminBearer
+		return errDeleteSelf
+	}
+	if _, err := s.prov.DeleteSuperuserByID(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// adminSetSuperuserPassword answers POST /api/admin/superusers/{id}/set_password/
+// {"password"}: the new password, and the superuser's admin sessions ended.
+func (s *Server) adminSetSuperuserPassword(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUserID(r)
+	if err != nil {
+		return err
+	}
+	pw, err := decodePassword(r)
+	if err != nil {
+		return err
+	}
+	su, err := s.prov.SetSuperuserPasswordByID(r.Context(), id, pw)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminSuperuserJSON(su))
+	return nil
+}
+
+// decodePassword reads the {"password"} body of a set_password request.
+func decodePassword(r *http.Request) (string, error) {
+	body, err := decodeObject(r, false)
+	if err != nil {
+		return "", err
+	}
+	fe := fieldErrors{}
+	pw := ""
+	if f := field(body, "password"); !f.present {
+		fe.add("password", "This field is required.")
+	} else {
+		pw = optionalString(fe, body, "password", false)
+	}
+	return pw, fe.err()
 }

@@ -91,6 +91,7 @@ var adminRoutes = []req{
 	{method: "GET", path: "/api/admin/tenants/"},
 	{method: "POST", path: "/api/admin/tenants/", body: map[string]string{"schema_name": "x1", "name": "X", "domain": "x1.localhost"}},
 	{method: "GET", path: "/api/admin/tenants/school1/"},
+	{method: "PATCH", path: "/api/admin/tenants/school1/", body: map[string]any{"name": "Renamed", "paid_until": nil}},
 	{method: "DELETE", path: "/api/admin/tenants/school2/"},
 	{method: "GET", path: "/api/admin/tenants/school1/domains/"},
 	{method: "POST", path: "/api/admin/tenants/school1/domains/", body: map[string]any{"domain": "a.school1.localhost"}},
@@ -100,7 +101,11 @@ var adminRoutes = []req{
 	{method: "POST", path: "/api/admin/tenants/school1/users/", body: map[string]any{"username": "new", "password": "longenough"}},
 	{method: "GET", path: "/api/admin/tenants/school1/users/1/"},
 	{method: "PATCH", path: "/api/admin/tenants/school1/users/1/", body: map[string]any{"is_active": false}},
+	{method: "DELETE", path: "/api/admin/tenants/school1/users/1/"},
 	{method: "POST", path: "/api/admin/tenants/school1/users/1/set_password/", body: map[string]any{"password": "longenough"}},
+	{method: "GET", path: "/api/admin/superusers/"},
+	{method: "DELETE", path: "/api/admin/superusers/1/"},
+	{method: "POST", path: "/api/admin/superusers/1/set_password/", body: map[string]any{"password": "longenough"}},
 }
 
 // TestAdminAuth sends every admin route without a token, with tokens that
@@ -148,6 +153,10 @@ func TestAdminAuth(t *testing.T) {
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM clients"))
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM domains"))
 	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE is_active"))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM clients WHERE name = 'School 1'"))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM superusers WHERE username = $1", suName))
+	assert.Equal(t, 200, e.do(req{method: "POST", host: public, path: "/api/admin/token/",
+		body: map[string]string{"username": suName, "password": suPassword}}).status, "the superuser's password is unchanged")
 
 	t.Run("AdminTokenOnTenantAPI", func(t *testing.T) {
 		e.t = t
@@ -371,7 +380,8 @@ func TestAdminUsers(t *testing.T) {
 		{"ErrRefreshDeactivated", req{method: "POST", host: school1, path: "/api/token/refresh/", body: map[string]string{"refresh": refresh}}, 401, nil},
 		{"OKActivate", patch(user, map[string]any{"is_active": true}), 200, map[string]any{"is_active": true}},
 		{"OKSignInActivated", signIn("demo123"), 200, nil},
-		{"ErrPatchRequired", patch(user, map[string]any{"email": "x@y.z"}), 400, map[string]any{"is_active": required}},
+		{"OKPatchEmailOnly", patch(user, map[string]any{"email": "x@y.z"}), 200, map[string]any{"email": "x@y.z", "is_active": true}},
+		{"ErrPatchBlankBool", patch(user, map[string]any{"is_active": ""}), 400, map[string]any{"is_active": []any{"Must be a valid boolean."}}},
 		{"ErrPatchBadBool", patch(user, map[string]any{"is_active": "maybe"}), 400, map[string]any{"is_active": []any{"Must be a valid boolean."}}},
 		{"ErrPatchUnknown", patch(path+"9999/", map[string]any{"is_active": false}), 404, nil},
 		{"OKSetPassword", setPassword(user, map[string]any{"password": "brand-new-pass"}), 200, map[string]any{"username": "demo"}},

@@ -555,6 +555,8 @@ type tenantPage struct {
 	Pager      pager
 	DomainForm form
 	UserForm   form
+	// SettingsForm edits the tenant's name, plan and paid-until date.
+	SettingsForm form
 }
 
 // tenantView loads the detail page of schema, with the given forms (and
@@ -568,7 +570,7 @@ func (s *Server) tenantView(ctx context.Context, r *http.Request, schema string,
 	if err != nil {
 		return tenantPage{}, err
 	}
-	p := tenantPage{Tenant: t, Domains: ds, DomainForm: domainForm, UserForm: userForm}
+	p := tenantPage{Tenant: t, Domains: ds, DomainForm: domainForm, UserForm: userForm, SettingsForm: tenantSettingsForm(t)}
 	page := int64(1)
 	if r.Method == http.MethodGet {
 		page = uiPage(r)
@@ -628,13 +630,24 @@ func (s *Server) adminAddDomainUI(w http.ResponseWriter, r *http.Request, sess *
 	return s.render(w, http.StatusBadRequest, sess, "tenant", p.Tenant.Name, p)
 }
 
-// adminRemoveDomainUI unmaps a domain: POST /admin/tenants/{schema}/domains/{domain}/remove/.
+// adminRemoveDomainUI unmaps a domain: POST /admin/tenants/{schema}/domains/{domain}/remove/
+// (from the confirmation page). The tenant's only domain is not removed:
+// the confirmation page says why, with status 400.
 func (s *Server) adminRemoveDomainUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
 	schema, domain, err := pathSchemaDomain(r)
 	if err != nil {
 		return err
 	}
-	if err := s.prov.RemoveTenantDomain(r.Context(), schema, domain); err != nil {
+	err = s.prov.RemoveTenantDomain(r.Context(), schema, domain)
+	if errors.Is(err, provision.ErrLastDomain) {
+		p, verr := s.domainRemoveView(r)
+		if verr != nil {
+			return verr
+		}
+		p.Error = errLastDomain.body.(detail).Detail
+		return s.render(w, http.StatusBadRequest, sess, "domain_remove", "Remove "+domain, p)
+	}
+	if err != nil {
 		return err
 	}
 	return s.redirect(w, r, sess, tenantURL(schema), "Removed domain "+domain+".")
@@ -767,13 +780,19 @@ func (s *Server) adminDeleteUI(w http.ResponseWriter, r *http.Request, sess *adm
 	if r.Method == http.MethodPost {
 		f = formOf(r, "confirm")
 		if f.Values["confirm"] == schema {
-			if err := s.prov.DeleteTenant(r.Context(), schema); err != nil {
+			err := s.prov.DeleteTenant(r.Context(), schema)
+			if err == nil {
+				return s.redirect(w, r, sess, "/admin/tenants/",
+					fmt.Sprintf("Deleted tenant %s (%s) with all its data.", schema, t.Name))
+			}
+			var se *provision.SchemaInUseError
+			if !errors.As(err, &se) {
 				return err
 			}
-			return s.redirect(w, r, sess, "/admin/tenants/",
-				fmt.Sprintf("Deleted tenant %s (%s) with all its data.", schema, t.Name))
+			f.Errors["confirm"] = se.Error() + " Nothing was deleted."
+		} else {
+			f.Errors["confirm"] = fmt.Sprintf("Type %s exactly to confirm; nothing was deleted.", schema)
 		}
-		f.Errors["confirm"] = fmt.Sprintf("Type %s exactly to confirm; nothing was deleted.", schema)
 		status = http.StatusBadRequest
 	}
 	p := deletePage{Tenant: t, Form: f}

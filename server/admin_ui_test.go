@@ -260,7 +260,7 @@ func TestAdminUISecureCookieInProduction(t *testing.T) {
 func TestAdminUICSRF(t *testing.T) {
 	e := newEnv(t)
 	e.superuser(suName, suPassword)
-	e.superuser("other", suPassword)
+	otherID := e.superuser("other", suPassword)
 	b := newBrowser(t, e.srv.URL)
 	csrf := b.signIn(suName, suPassword)
 	otherCSRF := newBrowser(t, e.srv.URL).signIn("other", suPassword)
@@ -290,6 +290,11 @@ func TestAdminUICSRF(t *testing.T) {
 		{"/admin/tenants/school1/users/", url.Values{"username": {"eve"}, "password": {"longenough"}}},
 		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/active/", url.Values{"active": {"false"}}},
 		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/password/", url.Values{"password": {"hijacked"}}},
+		{"/admin/tenants/school1/settings/", url.Values{"name": {"Hijacked"}}},
+		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/", url.Values{"email": {"eve@evil.example"}, "is_staff": {"on"}}},
+		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/delete/", url.Values{}},
+		{"/admin/superusers/" + strconv.FormatInt(otherID, 10) + "/password/", url.Values{"password": {"hijacked"}}},
+		{"/admin/superusers/" + strconv.FormatInt(otherID, 10) + "/delete/", url.Values{}},
 		{"/admin/logout/", url.Values{}},
 	}
 	for _, c := range posts {
@@ -319,7 +324,9 @@ func TestAdminUICSRF(t *testing.T) {
 	assert.Zero(t, e.tenantLeftovers("acme"))
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM clients"))
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM domains"))
-	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE is_active"))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE is_active AND NOT is_staff AND email = 'demo@school1.com'"))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM clients WHERE name = 'School 1'"))
+	assert.Equal(t, 2, e.count("SELECT count(*) FROM superusers"))
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM admin_sessions"), "nobody was signed out")
 	assert.Equal(t, 200, e.do(req{method: "POST", host: school1, path: "/api/token/",
 		body: map[string]string{"username": "demo", "password": "demo123"}}).status, "the password is unchanged")

@@ -74,6 +74,7 @@ func (fe fieldErrors) err() error {
 func toAPIError(err error) (*apiError, bool) {
 	var ae *apiError
 	var fe *provision.FieldError
+	var se *provision.SchemaInUseError
 	var pe *pgconn.PgError
 	var ne net.Error
 	switch {
@@ -81,6 +82,13 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, false
 	case errors.As(err, &fe):
 		return &apiError{status: http.StatusBadRequest, body: map[string][]string{fe.Field: {fe.Message}}}, false
+	case errors.As(err, &se):
+		// Objects outside the schema depend on it: nothing was dropped.
+		return errDetail(http.StatusBadRequest, se.Error()), false
+	case errors.Is(err, provision.ErrLastDomain):
+		return errLastDomain, false
+	case errors.Is(err, provision.ErrLastSuperuser):
+		return errLastSuperuser, false
 	case errors.Is(err, pgx.ErrNoRows), errors.Is(err, provision.ErrNotFound), errors.Is(err, db.ErrTenantGone):
 		// A tenant deleted while its request was in flight is gone, as its
 		// host will be once every cache has heard of it.

@@ -43,6 +43,7 @@ func (s *Server) adminAPI(p *mux.Router) {
 	route(p, "/api/admin/tenants/", s.adminAuthed(s.adminListTenants), http.MethodGet)
 	route(p, "/api/admin/tenants/", s.adminAuthed(s.adminCreateTenant), http.MethodPost)
 	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminGetTenant), http.MethodGet)
+	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminUpdateTenant), http.MethodPatch)
 	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminDeleteTenant), http.MethodDelete)
 	route(p, "/api/admin/tenants/{schema}/domains/", s.adminAuthed(s.adminListDomains), http.MethodGet)
 	route(p, "/api/admin/tenants/{schema}/domains/", s.adminAuthed(s.adminAddDomain), http.MethodPost)
@@ -52,7 +53,11 @@ func (s *Server) adminAPI(p *mux.Router) {
 	route(p, "/api/admin/tenants/{schema}/users/", s.adminAuthed(s.adminCreateUser), http.MethodPost)
 	route(p, "/api/admin/tenants/{schema}/users/{id}/", s.adminAuthed(s.adminGetUser), http.MethodGet)
 	route(p, "/api/admin/tenants/{schema}/users/{id}/", s.adminAuthed(s.adminUpdateUser), http.MethodPatch)
+	route(p, "/api/admin/tenants/{schema}/users/{id}/", s.adminAuthed(s.adminDeleteUser), http.MethodDelete)
 	route(p, "/api/admin/tenants/{schema}/users/{id}/set_password/", s.adminAuthed(s.adminSetPassword), http.MethodPost)
+	route(p, "/api/admin/superusers/", s.adminAuthed(s.adminListSuperusers), http.MethodGet)
+	route(p, "/api/admin/superusers/{id}/", s.adminAuthed(s.adminDeleteSuperuser), http.MethodDelete)
+	route(p, "/api/admin/superusers/{id}/set_password/", s.adminAuthed(s.adminSetSuperuserPassword), http.MethodPost)
 }
 
 // adminUI adds the admin web UI (public host only). Pages are GETs; every
@@ -71,11 +76,23 @@ func (s *Server) adminUI(p *mux.Router) {
 	route(p, "/admin/tenants/{schema}/delete/", s.ui(s.adminDeleteUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/domains/", s.ui(s.adminAddDomainUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/domains/{domain}/primary/", s.ui(s.adminPrimaryDomainUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/settings/", s.ui(s.adminTenantSettingsUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/domains/{domain}/remove/", s.ui(s.adminRemoveDomainPage), http.MethodGet)
 	route(p, "/admin/tenants/{schema}/domains/{domain}/remove/", s.ui(s.adminRemoveDomainUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/users/", s.ui(s.adminCreateUserUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/users/{id}/", s.ui(s.adminUserUI), http.MethodGet)
+	route(p, "/admin/tenants/{schema}/users/{id}/", s.ui(s.adminUserUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/users/{id}/active/", s.ui(s.adminUserDeactivateUI), http.MethodGet)
 	route(p, "/admin/tenants/{schema}/users/{id}/active/", s.ui(s.adminUserActiveUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/users/{id}/delete/", s.ui(s.adminUserDeleteUI), http.MethodGet)
+	route(p, "/admin/tenants/{schema}/users/{id}/delete/", s.ui(s.adminUserDeleteUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/users/{id}/password/", s.ui(s.adminPasswordUI), http.MethodGet)
 	route(p, "/admin/tenants/{schema}/users/{id}/password/", s.ui(s.adminPasswordUI), http.MethodPost)
+	route(p, "/admin/superusers/", s.ui(s.adminSuperusersUI), http.MethodGet)
+	route(p, "/admin/superusers/{id}/password/", s.ui(s.adminSuperuserPasswordUI), http.MethodGet)
+	route(p, "/admin/superusers/{id}/password/", s.ui(s.adminSuperuserPasswordUI), http.MethodPost)
+	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodGet)
+	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodPost)
 	// Any other path under /admin/ is an HTML 404.
 	p.PathPrefix("/admin/").Handler(s.uiOpen(s.adminNotFound))
 }

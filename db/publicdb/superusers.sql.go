@@ -36,36 +36,6 @@ func (q *Queries) CreateSuperuser(ctx context.Context, arg CreateSuperuserParams
 	return i, err
 }
 
-const deleteSuperuser = `-- name: DeleteSuperuser :one
-DELETE FROM superusers WHERE username = $1 RETURNING id, username, email, password_hash, is_active, date_joined, last_login
-`
-
-// DeleteSuperuser removes a superuser; their admin sessions go with them.
-func (q *Queries) DeleteSuperuser(ctx context.Context, username string) (Superuser, error) {
-	row := q.db.QueryRow(ctx, deleteSuperuser, username)
-	var i Superuser
-	err := row.Scan(
-		&i.ID,
-		&i.Username,
-		&i.Email,
-		&i.PasswordHash,
-		&i.IsActive,
-		&i.DateJoined,
-		&i.LastLogin,
-	)
-	return i, err
-}
-
-const deleteSuperuserSessions = `-- name: DeleteSuperuserSessions :exec
-DELETE FROM admin_sessions WHERE superuser_id = $1
-`
-
-// DeleteSuperuserSessions signs a superuser out of the admin UI everywhere.
-func (q *Queries) DeleteSuperuserSessions(ctx context.Context, superuserID int64) error {
-	_, err := q.db.Exec(ctx, deleteSuperuserSessions, superuserID)
-	return err
-}
-
 const getSuperuserByUsername = `-- name: GetSuperuserByUsername :one
 SELECT id, username, email, password_hash, is_active, date_joined, last_login FROM superusers WHERE username = $1
 `
@@ -115,28 +85,4 @@ func (q *Queries) ListSuperusers(ctx context.Context) ([]Superuser, error) {
 		return nil, err
 	}
 	return items, nil
-}
-
-const setSuperuserPassword = `-- name: SetSuperuserPassword :one
-UPDATE superusers SET password_hash = $1 WHERE username = $2 RETURNING id, username, email, password_hash, is_active, date_joined, last_login
-`
-
-type SetSuperuserPasswordParams struct {
-	PasswordHash string
-	Username     string
-}
-
-func (q *Queries) SetSuperuserPassword(ctx context.Context, arg SetSuperuserPasswordParams) (Superuser, error) {
-	row := q.db.QueryRow(ctx, setSuperuserPassword, arg.PasswordHash, arg.Username)
-	var i Superuser
-	err := row.Scan(
-		&i.ID,
-		&i.Username,
-		&i.Email,
-		&i.PasswordHash,
-		&i.IsActive,
-		&i.DateJoined,
-		&i.LastLogin,
-	)
-	return i, err
 }

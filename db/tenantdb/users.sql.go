@@ -43,28 +43,6 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 	return i, err
 }
 
-const deleteUserByUsername = `-- name: DeleteUserByUsername :one
-DELETE FROM users WHERE username = $1 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login
-`
-
-// DeleteUserByUsername removes a user (their refresh tokens go with them;
-// their items stay, without an author).
-func (q *Queries) DeleteUserByUsername(ctx context.Context, username string) (User, error) {
-	row := q.db.QueryRow(ctx, deleteUserByUsername, username)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.Username,
-		&i.Email,
-		&i.PasswordHash,
-		&i.IsStaff,
-		&i.IsActive,
-		&i.DateJoined,
-		&i.LastLogin,
-	)
-	return i, err
-}
-
 const getActiveUser = `-- name: GetActiveUser :one
 SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login FROM users WHERE id = $1 AND is_active
 `
@@ -92,44 +70,6 @@ SELECT id, username, email, password_hash, is_staff, is_active, date_joined, las
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
 	row := q.db.QueryRow(ctx, getUserByUsername, username)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.Username,
-		&i.Email,
-		&i.PasswordHash,
-		&i.IsStaff,
-		&i.IsActive,
-		&i.DateJoined,
-		&i.LastLogin,
-	)
-	return i, err
-}
-
-const updateUserByUsername = `-- name: UpdateUserByUsername :one
-UPDATE users
-SET email = coalesce($1::text, email),
-    is_staff = coalesce($2::boolean, is_staff),
-    is_active = coalesce($3::boolean, is_active)
-WHERE username = $4
-RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login
-`
-
-type UpdateUserByUsernameParams struct {
-	Email    *string
-	IsStaff  *bool
-	IsActive *bool
-	Username string
-}
-
-// UpdateUserByUsername changes the fields given (a NULL argument keeps the column).
-func (q *Queries) UpdateUserByUsername(ctx context.Context, arg UpdateUserByUsernameParams) (User, error) {
-	row := q.db.QueryRow(ctx, updateUserByUsername,
-		arg.Email,
-		arg.IsStaff,
-		arg.IsActive,
-		arg.Username,
-	)
 	var i User
 	err := row.Scan(
 		&i.ID,

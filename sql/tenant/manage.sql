@@ -1,0 +1,15 @@
+-- Queries of the admin's management operations (see provision/manage.go).
+
+-- name: UpdateUserByID :one
+-- UpdateUserByID changes the fields given (a NULL argument keeps the column).
+UPDATE users
+SET email = coalesce(sqlc.narg('email')::text, email),
+    is_staff = coalesce(sqlc.narg('is_staff')::boolean, is_staff),
+    is_active = coalesce(sqlc.narg('is_active')::boolean, is_active)
+WHERE id = @id
+RETURNING *;
+
+-- name: DeleteUserByID :one
+-- DeleteUserByID removes a user: their refresh tokens go with them (ON
+-- DELETE CASCADE) and their items stay, without an author (SET NULL).
+DELETE FROM users WHERE id = @id RETURNING *;
