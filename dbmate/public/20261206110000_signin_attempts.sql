@@ -23,8 +23,8 @@ CREATE INDEX signin_attempts_window_start_idx ON signin_attempts (window_start);
 -- key see a count within it, whatever the number of server processes. Each
 -- key counts in a fixed window of window_secs from its first attempt. A
 -- refused attempt is taken back at once (below), so a key's count never
--- stays above its limit. Rows are locked in key order, so two calls cannot
--- deadlock.
+-- stays above its limit. Calls wait for each other only in the upsert,
+-- which locks rows in key order, so two calls cannot deadlock.
 --
 -- Each call also deletes up to 8 rows whose window has ended (oldest first,
 -- skipping rows another call holds): a call adds at most 2 rows, so expired
@@ -39,11 +39,6 @@ DECLARE
     win  interval := make_interval(secs => window_secs);
     wait integer;
 BEGIN
-    DELETE FROM public.signin_attempts
-    WHERE key IN (SELECT o.key FROM public.signin_attempts o
-                  WHERE o.window_start <= now() - win
-                  ORDER BY o.window_start LIMIT 8
-                  FOR UPDATE SKIP LOCKED);
     WITH counted AS (
         INSERT INTO public.signin_attempts AS s (key, window_start, attempts)
         SELECT k.key, now(), 1 FROM unnest(keys) AS k(key) ORDER BY k.key
@@ -63,6 +58,14 @@ BEGIN
         -- address's allowance for everyone behind it.
         UPDATE public.signin_attempts SET attempts = attempts - 1 WHERE key = ANY (keys);
     END IF;
+    -- Prune last: holding only its own keys by now, it skips every row
+    -- another call holds and so never waits, which keeps the one wait of
+    -- this function (the upsert's, in key order) free of deadlocks.
+    DELETE FROM public.signin_attempts
+    WHERE key IN (SELECT o.key FROM public.signin_attempts o
+                  WHERE o.window_start <= now() - win
+                  ORDER BY o.window_start LIMIT 8
+                  FOR UPDATE SKIP LOCKED);
     RETURN wait;
 END
 $$;
@@ -73,8 +76,11 @@ $$;
 -- the window have ended in between, the new window gains one attempt.)
 CREATE FUNCTION signin_succeeded(keys bytea[]) RETURNS void
 LANGUAGE sql VOLATILE AS $$
+    -- Rows are locked in key order, as signin_attempt locks them.
     UPDATE public.signin_attempts SET attempts = attempts - 1
-    WHERE key = ANY (keys) AND attempts > 0;
+    WHERE key IN (SELECT o.key FROM public.signin_attempts o
+                  WHERE o.key = ANY (keys) ORDER BY o.key FOR UPDATE)
+      AND attempts > 0;
 $$;
 
 -- migrate:down
