@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +27,7 @@ type httpClient struct {
 	addr    string
 	timeout time.Duration
 	free    chan *httpConn // idle connections, at most one per worker
+	dialed  atomic.Uint32  // connections dialed, for their source address
 }
 
 type httpConn struct {
@@ -35,6 +38,22 @@ type httpConn struct {
 
 func newHTTPClient(addr string, concurrency int, timeout time.Duration) *httpClient {
 	return &httpClient{addr: addr, timeout: timeout, free: make(chan *httpConn, concurrency)}
+}
+
+// source is the local address of a new connection: on Linux, against a
+// server on loopback, each connection comes from its own address of
+// 127.0.0.0/8 (any of which Linux answers), as real clients come from
+// their own addresses. The server throttles sign-ins per client address
+// and counts each sign-in in flight (server/throttle.go), so the token load
+// from a single address would be throttled rather than measured. nil (any
+// address) elsewhere.
+func (h *httpClient) source() net.Addr {
+	host, _, err := net.SplitHostPort(h.addr)
+	if ip := net.ParseIP(host); err != nil || runtime.GOOS != "linux" || ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+		return nil
+	}
+	n := h.dialed.Add(1)
+	return &net.TCPAddr{IP: net.IPv4(127, byte(n>>16), byte(n>>8), byte(n)%254+1)}
 }
 
 // request is what one load request sends.
@@ -55,7 +74,7 @@ func (h *httpClient) do(ctx context.Context, req request, keep bool) (int, []byt
 	select {
 	case hc = <-h.free:
 	default:
-		c, err := (&net.Dialer{Timeout: h.timeout}).DialContext(ctx, "tcp", h.addr)
+		c, err := (&net.Dialer{Timeout: h.timeout, LocalAddr: h.source()}).DialContext(ctx, "tcp", h.addr)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,9 +15,29 @@ import (
 	"github.com/tenantctl/tenantctl/db"
 )
 
-// InsecureSecretKey is the development default of SECRET_KEY. serve refuses
-// to start with it when APP_ENV=production.
+// InsecureSecretKey is the development default of SECRET_KEY, used when
+// SECRET_KEY is unset. It is public (it is in this source), so serve refuses
+// it when APP_ENV=production.
 const InsecureSecretKey = "insecure-dev-secret-key-change-me-in-production"
+
+// MinSecretKeyBytes is the shortest SECRET_KEY production accepts: an HS256
+// key should hold at least as many bytes as the hash's 256-bit output.
+const MinSecretKeyBytes = 32
+
+// publishedSecretKeys are the keys that ever appeared in this repository's
+// runtime files (compose.yaml, .env.example, the docs): anyone can read them,
+// so anyone could forge admin and tenant tokens signed with them. Deleting a
+// key from a file does not unpublish it (it stays in the history and in
+// copies of the file), so a key stays in this list for good.
+var publishedSecretKeys = []string{
+	InsecureSecretKey,
+	// compose.yaml's fallback until issue #9; compose now fails without SECRET_KEY.
+	"insecure-compose-dev-secret-key-change-me",
+}
+
+// placeholderWords mark a key copied from an example rather than generated;
+// none occurs in a random hex or base64 key.
+var placeholderWords = []string{"insecure", "changeme", "change-me", "change_me", "example", "placeholder"}
 
 // Config is the whole configuration, read once at start-up.
 type Config struct {
@@ -105,16 +126,33 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 // CheckProduction returns an error when the configuration is unsafe to serve
-// with in production.
+// with in production: a SECRET_KEY that is published (the development
+// default, or any key that appeared in this repository), looks like a
+// placeholder, or is shorter than MinSecretKeyBytes. Other environments
+// accept any key, so development works with SECRET_KEY unset.
 func (c Config) CheckProduction() error {
 	if !c.Production() {
 		return nil
 	}
-	if c.SecretKey == InsecureSecretKey {
-		return errors.New("SECRET_KEY is the insecure development default; set a random secret of at least 32 characters when APP_ENV=production")
+	return checkSecretKey(c.SecretKey)
+}
+
+func checkSecretKey(key string) error {
+	const fix = "set a random secret of at least 32 bytes (openssl rand -hex 32) when APP_ENV=production"
+	if key == InsecureSecretKey {
+		return errors.New("SECRET_KEY is the insecure development default (SECRET_KEY unset); " + fix)
 	}
-	if len(c.SecretKey) < 32 {
-		return errors.New("SECRET_KEY is shorter than 32 characters; set a longer random secret when APP_ENV=production")
+	if slices.Contains(publishedSecretKeys, key) {
+		return errors.New("SECRET_KEY is a key published in tenantctl's repository, with which anyone can forge tokens; " + fix)
+	}
+	lower := strings.ToLower(key)
+	for _, w := range placeholderWords {
+		if strings.Contains(lower, w) {
+			return fmt.Errorf("SECRET_KEY looks like a placeholder (it contains %q); %s", w, fix)
+		}
+	}
+	if len(key) < MinSecretKeyBytes {
+		return fmt.Errorf("SECRET_KEY is %d bytes, shorter than %d; %s", len(key), MinSecretKeyBytes, fix)
 	}
 	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -155,6 +157,60 @@ func TestRoundTrips(t *testing.T) {
 			return err
 		}))
 	}), "two reads")
+}
+
+// TestSignInRoundTrips: the throttled sign-in (count before the hash, give
+// back on success) costs what the sign-in cost before it was throttled: the
+// count rides in the user lookup, a single statement in an implicit
+// transaction (1 trip), and the give-back in RecordSignIn (batch + COMMIT).
+// The count is committed by that implicit transaction, and given back.
+func TestSignInRoundTrips(t *testing.T) {
+	pool, turns, _ := setup(t)
+	ctx := t.Context()
+	measure := func(fn func()) int64 {
+		fn()
+		fn()
+		turns.Store(0)
+		fn()
+		return turns.Load()
+	}
+	record := func(id int64, keys [][]byte) error {
+		return db.InTenant(ctx, pool, acme, func(q *tenantdb.Queries) error {
+			return q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
+				Jti: uuid.New(), Family: uuid.New(), UserID: id, ExpiresAt: time.Now().Add(time.Hour), Keys: keys,
+			})
+		})
+	}
+	assert.EqualValues(t, 3, measure(func() {
+		u, err := db.ReadTenantV(ctx, pool, acme, func(q *tenantdb.Queries) (tenantdb.User, error) {
+			return q.GetUserByUsername(ctx, "u")
+		})
+		require.NoError(t, err)
+		require.NoError(t, record(u.ID, nil))
+	}), "unthrottled: the lookup, then RecordSignIn")
+
+	keys := [][]byte{make([]byte, 32), append(make([]byte, 31), 1)}
+	start := func() tenantdb.StartSignInRow {
+		u, err := db.ReadTenantV(ctx, pool, acme, func(q *tenantdb.Queries) (tenantdb.StartSignInRow, error) {
+			return q.StartSignIn(ctx, tenantdb.StartSignInParams{Keys: keys, Limits: []int32{5, 30}, WindowSecs: 300, Username: "u"})
+		})
+		require.NoError(t, err)
+		return u
+	}
+	attempts := func() (n int) {
+		require.NoError(t, pool.QueryRow(ctx, "SELECT coalesce(sum(attempts), 0) FROM public.signin_attempts").Scan(&n))
+		return n
+	}
+	assert.EqualValues(t, 3, measure(func() {
+		u := start()
+		require.Zero(t, u.WaitSeconds)
+		require.NoError(t, record(u.ID, keys))
+	}), "throttled: the count with the lookup, then RecordSignIn with the give-back")
+
+	u := start()
+	assert.Equal(t, 2, attempts(), "counted on both keys, and committed")
+	require.NoError(t, record(u.ID, keys))
+	assert.Equal(t, 0, attempts(), "given back")
 }
 
 // TestReadTenant checks that reads in implicit transactions see their

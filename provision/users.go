@@ -16,10 +16,6 @@ import (
 	"github.com/tenantctl/tenantctl/password"
 )
 
-// ErrBadCredentials is returned by AuthenticateSuperuser for an unknown
-// username, a wrong password or an inactive superuser alike.
-var ErrBadCredentials = errors.New("no active account found with the given credentials")
-
 // MaxPageSize is the most rows one search returns.
 const MaxPageSize = 100
 
@@ -229,32 +225,6 @@ func validatePassword(field, plain string) error {
 		return fieldErr(field, "This password is too short. It must contain at least %d characters.", password.MinLength)
 	}
 	return nil
-}
-
-// AuthenticateSuperuser checks a superuser's username and password and
-// records the sign-in. An unknown username costs the same hashing work as a
-// wrong password, so the answer's timing does not reveal which usernames
-// exist. It returns ErrBadCredentials for an unknown username, a wrong
-// password or an inactive superuser.
-func (s *Service) AuthenticateSuperuser(ctx context.Context, username, plain string) (publicdb.Superuser, error) {
-	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
-		return q.GetSuperuserByUsername(ctx, username)
-	})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return publicdb.Superuser{}, err
-	}
-	// Verify outside the transaction: it is slow and must not hold a connection.
-	ok, err := s.hasher.Verify(ctx, plain, su.PasswordHash)
-	if err != nil {
-		return publicdb.Superuser{}, err
-	}
-	if !ok || !su.IsActive {
-		return publicdb.Superuser{}, ErrBadCredentials
-	}
-	err = db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
-		return q.TouchSuperuserLogin(ctx, su.ID)
-	})
-	return su, err
 }
 
 // ActiveSuperuser returns superuser id if it exists and is active, or

@@ -199,15 +199,7 @@ func (s *Server) adminObtainToken(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	attempt := adminSignIn(r, username)
-	if err := s.checkSignIn(attempt); err != nil {
-		return err
-	}
-	su, err := s.prov.AuthenticateSuperuser(r.Context(), username, pw)
-	if errors.Is(err, provision.ErrBadCredentials) {
-		s.signInFailed(attempt)
-		return errBadCredential
-	}
+	su, err := s.authenticateSuperuser(r, username, pw)
 	if err != nil {
 		return err
 	}
@@ -218,6 +210,41 @@ func (s *Server) adminObtainToken(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeJSON(w, http.StatusOK, adminTokenJSON{Access: access})
 	return nil
+}
+
+// authenticateSuperuser checks a superuser's username and password for the
+// admin API and web UI, throttled like tenant sign-ins: the attempt is
+// counted before the password is hashed, in the statement that looks the
+// superuser up, and given back on success in the one that records the
+// login. It returns an errThrottled 429, errBadCredential for
+// an unknown or inactive superuser or a wrong password, or the database's
+// error.
+func (s *Server) authenticateSuperuser(r *http.Request, username, pw string) (publicdb.StartSuperuserSignInRow, error) {
+	ctx := r.Context()
+	attempt := adminSignIn(r, username)
+	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.StartSuperuserSignInRow, error) {
+		return q.StartSuperuserSignIn(ctx, publicdb.StartSuperuserSignInParams{
+			Keys: attempt.keys, Limits: attempt.limits, WindowSecs: windowSecs, Username: username,
+		})
+	})
+	if err != nil {
+		return su, err
+	}
+	if su.WaitSeconds > 0 {
+		return su, errThrottled(su.WaitSeconds)
+	}
+	// Verify outside the transaction: it is slow and must not hold a connection.
+	ok, err := s.hasher.Verify(ctx, pw, su.PasswordHash)
+	if err != nil {
+		return su, err
+	}
+	if !ok || !su.IsActive {
+		return su, errBadCredential
+	}
+	err = db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+		return q.RecordSuperuserSignIn(ctx, publicdb.RecordSuperuserSignInParams{ID: su.ID, Keys: attempt.keys})
+	})
+	return su, err
 }
 
 // pathSchema returns the {schema} of the request's path; a name that cannot

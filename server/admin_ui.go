@@ -342,8 +342,8 @@ func (s *Server) adminLoginPage(w http.ResponseWriter, r *http.Request, sess *ad
 	return s.render(w, http.StatusOK, nil, "login", "Sign in", p)
 }
 
-// adminLogin signs a superuser in: POST /admin/login/. Failures are
-// throttled like API sign-ins (per username and per address).
+// adminLogin signs a superuser in: POST /admin/login/. Attempts are
+// throttled like API sign-ins (authenticateSuperuser).
 func (s *Server) adminLogin(w http.ResponseWriter, r *http.Request, _ *adminSession) error {
 	if err := checkOrigin(r); err != nil {
 		return err
@@ -359,12 +359,13 @@ func (s *Server) adminLogin(w http.ResponseWriter, r *http.Request, _ *adminSess
 		p.Error = "Enter your username and password."
 		return s.render(w, http.StatusBadRequest, nil, "login", "Sign in", p)
 	}
-	attempt := adminSignIn(r, username)
-	if err := s.checkSignIn(attempt); err != nil {
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			return err
-		}
+	su, err := s.authenticateSuperuser(r, username, pw)
+	var ae *apiError
+	switch {
+	case errors.Is(err, errBadCredential):
+		p.Error = "Please enter the correct username and password of an active superuser. Both are case-sensitive."
+		return s.render(w, http.StatusBadRequest, nil, "login", "Sign in", p)
+	case errors.As(err, &ae) && ae.status == http.StatusTooManyRequests:
 		for k, vs := range ae.header {
 			w.Header()[k] = vs
 		}
@@ -373,14 +374,7 @@ func (s *Server) adminLogin(w http.ResponseWriter, r *http.Request, _ *adminSess
 			p.Error = "Too many failed sign-ins. " + strings.TrimPrefix(d.Detail, "Request was throttled. ")
 		}
 		return s.render(w, ae.status, nil, "login", "Sign in", p)
-	}
-	su, err := s.prov.AuthenticateSuperuser(r.Context(), username, pw)
-	if errors.Is(err, provision.ErrBadCredentials) {
-		s.signInFailed(attempt)
-		p.Error = "Please enter the correct username and password of an active superuser. Both are case-sensitive."
-		return s.render(w, http.StatusBadRequest, nil, "login", "Sign in", p)
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	if err := s.startSession(w, r, su.ID, "Signed in as "+su.Username+"."); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -104,6 +105,7 @@ type req struct {
 	ctype  string
 	bearer string
 	header http.Header
+	from   string // the client's IP address (127.0.0.0/8), 127.0.0.1 when empty
 }
 
 // do sends rq to the test server and checks the response against the
@@ -151,7 +153,11 @@ func (e *env) send(rq req) (r reply, raw []byte, ctype string, err error) {
 	for k, vs := range rq.header {
 		hr.Header[k] = vs
 	}
-	resp, err := http.DefaultClient.Do(hr)
+	client := http.DefaultClient
+	if rq.from != "" {
+		client = clientFrom(rq.from)
+	}
+	resp, err := client.Do(hr)
 	if err != nil {
 		return r, raw, ctype, err
 	}
@@ -246,6 +252,25 @@ func (e *env) demo(host string) string {
 	a, _ := e.login(host, "demo", "demo123")
 	e.token[host] = a
 	return a
+}
+
+var (
+	clientsMu sync.Mutex
+	clients   = map[string]*http.Client{}
+)
+
+// clientFrom returns an HTTP client whose connections come from ip, one of
+// the loopback addresses, so that the server sees another client address.
+func clientFrom(ip string) *http.Client {
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	if c, ok := clients[ip]; ok {
+		return c
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64}}
+	clients[ip] = c
+	return c
 }
 
 // exec runs SQL against the test database.

@@ -24,13 +24,12 @@ import (
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	pool     *pgxpool.Pool
-	hasher   *password.Hasher
-	tokens   *token.Issuer
-	tenants  *tenantCache
-	throttle *throttle
+	cfg     config.Config
+	log     *slog.Logger
+	pool    *pgxpool.Pool
+	hasher  *password.Hasher
+	tokens  *token.Issuer
+	tenants *tenantCache
 	// prov is the provisioning service of the admin, the same code the CLI
 	// runs; nil if it could not be built (the admin then answers 503).
 	prov  *provision.Service
@@ -48,14 +47,13 @@ type Server struct {
 // a connection listening for tenant routing changes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, hasher *password.Hasher) http.Handler {
 	s := &Server{
-		cfg:      cfg,
-		log:      log,
-		pool:     pool,
-		hasher:   hasher,
-		tokens:   token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
-		tenants:  newTenantCache(pool, log, cfg.DatabaseDirectURL),
-		throttle: newThrottle(time.Now),
-		pages:    parseAdminPages(),
+		cfg:     cfg,
+		log:     log,
+		pool:    pool,
+		hasher:  hasher,
+		tokens:  token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
+		tenants: newTenantCache(pool, log, cfg.DatabaseDirectURL),
+		pages:   parseAdminPages(),
 	}
 	// Like tenantctl's, the admin's migrator locks and migrates over the
 	// direct URL (a pooler in transaction mode cannot hold session locks).

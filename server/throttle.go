@@ -1,128 +1,104 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 )
 
-// Sign-in throttling limits failed attempts in a fixed window, per tenant and
-// username (guessing one account's password) and per client address
-// (spraying many accounts). Only failures count, so a user who signs in
-// correctly is never slowed, and blocking one username does not lock out the
-// tenant's other users.
+// Sign-in throttling (SECURITY.md) limits the sign-in attempts of a client
+// address, in fixed windows:
+//   - per account and address (guessing one account's password): an
+//     attacker who uses up an account's attempts from their address does
+//     not lock out its owner, who signs in from another;
+//   - per address over every account, tenant and admin alike (spraying).
+//
+// There is deliberately no limit per account alone: whoever could reach it
+// could lock any user out, superusers too, forever.
+//
+// The counts live in PostgreSQL (public.signin_attempts), so every server
+// process counts against the same limits. An attempt is counted BEFORE its
+// password is hashed, in the statement that looks the user up (no extra
+// round trip): of N guesses sent at once, only the limit's worth are ever
+// evaluated. A correct password gives its attempt back, in the statement
+// that records the sign-in, so correct sign-ins never count, and a refused
+// attempt is not counted at all (the database takes it back at once).
 const (
-	throttleWindow      = 5 * time.Minute
-	maxFailuresPerUser  = 5
-	maxFailuresPerAddr  = 30
-	maxThrottleBuckets  = 100_000
-	throttleSweepPeriod = time.Minute
+	throttleWindow     = 5 * time.Minute
+	maxAttemptsPerUser = 5  // per account and client address
+	maxAttemptsPerAddr = 30 // per client address
 )
 
-// throttle counts failures per key in fixed windows. The zero value is not
-// usable; use newThrottle.
-type throttle struct {
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	now       func() time.Time
-	lastSweep time.Time
+// windowSecs is throttleWindow as the database functions take it.
+const windowSecs = int32(throttleWindow / time.Second)
+
+// signIn is a sign-in attempt's throttle keys and the limit of each.
+type signIn struct {
+	keys   [][]byte
+	limits []int32
 }
 
-type bucket struct {
-	failures int
-	resetAt  time.Time
-}
-
-func newThrottle(now func() time.Time) *throttle {
-	return &throttle{buckets: map[string]*bucket{}, now: now}
-}
-
-// blocked returns how long until key may try again, or 0 if it may now.
-func (t *throttle) blocked(key string, limit int) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b, ok := t.buckets[key]
-	now := t.now()
-	if !ok || !now.Before(b.resetAt) || b.failures < limit {
-		return 0
-	}
-	return b.resetAt.Sub(now)
-}
-
-// fail records a failed attempt by key.
-func (t *throttle) fail(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	t.sweep(now)
-	b, ok := t.buckets[key]
-	if !ok || !now.Before(b.resetAt) {
-		b = &bucket{resetAt: now.Add(throttleWindow)}
-		t.buckets[key] = b
-	}
-	b.failures++
-}
-
-// sweep drops expired buckets now and then, and everything if an attack
-// fills the map, so memory stays bounded.
-func (t *throttle) sweep(now time.Time) {
-	if len(t.buckets) >= maxThrottleBuckets {
-		clear(t.buckets)
-	}
-	if now.Sub(t.lastSweep) < throttleSweepPeriod {
-		return
-	}
-	t.lastSweep = now
-	for k, b := range t.buckets {
-		if !now.Before(b.resetAt) {
-			delete(t.buckets, k)
-		}
-	}
-}
-
-// signIn is a sign-in attempt's two throttle keys: the account (tenant and
-// username, or a superuser's name) and the client address, whose count is
-// shared by tenant and admin sign-ins.
-type signIn struct{ user, addr string }
-
+// newSignIn is the attempt on account (a namespaced account name) from the
+// request's client address.
 func newSignIn(r *http.Request, account string) signIn {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+	addr := clientAddr(r)
+	return signIn{
+		keys:   [][]byte{throttleKey("account", account, addr), throttleKey("addr", addr)},
+		limits: []int32{maxAttemptsPerUser, maxAttemptsPerAddr},
 	}
-	return signIn{user: "u:" + account, addr: "a:" + ip}
 }
 
 // tenantSignIn is the attempt of username on tenant t.
 func tenantSignIn(r *http.Request, t tenant, username string) signIn {
-	return newSignIn(r, fmt.Sprintf("%d:%s", t.ID, username))
+	return newSignIn(r, "tenant "+strconv.FormatInt(t.ID, 10)+" "+username)
 }
 
 // adminSignIn is the attempt of superuser username (API or web UI alike).
 func adminSignIn(r *http.Request, username string) signIn {
-	return newSignIn(r, "su:"+username)
+	return newSignIn(r, "superuser "+username)
 }
 
-// signInFailed counts a failed attempt against both keys.
-func (s *Server) signInFailed(a signIn) {
-	s.throttle.fail(a.user)
-	s.throttle.fail(a.addr)
-}
-
-// checkSignIn refuses an attempt whose username or address is throttled.
-func (s *Server) checkSignIn(a signIn) error {
-	wait := max(s.throttle.blocked(a.user, maxFailuresPerUser), s.throttle.blocked(a.addr, maxFailuresPerAddr))
-	if wait <= 0 {
-		return nil
+// throttleKey is the SHA-256 of parts, each length-prefixed so that no two
+// lists of parts share a key. A hash keeps the table's keys one size however
+// long a username a client sends, and keeps names and addresses out of it.
+func throttleKey(parts ...string) []byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write(binary.AppendUvarint(nil, uint64(len(p))))
+		h.Write([]byte(p))
 	}
-	secs := int(math.Ceil(wait.Seconds()))
+	return h.Sum(nil)
+}
+
+// clientAddr is the address a request's limits count against: the TCP
+// peer's IP (no proxy header is trusted: nothing configures one). An IPv6
+// client counts by its /64, the block one subscriber gets, since anyone with
+// a /64 has 2^64 addresses to rotate through.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// errThrottled is the 429 of an attempt refused for wait seconds, in DRF's
+// words.
+func errThrottled(wait int32) *apiError {
 	return &apiError{
 		status: http.StatusTooManyRequests,
-		body:   detail{Detail: fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs)},
-		header: http.Header{"Retry-After": {strconv.Itoa(secs)}},
+		body:   detail{Detail: fmt.Sprintf("Request was throttled. Expected available in %d seconds.", wait)},
+		header: http.Header{"Retry-After": {strconv.Itoa(int(wait))}},
 	}
 }

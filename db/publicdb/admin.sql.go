@@ -275,12 +275,3 @@ func (q *Queries) SetPrimaryDomain(ctx context.Context, id int64) (Domain, error
 	)
 	return i, err
 }
-
-const touchSuperuserLogin = `-- name: TouchSuperuserLogin :exec
-UPDATE superusers SET last_login = now() WHERE id = $1
-`
-
-func (q *Queries) TouchSuperuserLogin(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, touchSuperuserLogin, id)
-	return err
-}

@@ -42,6 +42,12 @@ type SchemaMigration struct {
 	Version string
 }
 
+type SigninAttempt struct {
+	Key         []byte
+	WindowStart time.Time
+	Attempts    int32
+}
+
 type Superuser struct {
 	ID           int64
 	Username     string

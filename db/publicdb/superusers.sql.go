@@ -86,3 +86,69 @@ func (q *Queries) ListSuperusers(ctx context.Context) ([]Superuser, error) {
 	}
 	return items, nil
 }
+
+const recordSuperuserSignIn = `-- name: RecordSuperuserSignIn :exec
+WITH g AS (
+    SELECT signin_succeeded($2::bytea[])
+)
+UPDATE superusers SET last_login = now() FROM g WHERE superusers.id = $1
+`
+
+type RecordSuperuserSignInParams struct {
+	ID   int64
+	Keys [][]byte
+}
+
+// RecordSuperuserSignIn stores the superuser's last login and gives back the
+// attempt StartSuperuserSignIn counted (signin_succeeded), in one statement.
+func (q *Queries) RecordSuperuserSignIn(ctx context.Context, arg RecordSuperuserSignInParams) error {
+	_, err := q.db.Exec(ctx, recordSuperuserSignIn, arg.ID, arg.Keys)
+	return err
+}
+
+const startSuperuserSignIn = `-- name: StartSuperuserSignIn :one
+SELECT a.wait::integer AS wait_seconds,
+       coalesce(u.id, 0)::bigint AS id,
+       coalesce(u.username, '')::text AS username,
+       coalesce(u.password_hash, '')::text AS password_hash,
+       coalesce(u.is_active, false)::boolean AS is_active
+FROM signin_attempt($1::bytea[], $2::integer[], $3::integer) AS a (wait)
+LEFT JOIN superusers u ON u.username = $4::text
+`
+
+type StartSuperuserSignInParams struct {
+	Keys       [][]byte
+	Limits     []int32
+	WindowSecs int32
+	Username   string
+}
+
+type StartSuperuserSignInRow struct {
+	WaitSeconds  int32
+	ID           int64
+	Username     string
+	PasswordHash string
+	IsActive     bool
+}
+
+// StartSuperuserSignIn counts a superuser sign-in attempt against its
+// throttle keys (signin_attempt, before the password is checked) and looks
+// the superuser up, in one statement. wait_seconds > 0 means the attempt is
+// throttled. An unknown username gets id 0 and an empty hash.
+func (q *Queries) StartSuperuserSignIn(ctx context.Context, arg StartSuperuserSignInParams) (StartSuperuserSignInRow, error) {
+	row := q.db.QueryRow(ctx, startSuperuserSignIn,
+		arg.Keys,
+		arg.Limits,
+		arg.WindowSecs,
+		arg.Username,
+	)
+	var i StartSuperuserSignInRow
+	err := row.Scan(
+		&i.WaitSeconds,
+		&i.ID,
+		&i.Username,
+		&i.PasswordHash,
+		&i.IsActive,
+	)
+	return i, err
+}

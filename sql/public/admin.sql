@@ -39,9 +39,6 @@ UPDATE domains SET is_primary = true WHERE id = @id RETURNING *;
 -- if it still exists and is active.
 SELECT * FROM superusers WHERE id = @id AND is_active;
 
--- name: TouchSuperuserLogin :exec
-UPDATE superusers SET last_login = now() WHERE id = @id;
-
 -- name: CreateAdminSession :exec
 INSERT INTO admin_sessions (token_hash, superuser_id, csrf_token, expires_at)
 VALUES (@token_hash, @superuser_id, @csrf_token, @expires_at);
