@@ -106,7 +106,7 @@ type itemInput struct {
 // decodeItem validates an item body. partial (PATCH) makes every field
 // optional; otherwise name is required.
 func decodeItem(r *http.Request, partial bool) (itemInput, error) {
-	body, err := decodeObject(r, false)
+	body, err := decodeObject(r, true)
 	if err != nil {
 		return itemInput{}, err
 	}
