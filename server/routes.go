@@ -33,6 +33,7 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(a, "/health/", http.HandlerFunc(s.health), http.MethodGet)
 	route(a, "/ready/", http.HandlerFunc(s.ready), http.MethodGet)
 	route(a, "/api/schema/", http.HandlerFunc(s.schema), http.MethodGet)
+	route(a, "/api/docs/", http.HandlerFunc(s.apiDocs), http.MethodGet)
 	return t, p, a
 }
 
