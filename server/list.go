@@ -92,16 +92,19 @@ func parseList(r *http.Request, defaultSize int64, fields []string) (listQuery, 
 	return q, nil
 }
 
+// likeEscaper makes % _ and \ plain characters in a LIKE pattern whose
+// ESCAPE is \.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // searchPatterns splits a search as DRF's SearchFilter does (on commas and
 // white space, NULs removed) into case-insensitive substring patterns, in
 // which % _ and \ stand for themselves.
 func searchPatterns(search string) []string {
 	search = strings.ReplaceAll(strings.ToValidUTF8(search, ""), "\x00", "")
 	terms := strings.Fields(strings.ReplaceAll(search, ",", " "))
-	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	patterns := make([]string, len(terms))
 	for i, t := range terms {
-		patterns[i] = "%" + esc.Replace(t) + "%"
+		patterns[i] = "%" + likeEscaper.Replace(t) + "%"
 	}
 	return patterns
 }
