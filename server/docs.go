@@ -56,7 +56,7 @@ var docsPage = sync.OnceValues(func() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := template.New("docs").Parse(docsTemplate)
+	tmpl, err := template.New("docs").Funcs(template.FuncMap{"md": docsText}).Parse(docsTemplate)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +66,43 @@ var docsPage = sync.OnceValues(func() ([]byte, error) {
 	}
 	return b.Bytes(), nil
 })
+
+// docsText renders the document's descriptions, which are Markdown, well
+// enough to read: text is escaped, then `code`, **strong** and "## "
+// headings become HTML; line breaks stay (the page keeps white space).
+func docsText(md string) template.HTML {
+	var b strings.Builder
+	for i, line := range strings.Split(strings.TrimRight(md, "\n"), "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			b.WriteString("<strong class=\"doc-heading\">" + inlineText(h) + "</strong>")
+			continue
+		}
+		b.WriteString(inlineText(line))
+	}
+	return template.HTML(b.String()) // every piece of text went through inlineText
+}
+
+// inlineText escapes a line and turns its `code` and **strong** spans into HTML.
+func inlineText(line string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(line, "`") {
+		if i%2 == 1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(part) + "</code>")
+			continue
+		}
+		for j, p := range strings.Split(part, "**") {
+			if j%2 == 1 {
+				b.WriteString("<strong>" + template.HTMLEscapeString(p) + "</strong>")
+			} else {
+				b.WriteString(template.HTMLEscapeString(p))
+			}
+		}
+	}
+	return b.String()
+}
 
 // apiDocs serves the documentation page (every host, like /api/schema/).
 func (s *Server) apiDocs(w http.ResponseWriter, r *http.Request) {

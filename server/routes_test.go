@@ -100,3 +100,16 @@ func TestWantsJSON(t *testing.T) {
 		assert.Equal(t, want, wantsJSON(r), "Accept: %s", accept)
 	}
 }
+
+func TestDocsText(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain <b> & text":     "plain &lt;b&gt; &amp; text",
+		"a `code <x>` span":    "a <code>code &lt;x&gt;</code> span",
+		"**strong** `**not**`": "<strong>strong</strong> <code>**not**</code>",
+		"## Head\nline\n":      "<strong class=\"doc-heading\">Head</strong>\nline",
+		"unclosed `<script>":   "unclosed <code>&lt;script&gt;</code>",
+		`quote "x" and 'y'`:    "quote &#34;x&#34; and &#39;y&#39;",
+	} {
+		assert.Equal(t, want, string(docsText(in)), "%q", in)
+	}
+}
