@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -67,7 +68,7 @@ func (s *Server) methodNotAllowed(router *mux.Router) http.Handler {
 			s.options(w, mux.SetURLVars(r, vars), template)
 			return
 		}
-		writeJSON(w, http.StatusMethodNotAllowed, detail{Detail: "Method \"" + r.Method + "\" not allowed."})
+		writeJSON(w, http.StatusMethodNotAllowed, detail{Detail: fmt.Sprintf("Method %q not allowed.", r.Method)})
 	})
 }
 
@@ -151,7 +152,7 @@ type apiView struct {
 	description string
 	auth        viewAuth
 	post        fields
-	put         fields // only when the object exists
+	put         fields // only when the item of the path exists
 }
 
 // apiViews describes the API's paths by template. A path missing here is
@@ -169,7 +170,7 @@ var apiViews = map[string]apiView{
 	"/api/items/{id}/": {name: "Item Instance", auth: authTenant, put: itemFields, description: "One item of the tenant."},
 	"/api/profile/":    {name: "Profile", auth: authTenant, description: "The signed-in user and their tenant."},
 	"/api/admin/token/": {name: "Admin Token Obtain", post: fields{stringInput("username", "Username"), stringInput("password", "Password")},
-		description: "Takes a authAdmin's credentials and returns an admin access token."},
+		description: "Takes a superuser's credentials and returns an admin access token."},
 }
 
 // viewOf returns the description of the path template.
