@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -101,43 +102,6 @@ func newAdminUserJSON(u provision.User) adminUserJSON {
 func tenantUser(u tenantdb.User) provision.User {
 	return provision.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
 		DateJoined: u.DateJoined, LastLogin: u.LastLogin}
-}
-
-// adminPage is DRF's pagination envelope.
-type adminPage[T any] struct {
-	Count    int64   `json:"count"`
-	Next     *string `json:"next"`
-	Previous *string `json:"previous"`
-	Results  []T     `json:"results"`
-}
-
-// listPage reads ?page=N (from 1) as DRF does: anything but a page that
-// exists is 404 "Invalid page.".
-func listPage(r *http.Request) (int64, error) {
-	p := r.URL.Query().Get("page")
-	if p == "" {
-		return 1, nil
-	}
-	n, err := strconv.ParseInt(p, 10, 64)
-	if err != nil || n < 1 || n > maxPage {
-		return 0, errInvalidPage
-	}
-	return n, nil
-}
-
-// newAdminPage builds the envelope of page of a list of total entries.
-func newAdminPage[T any](r *http.Request, page, total int64, results []T) (adminPage[T], error) {
-	if len(results) == 0 && page > 1 {
-		return adminPage[T]{}, errInvalidPage
-	}
-	out := adminPage[T]{Count: total, Results: results}
-	if page*adminPageSize < total {
-		out.Next = pageURL(r, page+1)
-	}
-	if page > 1 {
-		out.Previous = pageURL(r, page-1)
-	}
-	return out, nil
 }
 
 // adminHandle adapts an admin API handler; every admin handler needs the
@@ -293,23 +257,45 @@ func pathSchemaUser(r *http.Request) (schema string, id int64, err error) {
 	return schema, id, err
 }
 
-// adminListTenants answers GET /api/admin/tenants/?search=&page=.
+// tenantOrderings are the fields ?ordering= sorts the tenant list by.
+var tenantOrderings = []string{"id", "schema_name", "name", "created_at", "paid_until"}
+
+// adminListTenants answers GET /api/admin/tenants/ with DRF's list
+// parameters (see parseList): ?search= in the name, schema name and
+// domains; by schema name unless ?ordering= says otherwise.
 func (s *Server) adminListTenants(w http.ResponseWriter, r *http.Request) error {
-	page, err := listPage(r)
+	lq, err := parseList(r, adminPageSize, tenantOrderings)
 	if err != nil {
 		return err
 	}
-	p, err := s.prov.SearchTenants(r.Context(), provision.Query{
-		Search: r.URL.Query().Get("search"), Offset: (page - 1) * adminPageSize, Limit: adminPageSize,
+	ctx := r.Context()
+	out, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (page[adminTenantJSON], error) {
+		params := publicdb.SearchClientsOrderedParams{Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2]}
+		if lq.last {
+			params.Lim = 1
+			rows, err := q.SearchClientsOrdered(ctx, params)
+			if err != nil {
+				return page[adminTenantJSON]{}, err
+			}
+			lq.page = 1
+			if len(rows) > 0 {
+				lq.page = lq.lastPage(rows[0].Total)
+			}
+		}
+		params.Lim, params.Off = int32(lq.size), lq.offset()
+		rows, err := q.SearchClientsOrdered(ctx, params)
+		if err != nil {
+			return page[adminTenantJSON]{}, err
+		}
+		var total int64
+		results := make([]adminTenantJSON, len(rows))
+		for i, c := range rows {
+			results[i] = newAdminTenantJSON(provision.Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State,
+				OnTrial: c.OnTrial, PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain})
+			total = c.Total
+		}
+		return newPage(r, lq, total, results)
 	})
-	if err != nil {
-		return err
-	}
-	results := make([]adminTenantJSON, len(p.Items))
-	for i, t := range p.Items {
-		results[i] = newAdminTenantJSON(t)
-	}
-	out, err := newAdminPage(r, page, p.Total, results)
 	if err != nil {
 		return err
 	}
@@ -524,14 +510,31 @@ func (s *Server) adminDeleteTenant(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
+// domainOrderings are the fields ?ordering= sorts a tenant's domains by.
+var domainOrderings = []string{"domain", "created_at", "is_primary"}
+
 // adminListDomains answers GET /api/admin/tenants/{schema}/domains/ with
-// every domain of the tenant, primary first (a plain list: a tenant has few).
+// every domain of the tenant, primary first (a plain list: a tenant has
+// few), filtered by ?search= and sorted by ?ordering= as the other lists.
 func (s *Server) adminListDomains(w http.ResponseWriter, r *http.Request) error {
 	schema, err := pathSchema(r)
 	if err != nil {
 		return err
 	}
-	ds, err := s.prov.ListDomains(r.Context(), schema)
+	lq, err := parseList(r, adminPageSize, domainOrderings)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ds, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) ([]publicdb.Domain, error) {
+		c, err := q.GetClientBySchema(ctx, schema)
+		if err != nil {
+			return nil, err // pgx.ErrNoRows is a 404
+		}
+		return q.SearchClientDomains(ctx, publicdb.SearchClientDomainsParams{
+			ClientID: c.ID, Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2],
+		})
+	})
 	if err != nil {
 		return err
 	}
@@ -613,27 +616,65 @@ func (s *Server) adminRemoveDomain(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// adminListUsers answers GET /api/admin/tenants/{schema}/users/?search=&page=.
+// userOrderings are the fields ?ordering= sorts a tenant's users by.
+var userOrderings = []string{"id", "username", "email", "date_joined", "last_login"}
+
+// adminListUsers answers GET /api/admin/tenants/{schema}/users/ with DRF's
+// list parameters (see parseList): ?search= in the username and email; by
+// username unless ?ordering= says otherwise. A tenant that is not ready is
+// not found.
 func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
-	schema, err := pathSchema(r)
+	schemaName, err := pathSchema(r)
 	if err != nil {
 		return err
 	}
-	page, err := listPage(r)
+	lq, err := parseList(r, adminPageSize, userOrderings)
 	if err != nil {
 		return err
 	}
-	p, err := s.prov.ListUsers(r.Context(), schema, provision.Query{
-		Search: r.URL.Query().Get("search"), Offset: (page - 1) * adminPageSize, Limit: adminPageSize,
+	ctx := r.Context()
+	c, err := s.prov.GetTenant(ctx, schemaName)
+	if err != nil {
+		return err
+	}
+	if c.State != "ready" {
+		return errNotFound
+	}
+	schema, err := db.ParseSchema(c.SchemaName)
+	if err != nil {
+		return err
+	}
+	out, err := db.ReadTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (page[adminUserJSON], error) {
+		params := tenantdb.SearchUsersOrderedParams{Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2]}
+		if lq.last {
+			params.Lim = 1
+			rows, err := q.SearchUsersOrdered(ctx, params)
+			if err != nil {
+				return page[adminUserJSON]{}, err
+			}
+			lq.page = 1
+			if len(rows) > 0 {
+				lq.page = lq.lastPage(rows[0].Total)
+			}
+		}
+		params.Lim, params.Off = int32(lq.size), lq.offset()
+		rows, err := q.SearchUsersOrdered(ctx, params)
+		if err != nil {
+			return page[adminUserJSON]{}, err
+		}
+		var total int64
+		results := make([]adminUserJSON, len(rows))
+		for i, u := range rows {
+			results[i] = newAdminUserJSON(provision.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
+				IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin})
+			total = u.Total
+		}
+		return newPage(r, lq, total, results)
 	})
-	if err != nil {
-		return err
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") {
+		return errNotFound // the tenant was deleted since GetTenant saw it
 	}
-	results := make([]adminUserJSON, len(p.Items))
-	for i, u := range p.Items {
-		results[i] = newAdminUserJSON(u)
-	}
-	out, err := newAdminPage(r, page, p.Total, results)
 	if err != nil {
 		return err
 	}
@@ -819,13 +860,21 @@ func newAdminSuperuserJSON(su provision.Superuser) adminSuperuserJSON {
 	return out
 }
 
-// adminListSuperusers answers GET /api/admin/superusers/?page=, by username.
+// adminListSuperusers answers GET /api/admin/superusers/?page=&page_size=,
+// by username.
 func (s *Server) adminListSuperusers(w http.ResponseWriter, r *http.Request) error {
-	page, err := listPage(r)
+	lq, err := parseList(r, adminPageSize, nil)
 	if err != nil {
 		return err
 	}
-	p, err := s.prov.SearchSuperusers(r.Context(), provision.Query{Offset: (page - 1) * adminPageSize, Limit: adminPageSize})
+	if lq.last {
+		p, err := s.prov.SearchSuperusers(r.Context(), provision.Query{Limit: 1})
+		if err != nil {
+			return err
+		}
+		lq.page = lq.lastPage(p.Total)
+	}
+	p, err := s.prov.SearchSuperusers(r.Context(), provision.Query{Offset: lq.offset(), Limit: int(lq.size)})
 	if err != nil {
 		return err
 	}
@@ -833,7 +882,7 @@ func (s *Server) adminListSuperusers(w http.ResponseWriter, r *http.Request) err
 	for i, su := range p.Items {
 		results[i] = newAdminSuperuserJSON(su)
 	}
-	out, err := newAdminPage(r, page, p.Total, results)
+	out, err := newPage(r, lq, p.Total, results)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,10 @@ func (s *Server) parseRefresh(r *http.Request, t tenant) (*token.Claims, uuid.UU
 		return nil, uuid.Nil, err
 	}
 	c, err := s.tokens.Parse(raw, token.Refresh)
-	if err != nil || !belongsTo(c, t) {
+	if err != nil {
+		return nil, uuid.Nil, errToken(tokenErrorMessage(err))
+	}
+	if !belongsTo(c, t) {
 		return nil, uuid.Nil, errToken("Token is invalid or expired")
 	}
 	jti, _ := uuid.Parse(c.ID) // Parse checked it
@@ -134,11 +137,12 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) error {
 		family, err := q.UseRefreshToken(ctx, tenantdb.UseRefreshTokenParams{Jti: jti, UserID: c.UserID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Used, revoked, expired or unknown. Revoke its family and commit
-			// that, while still refusing this request.
+			// that, while still refusing this request. SimpleJWT calls a used
+			// (rotated) or logged-out token blacklisted.
 			if err := q.RevokeRefreshFamily(ctx, jti); err != nil {
 				return response{}, err
 			}
-			return errorResponse(errToken("Token is invalid or expired")), nil
+			return errorResponse(errToken("Token is blacklisted")), nil
 		}
 		if err != nil {
 			return response{}, err
@@ -187,6 +191,48 @@ func (s *Server) blacklistToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// verifyToken answers POST /api/token/verify/ {token} as SimpleJWT's
+// TokenVerifyView does: 200 {} for a valid access or refresh token of this
+// tenant, 401 token_not_valid for any other, and, like SimpleJWT with its
+// blacklist app, 400 {"non_field_errors": ["Token is blacklisted"]} for a
+// refresh token that was used (rotated) or logged out.
+func (s *Server) verifyToken(w http.ResponseWriter, r *http.Request) error {
+	t, _ := tenantFrom(r.Context())
+	body, err := decodeObject(r, true)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	raw, _ := requiredString(fe, body, "token", 0)
+	if err := fe.err(); err != nil {
+		return err
+	}
+	// SimpleJWT's UntypedToken accepts any type; here only the two a tenant
+	// issues are tokens at all.
+	c, err := s.tokens.Parse(raw, token.Access)
+	if errors.Is(err, token.ErrWrongType) {
+		c, err = s.tokens.Parse(raw, token.Refresh)
+	}
+	if err != nil || !belongsTo(c, t) {
+		return errToken("Token is invalid or expired")
+	}
+	if c.TokenType == token.Refresh {
+		jti, _ := uuid.Parse(c.ID) // Parse checked it
+		ctx := r.Context()
+		live, err := db.ReadTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (bool, error) {
+			return q.RefreshTokenLive(ctx, jti)
+		})
+		if err != nil {
+			return err
+		}
+		if !live {
+			return &apiError{status: http.StatusBadRequest, body: map[string][]string{"non_field_errors": {"Token is blacklisted"}}}
+		}
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
 // errorResponse turns an apiError into a response, for a transaction that
 // must commit although the request is refused.
 func errorResponse(e *apiError) response {
@@ -219,7 +265,7 @@ func (s *Server) bearer(r *http.Request, t tenant) (*token.Claims, error) {
 	}
 	c, err := s.tokens.Parse(raw, token.Access)
 	if err != nil {
-		return nil, errToken("Given token not valid for any token type")
+		return nil, errAccessToken(err)
 	}
 	if !belongsTo(c, t) {
 		return nil, errCrossTenant

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -186,4 +187,90 @@ func TestSignInThrottle(t *testing.T) {
 		signIn(fmt.Sprintf("guess%d", i), "wrong")
 	}
 	assert.Equal(t, 429, signIn("other", "demo123").status)
+}
+
+// TestTokenErrorBodies checks SimpleJWT's exact 401 bodies: the bearer
+// authentication lists why the token failed per token class ("messages");
+// the refresh endpoint gives the token error alone.
+func TestTokenErrorBodies(t *testing.T) {
+	e := newEnv(t)
+	access, refresh := e.login(school1, "demo", "demo123")
+	body := func(r reply) map[string]any {
+		t.Helper()
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(r.body, &m), "%s", r.body)
+		return m
+	}
+	authErr := func(msg string) map[string]any {
+		return map[string]any{
+			"detail": "Given token not valid for any token type", "code": "token_not_valid",
+			"messages": []any{map[string]any{"token_class": "AccessToken", "token_type": "access", "message": msg}},
+		}
+	}
+	for _, c := range []struct {
+		name string
+		req  req
+		want map[string]any
+	}{
+		{"BearerGarbage", req{method: "GET", host: school1, path: "/api/profile/", bearer: "garbage"}, authErr("Token is invalid or expired")},
+		{"BearerRefresh", req{method: "GET", host: school1, path: "/api/items/", bearer: refresh}, authErr("Token has wrong type")},
+		{"RefreshGarbage", req{method: "POST", host: school1, path: "/api/token/refresh/", body: map[string]string{"refresh": "x.y.z"}},
+			map[string]any{"detail": "Token is invalid or expired", "code": "token_not_valid"}},
+		{"RefreshWithAccess", req{method: "POST", host: school1, path: "/api/token/refresh/", body: map[string]string{"refresh": access}},
+			map[string]any{"detail": "Token has wrong type", "code": "token_not_valid"}},
+		{"BlacklistWithAccess", req{method: "POST", host: school1, path: "/api/token/blacklist/", body: map[string]string{"refresh": access}},
+			map[string]any{"detail": "Token has wrong type", "code": "token_not_valid"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			r := e.do(c.req)
+			require.Equal(t, 401, r.status, "%s", r.body)
+			assert.Equal(t, c.want, body(r))
+			assert.Contains(t, r.header.Get("WWW-Authenticate"), "Bearer")
+		})
+	}
+	t.Run("RefreshReused", func(t *testing.T) {
+		e.t = t
+		require.Equal(t, 200, e.do(req{method: "POST", host: school1, path: "/api/token/refresh/", body: map[string]string{"refresh": refresh}}).status)
+		r := e.do(req{method: "POST", host: school1, path: "/api/token/refresh/", body: map[string]string{"refresh": refresh}})
+		require.Equal(t, 401, r.status)
+		assert.Equal(t, map[string]any{"detail": "Token is blacklisted", "code": "token_not_valid"}, body(r))
+	})
+}
+
+func TestVerifyToken(t *testing.T) {
+	e := newEnv(t)
+	access, refresh := e.login(school1, "demo", "demo123")
+	_, used := e.login(school1, "demo", "demo123")
+	_, loggedOut := e.login(school1, "demo", "demo123")
+	otherAccess, otherRefresh := e.login(school2, "demo", "demo123")
+	require.Equal(t, 200, e.do(req{method: "POST", host: school1, path: "/api/token/refresh/", body: map[string]string{"refresh": used}}).status)
+	require.Equal(t, 200, e.do(req{method: "POST", host: school1, path: "/api/token/blacklist/", body: map[string]string{"refresh": loggedOut}}).status)
+	key := []byte(e.cfg.SecretKey)
+	expired := forge(t, jwt.SigningMethodHS256, key, jwt.MapClaims{"token_type": "access", "user_id": 1, "tenant": "school1",
+		"jti": "x", "iat": time.Now().Add(-time.Hour).Unix(), "exp": time.Now().Add(-time.Minute).Unix()})
+
+	verify := func(tok string) req {
+		return req{method: "POST", host: school1, path: "/api/token/verify/", body: map[string]string{"token": tok}}
+	}
+	invalid := map[string]any{"detail": "Token is invalid or expired", "code": "token_not_valid"}
+	e.run(t, []scenario{
+		{"OKAccess", verify(access), 200, map[string]any{}},
+		{"OKRefresh", verify(refresh), 200, map[string]any{}},
+		{"OKNoSlash", req{method: "POST", host: school1, path: "/api/token/verify", body: map[string]string{"token": access}}, 200, nil},
+		{"OKForm", req{method: "POST", host: school1, path: "/api/token/verify/", body: "token=" + access, ctype: "application/x-www-form-urlencoded"}, 200, nil},
+		{"ErrGarbage", verify("not.a.token"), 401, invalid},
+		{"ErrExpired", verify(expired), 401, invalid},
+		{"ErrOtherTenantAccess", verify(otherAccess), 401, invalid},
+		{"ErrOtherTenantRefresh", verify(otherRefresh), 401, invalid},
+		{"ErrUsedRefresh", verify(used), 400, map[string]any{"non_field_errors": []any{"Token is blacklisted"}}},
+		{"ErrLoggedOutRefresh", verify(loggedOut), 400, map[string]any{"non_field_errors": []any{"Token is blacklisted"}}},
+		{"ErrRequired", req{method: "POST", host: school1, path: "/api/token/verify/", body: map[string]string{}}, 400,
+			map[string]any{"token": []any{"This field is required."}}},
+		{"ErrBlank", verify(""), 400, map[string]any{"token": []any{"This field may not be blank."}}},
+		{"ErrMediaType", req{method: "POST", host: school1, path: "/api/token/verify/", body: access, ctype: "text/plain"}, 415, nil},
+		{"ErrPublicHost", req{method: "POST", host: public, path: "/api/token/verify/", body: map[string]string{"token": access}}, 404, nil},
+	})
+	// Verifying changes nothing: the refresh token still rotates once.
+	assert.Equal(t, 200, e.do(req{method: "POST", host: school1, path: "/api/token/refresh/", body: map[string]string{"refresh": refresh}}).status)
 }

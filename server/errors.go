@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/provision"
+	"github.com/tenantctl/tenantctl/token"
 )
 
 // apiError is an error with the exact response it deserves. Handlers return
@@ -28,6 +29,17 @@ func (e *apiError) Error() string { return fmt.Sprintf("%d %v", e.status, e.body
 type detail struct {
 	Detail string `json:"detail"`
 	Code   string `json:"code,omitempty"`
+	// Messages are SimpleJWT's reasons, per token class tried, why an
+	// access token was refused.
+	Messages []tokenMessage `json:"messages,omitempty"`
+}
+
+// tokenMessage is one entry of SimpleJWT's "messages": why a token was not
+// valid as one token class.
+type tokenMessage struct {
+	TokenClass string `json:"token_class"`
+	TokenType  string `json:"token_type"`
+	Message    string `json:"message"`
 }
 
 func errDetail(status int, msg string) *apiError {
@@ -55,6 +67,26 @@ func errToken(msg string) *apiError {
 		body:   detail{Detail: msg, Code: "token_not_valid"},
 		header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}},
 	}
+}
+
+// errAccessToken is the 401 SimpleJWT's JWTAuthentication answers for a
+// bearer token that is not a valid access token: besides the detail, the
+// reason per token class it tried (only AccessToken here).
+func errAccessToken(err error) *apiError {
+	e := errToken("Given token not valid for any token type")
+	e.body = detail{Detail: "Given token not valid for any token type", Code: "token_not_valid", Messages: []tokenMessage{
+		{TokenClass: "AccessToken", TokenType: token.Access, Message: tokenErrorMessage(err)},
+	}}
+	return e
+}
+
+// tokenErrorMessage is SimpleJWT's TokenError message for a token that
+// token.Parse refused with err.
+func tokenErrorMessage(err error) string {
+	if errors.Is(err, token.ErrWrongType) {
+		return "Token has wrong type"
+	}
+	return "Token is invalid or expired"
 }
 
 // fieldErrors is DRF's validation error body: {"field": ["message", ...]}.

@@ -1,8 +1,8 @@
 package server
 
 import (
+	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,64 +37,83 @@ func newItemJSON(id int64, name, description string, createdBy *int64, username 
 	}
 }
 
-type itemPage struct {
-	Count    int64      `json:"count"`
-	Next     *string    `json:"next"`
-	Previous *string    `json:"previous"`
-	Results  []itemJSON `json:"results"`
-}
+// itemOrderings are the fields ?ordering= sorts items by.
+var itemOrderings = []string{"id", "name", "created_at", "updated_at"}
 
-// listItems answers GET /api/items/?page=N: 20 a page, newest first, with
-// absolute next/previous links. A page past the end is a 404.
+// listItems answers GET /api/items/: 20 a page (?page_size= up to 100),
+// newest first unless ?ordering= says otherwise, ?search= in the name and
+// description, with absolute next/previous links. ?page=last is the last
+// page; a page past the end is a 404.
 func (s *Server) listItems(w http.ResponseWriter, r *http.Request, a auth) error {
-	page := int64(1)
-	if p := r.URL.Query().Get("page"); p != "" {
-		n, err := strconv.ParseInt(p, 10, 64)
-		if err != nil || n < 1 || n > maxPage {
-			return errInvalidPage
-		}
-		page = n
+	lq, err := parseList(r, pageSize, itemOrderings)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	return a.read(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
-		rows, err := q.ListItems(ctx, tenantdb.ListItemsParams{Lim: pageSize, Off: (page - 1) * pageSize})
+		// A copy: a closure that does not change what it captures captures
+		// a copy, which spares the hot path moving lq to the heap.
+		lq := lq
+		if lq.last {
+			total, err := countItems(ctx, q, lq)
+			if err != nil {
+				return response{}, err
+			}
+			lq.page = lq.lastPage(total)
+		}
+		results, total, err := listItemsPage(ctx, q, lq)
 		if err != nil {
 			return response{}, err
 		}
-		if len(rows) == 0 && page > 1 {
-			return response{}, errInvalidPage
-		}
-		out := itemPage{Results: make([]itemJSON, len(rows))}
-		for i, it := range rows {
-			out.Results[i] = newItemJSON(it.ID, it.Name, it.Description, it.CreatedBy, it.CreatedByUsername, it.CreatedAt, it.UpdatedAt)
-			out.Count = it.Total
-		}
-		if page*pageSize < out.Count {
-			out.Next = pageURL(r, page+1)
-		}
-		if page > 1 {
-			out.Previous = pageURL(r, page-1)
+		out, err := newPage(r, lq, total, results)
+		if err != nil {
+			return response{}, err
 		}
 		return response{http.StatusOK, out}, nil
 	})
 }
 
-// pageURL is the absolute URL of another page of the same list, as DRF
-// builds it: page 1 carries no page parameter.
-func pageURL(r *http.Request, page int64) *string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
+// listItemsPage returns lq's page of items and the number of all matches
+// (0 when the page is empty). The plain list, newest first and unfiltered,
+// keeps its own query: it is the hot path.
+func listItemsPage(ctx context.Context, q *tenantdb.Queries, lq listQuery) ([]itemJSON, int64, error) {
+	var total int64
+	if len(lq.patterns) == 0 && (lq.defaultOrder() || (lq.order[0] == "-created_at" && lq.order[1] == "")) {
+		rows, err := q.ListItems(ctx, tenantdb.ListItemsParams{Lim: int32(lq.size), Off: lq.offset()})
+		if err != nil {
+			return nil, 0, err
+		}
+		out := make([]itemJSON, len(rows))
+		for i, it := range rows {
+			out[i] = newItemJSON(it.ID, it.Name, it.Description, it.CreatedBy, it.CreatedByUsername, it.CreatedAt, it.UpdatedAt)
+			total = it.Total
+		}
+		return out, total, nil
 	}
-	q := r.URL.Query()
-	if page == 1 {
-		q.Del("page")
-	} else {
-		q.Set("page", strconv.FormatInt(page, 10))
+	rows, err := q.SearchItems(ctx, tenantdb.SearchItemsParams{
+		Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2], Lim: int32(lq.size), Off: lq.offset(),
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
-	s := u.String()
-	return &s
+	out := make([]itemJSON, len(rows))
+	for i, it := range rows {
+		out[i] = newItemJSON(it.ID, it.Name, it.Description, it.CreatedBy, it.CreatedByUsername, it.CreatedAt, it.UpdatedAt)
+		total = it.Total
+	}
+	return out, total, nil
+}
+
+// countItems is the number of items lq's search matches.
+func countItems(ctx context.Context, q *tenantdb.Queries, lq listQuery) (int64, error) {
+	if len(lq.patterns) == 0 {
+		return q.CountItems(ctx)
+	}
+	rows, err := q.SearchItems(ctx, tenantdb.SearchItemsParams{Patterns: lq.patterns, Lim: 1})
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	return rows[0].Total, nil
 }
 
 // itemInput is a validated item body. A nil field was absent (PATCH).
@@ -106,7 +125,7 @@ type itemInput struct {
 // decodeItem validates an item body. partial (PATCH) makes every field
 // optional; otherwise name is required.
 func decodeItem(r *http.Request, partial bool) (itemInput, error) {
-	body, err := decodeObject(r, false)
+	body, err := decodeObject(r, true)
 	if err != nil {
 		return itemInput{}, err
 	}

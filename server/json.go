@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -83,8 +84,9 @@ func readBody(r *http.Request) ([]byte, error) {
 }
 
 // decodeObject reads a JSON object body (or, when allowForm, a URL-encoded
-// form) into a map of raw values, as DRF's parsers would. An empty body is
-// an empty object. Other content types get 415.
+// or multipart form: DRF's default parsers) into a map of raw values, as
+// DRF's parsers would. An empty body is an empty object. Other content types
+// get 415.
 func decodeObject(r *http.Request, allowForm bool) (map[string]json.RawMessage, error) {
 	body, err := readBody(r)
 	if err != nil {
@@ -95,7 +97,7 @@ func decodeObject(r *http.Request, allowForm bool) (map[string]json.RawMessage, 
 		// DRF ignores a body that does not say what it is.
 		return map[string]json.RawMessage{}, nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		mt = ct
 	}
@@ -133,8 +135,34 @@ func decodeObject(r *http.Request, allowForm bool) (map[string]json.RawMessage, 
 			m[k] = b
 		}
 		return m, nil
+	case allowForm && mt == "multipart/form-data":
+		return decodeMultipart(body, params["boundary"])
 	}
 	return nil, errDetail(http.StatusUnsupportedMediaType, fmt.Sprintf("Unsupported media type %q in request.", ct))
+}
+
+// decodeMultipart reads a multipart/form-data body as DRF's MultiPartParser
+// and request.data do: the last value of each field wins, and a file stands
+// where a field's text should be, which no string field accepts.
+func decodeMultipart(body []byte, boundary string) (map[string]json.RawMessage, error) {
+	if boundary == "" {
+		return nil, errDetail(http.StatusBadRequest, "Multipart form parse error - Invalid boundary in multipart: None")
+	}
+	// The body is already in memory and within maxBody, so no part goes to disk.
+	form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(maxBody)
+	if err != nil {
+		return nil, errDetail(http.StatusBadRequest, "Multipart form parse error - "+err.Error())
+	}
+	defer func() { _ = form.RemoveAll() }()
+	m := make(map[string]json.RawMessage, len(form.Value)+len(form.File))
+	for k, v := range form.Value {
+		b, _ := json.Marshal(v[len(v)-1])
+		m[k] = b
+	}
+	for k := range form.File {
+		m[k] = json.RawMessage(`{"file": true}`)
+	}
+	return m, nil
 }
 
 func jsonKind(v any) string {

@@ -135,7 +135,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 
 	wantPaths := []string{
 		"/", "/health/", "/ready/", "/api/schema/",
-		"/api/token/", "/api/token/refresh/", "/api/token/blacklist/",
+		"/api/docs/", "/api/token/", "/api/token/refresh/", "/api/token/blacklist/", "/api/token/verify/",
 		"/api/items/", "/api/items/{id}/", "/api/profile/",
 		"/api/admin/token/", "/api/admin/tenants/", "/api/admin/tenants/{schema}/",
 		"/api/admin/tenants/{schema}/domains/", "/api/admin/tenants/{schema}/domains/{domain}/",
@@ -153,7 +153,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		return strings.HasPrefix(p, "/api/admin/") && p != "/api/admin/token/"
 	}
 	tenantPath := func(p string) bool {
-		return strings.HasPrefix(p, "/api/") && p != "/api/schema/"
+		return strings.HasPrefix(p, "/api/") && p != "/api/schema/" && p != "/api/docs/"
 	}
 	ids := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
@@ -263,6 +263,16 @@ func TestOpenAPISampleResponses(t *testing.T) {
 		{name: "refresh invalid", method: "POST", url: host + "/api/token/refresh/", status: 401,
 			body: `{"detail": "Token is invalid or expired", "code": "token_not_valid"}`},
 		{name: "blacklisted", method: "POST", url: host + "/api/token/blacklist/", status: 200, body: `{}`},
+		{name: "verified", method: "POST", url: host + "/api/token/verify/", status: 200, body: `{}`},
+		{name: "verify invalid", method: "POST", url: host + "/api/token/verify/", status: 401,
+			body: `{"detail": "Token is invalid or expired", "code": "token_not_valid"}`},
+		{name: "verify blacklisted", method: "POST", url: host + "/api/token/verify/", status: 400,
+			body: `{"non_field_errors": ["Token is blacklisted"]}`},
+		{name: "bad token with messages", method: "GET", url: host + "/api/items/", status: 401,
+			body: `{"detail": "Given token not valid for any token type", "code": "token_not_valid",
+				"messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}]}`},
+		{name: "docs page", method: "GET", url: host + "/api/docs/", status: 200,
+			contentType: "text/html; charset=utf-8", body: "<!doctype html><title>x</title>"},
 		{name: "tenant path on public host", method: "GET", url: "http://localhost:8000/api/profile/", status: 404,
 			body: `{"detail": "Not found."}`},
 		{name: "bad host", method: "GET", url: "http://evil.example/api/items/", status: 400,
@@ -365,6 +375,8 @@ func TestOpenAPIRouting(t *testing.T) {
 		{"POST", "http://x.localhost/api/token/", "obtainToken"},
 		{"POST", "http://x.localhost/api/token/refresh/", "refreshToken"},
 		{"POST", "http://x.localhost/api/token/blacklist/", "blacklistToken"},
+		{"POST", "http://x.localhost/api/token/verify/", "verifyToken"},
+		{"GET", "http://x.localhost/api/docs/", "getDocs"},
 		{"GET", "http://x.localhost/api/items/?page=3", "listItems"},
 		{"POST", "http://x.localhost/api/items/", "createItem"},
 		{"GET", "http://x.localhost/api/items/12/", "retrieveItem"},

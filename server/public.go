@@ -60,6 +60,7 @@ func (s *Server) welcome(w http.ResponseWriter, r *http.Request) error {
 		Links: map[string]string{
 			"admin":  base + "/admin/",
 			"schema": base + "/api/schema/",
+			"docs":   base + "/api/docs/",
 			"health": base + "/health/",
 			"ready":  base + "/ready/",
 		},
@@ -83,9 +84,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 }
 
-// schema serves the OpenAPI document: YAML by default, JSON with ?format=json.
+// schema serves the OpenAPI document: YAML by default, JSON with
+// ?format=json or when the Accept header prefers JSON.
 func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("format") == "json" {
+	w.Header().Add("Vary", "Accept")
+	if f := r.URL.Query().Get("format"); f == "json" || (f != "yaml" && wantsJSON(r)) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiJSON())
 		return

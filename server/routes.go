@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -12,10 +11,11 @@ import (
 // paths that answer alike on every host. Every path also answers without its
 // trailing slash, as the Django starter's clients expect.
 func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoutes *mux.Router) {
-	t := newRouter()
+	t := s.newRouter()
 	route(t, "/api/token/", s.handle(s.obtainToken), http.MethodPost)
 	route(t, "/api/token/refresh/", s.handle(s.refreshToken), http.MethodPost)
 	route(t, "/api/token/blacklist/", s.handle(s.blacklistToken), http.MethodPost)
+	route(t, "/api/token/verify/", s.handle(s.verifyToken), http.MethodPost)
 	route(t, "/api/items/", s.authed(s.listItems), http.MethodGet)
 	route(t, "/api/items/", s.authed(s.createItem), http.MethodPost)
 	route(t, "/api/items/{id}/", s.authed(s.getItem), http.MethodGet)
@@ -24,15 +24,16 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/items/{id}/", s.authed(s.deleteItem), http.MethodDelete)
 	route(t, "/api/profile/", s.authed(s.profile), http.MethodGet)
 
-	p := newRouter()
+	p := s.newRouter()
 	route(p, "/", s.handle(s.welcome), http.MethodGet)
 	s.adminAPI(p)
 	s.adminUI(p)
 
-	a := newRouter()
+	a := s.newRouter()
 	route(a, "/health/", http.HandlerFunc(s.health), http.MethodGet)
 	route(a, "/ready/", http.HandlerFunc(s.ready), http.MethodGet)
 	route(a, "/api/schema/", http.HandlerFunc(s.schema), http.MethodGet)
+	route(a, "/api/docs/", http.HandlerFunc(s.apiDocs), http.MethodGet)
 	return t, p, a
 }
 
@@ -97,14 +98,15 @@ func (s *Server) adminUI(p *mux.Router) {
 	p.PathPrefix("/admin/").Handler(s.uiOpen(s.adminNotFound))
 }
 
-func newRouter() *mux.Router {
+// newRouter returns a router whose unknown paths are JSON 404s, and whose
+// paths answer a method they do not take with a 405 carrying Allow, or,
+// for OPTIONS, with DRF's metadata (see options.go).
+func (s *Server) newRouter() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, errNotFound.status, errNotFound.body)
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, detail{Detail: fmt.Sprintf("Method %q not allowed.", r.Method)})
-	})
+	r.MethodNotAllowedHandler = s.methodNotAllowed(r)
 	return r
 }
 

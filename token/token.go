@@ -26,6 +26,11 @@ const (
 // of the wrong type.
 var ErrInvalid = errors.New("token is invalid or expired")
 
+// ErrWrongType is wrapped, besides ErrInvalid, by Parse's error for a valid
+// token of another type than asked for, so that callers can say so as
+// SimpleJWT does ("Token has wrong type").
+var ErrWrongType = errors.New("token has wrong type")
+
 // Claims are the claims of every token this package issues.
 type Claims struct {
 	TokenType string `json:"token_type"`
@@ -179,7 +184,7 @@ func (is *Issuer) parse(raw, tokenType string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if c.TokenType != tokenType {
-		return nil, fmt.Errorf("%w: token has wrong type", ErrInvalid)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, ErrWrongType)
 	}
 	if c.UserID <= 0 || c.ID == "" {
 		return nil, fmt.Errorf("%w: token lacks a user or id", ErrInvalid)

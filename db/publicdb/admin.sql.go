@@ -242,6 +242,118 @@ func (q *Queries) SearchClients(ctx context.Context, arg SearchClientsParams) ([
 	return items, nil
 }
 
+const searchClientsOrdered = `-- name: SearchClientsOrdered :many
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
+                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
+       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain,
+       count(*) OVER () AS total
+FROM clients c
+WHERE NOT EXISTS (
+    SELECT 1 FROM unnest($1::text[]) AS p(pattern)
+    WHERE NOT (c.name ILIKE p.pattern ESCAPE '\' OR c.schema_name ILIKE p.pattern ESCAPE '\'
+               OR EXISTS (SELECT 1 FROM domains d WHERE d.client_id = c.id AND d.domain ILIKE p.pattern ESCAPE '\'))
+)
+ORDER BY
+    CASE WHEN $2::text = 'id' THEN c.id END ASC,
+    CASE WHEN $2::text = '-id' THEN c.id END DESC,
+    CASE WHEN $2::text = 'schema_name' THEN c.schema_name END ASC,
+    CASE WHEN $2::text = '-schema_name' THEN c.schema_name END DESC,
+    CASE WHEN $2::text = 'name' THEN c.name END ASC,
+    CASE WHEN $2::text = '-name' THEN c.name END DESC,
+    CASE WHEN $2::text = 'created_at' THEN c.created_at END ASC,
+    CASE WHEN $2::text = '-created_at' THEN c.created_at END DESC,
+    CASE WHEN $2::text = 'paid_until' THEN c.paid_until END ASC,
+    CASE WHEN $2::text = '-paid_until' THEN c.paid_until END DESC,
+    CASE WHEN $3::text = 'id' THEN c.id END ASC,
+    CASE WHEN $3::text = '-id' THEN c.id END DESC,
+    CASE WHEN $3::text = 'schema_name' THEN c.schema_name END ASC,
+    CASE WHEN $3::text = '-schema_name' THEN c.schema_name END DESC,
+    CASE WHEN $3::text = 'name' THEN c.name END ASC,
+    CASE WHEN $3::text = '-name' THEN c.name END DESC,
+    CASE WHEN $3::text = 'created_at' THEN c.created_at END ASC,
+    CASE WHEN $3::text = '-created_at' THEN c.created_at END DESC,
+    CASE WHEN $3::text = 'paid_until' THEN c.paid_until END ASC,
+    CASE WHEN $3::text = '-paid_until' THEN c.paid_until END DESC,
+    CASE WHEN $4::text = 'id' THEN c.id END ASC,
+    CASE WHEN $4::text = '-id' THEN c.id END DESC,
+    CASE WHEN $4::text = 'schema_name' THEN c.schema_name END ASC,
+    CASE WHEN $4::text = '-schema_name' THEN c.schema_name END DESC,
+    CASE WHEN $4::text = 'name' THEN c.name END ASC,
+    CASE WHEN $4::text = '-name' THEN c.name END DESC,
+    CASE WHEN $4::text = 'created_at' THEN c.created_at END ASC,
+    CASE WHEN $4::text = '-created_at' THEN c.created_at END DESC,
+    CASE WHEN $4::text = 'paid_until' THEN c.paid_until END ASC,
+    CASE WHEN $4::text = '-paid_until' THEN c.paid_until END DESC,
+    c.schema_name
+LIMIT $6::int OFFSET $5::bigint
+`
+
+type SearchClientsOrderedParams struct {
+	Patterns []string
+	O1       string
+	O2       string
+	O3       string
+	Off      int64
+	Lim      int32
+}
+
+type SearchClientsOrderedRow struct {
+	ID            int64
+	SchemaName    string
+	Name          string
+	State         string
+	OnTrial       bool
+	PaidUntil     *time.Time
+	CreatedAt     time.Time
+	Domains       []string
+	PrimaryDomain string
+	Total         int64
+}
+
+// SearchClientsOrdered is SearchClients as the admin API's list filters and
+// sorts it: every ILIKE pattern of @patterns must match the name, the schema
+// name or one of the domains, and the ordering keys @o1, @o2, @o3 (a field,
+// '-' before it for descending, ” for none) sort before the default, by
+// schema name.
+func (q *Queries) SearchClientsOrdered(ctx context.Context, arg SearchClientsOrderedParams) ([]SearchClientsOrderedRow, error) {
+	rows, err := q.db.Query(ctx, searchClientsOrdered,
+		arg.Patterns,
+		arg.O1,
+		arg.O2,
+		arg.O3,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SearchClientsOrderedRow
+	for rows.Next() {
+		var i SearchClientsOrderedRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SchemaName,
+			&i.Name,
+			&i.State,
+			&i.OnTrial,
+			&i.PaidUntil,
+			&i.CreatedAt,
+			&i.Domains,
+			&i.PrimaryDomain,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setAdminSessionFlash = `-- name: SetAdminSessionFlash :exec
 UPDATE admin_sessions SET flash = $1, flash_error = $2 WHERE token_hash = $3
 `

@@ -156,3 +156,77 @@ func (q *Queries) ResolveDomain(ctx context.Context, domain string) (ResolveDoma
 	err := row.Scan(&i.ID, &i.SchemaName)
 	return i, err
 }
+
+const searchClientDomains = `-- name: SearchClientDomains :many
+SELECT d.id, d.domain, d.client_id, d.is_primary, d.created_at FROM domains d
+WHERE d.client_id = $1
+  AND NOT EXISTS (
+    SELECT 1 FROM unnest($2::text[]) AS p(pattern)
+    WHERE NOT d.domain ILIKE p.pattern ESCAPE '\'
+)
+ORDER BY
+    CASE WHEN $3::text = 'domain' THEN d.domain END ASC,
+    CASE WHEN $3::text = '-domain' THEN d.domain END DESC,
+    CASE WHEN $3::text = 'created_at' THEN d.created_at END ASC,
+    CASE WHEN $3::text = '-created_at' THEN d.created_at END DESC,
+    CASE WHEN $3::text = 'is_primary' THEN d.is_primary END ASC,
+    CASE WHEN $3::text = '-is_primary' THEN d.is_primary END DESC,
+    CASE WHEN $4::text = 'domain' THEN d.domain END ASC,
+    CASE WHEN $4::text = '-domain' THEN d.domain END DESC,
+    CASE WHEN $4::text = 'created_at' THEN d.created_at END ASC,
+    CASE WHEN $4::text = '-created_at' THEN d.created_at END DESC,
+    CASE WHEN $4::text = 'is_primary' THEN d.is_primary END ASC,
+    CASE WHEN $4::text = '-is_primary' THEN d.is_primary END DESC,
+    CASE WHEN $5::text = 'domain' THEN d.domain END ASC,
+    CASE WHEN $5::text = '-domain' THEN d.domain END DESC,
+    CASE WHEN $5::text = 'created_at' THEN d.created_at END ASC,
+    CASE WHEN $5::text = '-created_at' THEN d.created_at END DESC,
+    CASE WHEN $5::text = 'is_primary' THEN d.is_primary END ASC,
+    CASE WHEN $5::text = '-is_primary' THEN d.is_primary END DESC,
+    d.is_primary DESC, d.domain
+`
+
+type SearchClientDomainsParams struct {
+	ClientID int64
+	Patterns []string
+	O1       string
+	O2       string
+	O3       string
+}
+
+// SearchClientDomains is ListClientDomains filtered and sorted as the admin
+// API's domain list: every ILIKE pattern of @patterns must match the
+// domain, and the ordering keys @o1, @o2, @o3 (a field, '-' before it for
+// descending, ” for none) sort before the default, primary first, then by
+// name.
+func (q *Queries) SearchClientDomains(ctx context.Context, arg SearchClientDomainsParams) ([]Domain, error) {
+	rows, err := q.db.Query(ctx, searchClientDomains,
+		arg.ClientID,
+		arg.Patterns,
+		arg.O1,
+		arg.O2,
+		arg.O3,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Domain
+	for rows.Next() {
+		var i Domain
+		if err := rows.Scan(
+			&i.ID,
+			&i.Domain,
+			&i.ClientID,
+			&i.IsPrimary,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

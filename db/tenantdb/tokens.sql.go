@@ -79,6 +79,22 @@ func (q *Queries) RecordSignIn(ctx context.Context, arg RecordSignInParams) erro
 	return err
 }
 
+const refreshTokenLive = `-- name: RefreshTokenLive :one
+SELECT EXISTS (
+    SELECT 1 FROM refresh_tokens
+    WHERE jti = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+) AS live
+`
+
+// RefreshTokenLive reports whether a refresh token can still be used: not
+// used (rotated), revoked (logged out) nor expired.
+func (q *Queries) RefreshTokenLive(ctx context.Context, jti uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, refreshTokenLive, jti)
+	var live bool
+	err := row.Scan(&live)
+	return live, err
+}
+
 const revokeRefreshFamily = `-- name: RevokeRefreshFamily :exec
 UPDATE refresh_tokens SET revoked_at = now()
 WHERE family = (SELECT t.family FROM refresh_tokens t WHERE t.jti = $1)

@@ -59,3 +59,54 @@ DELETE FROM admin_sessions WHERE token_hash = @token_hash;
 
 -- name: DeleteExpiredAdminSessions :exec
 DELETE FROM admin_sessions WHERE expires_at <= now();
+
+-- name: SearchClientsOrdered :many
+-- SearchClientsOrdered is SearchClients as the admin API's list filters and
+-- sorts it: every ILIKE pattern of @patterns must match the name, the schema
+-- name or one of the domains, and the ordering keys @o1, @o2, @o3 (a field,
+-- '-' before it for descending, '' for none) sort before the default, by
+-- schema name.
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
+                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
+       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain,
+       count(*) OVER () AS total
+FROM clients c
+WHERE NOT EXISTS (
+    SELECT 1 FROM unnest(@patterns::text[]) AS p(pattern)
+    WHERE NOT (c.name ILIKE p.pattern ESCAPE '\' OR c.schema_name ILIKE p.pattern ESCAPE '\'
+               OR EXISTS (SELECT 1 FROM domains d WHERE d.client_id = c.id AND d.domain ILIKE p.pattern ESCAPE '\'))
+)
+ORDER BY
+    CASE WHEN @o1::text = 'id' THEN c.id END ASC,
+    CASE WHEN @o1::text = '-id' THEN c.id END DESC,
+    CASE WHEN @o1::text = 'schema_name' THEN c.schema_name END ASC,
+    CASE WHEN @o1::text = '-schema_name' THEN c.schema_name END DESC,
+    CASE WHEN @o1::text = 'name' THEN c.name END ASC,
+    CASE WHEN @o1::text = '-name' THEN c.name END DESC,
+    CASE WHEN @o1::text = 'created_at' THEN c.created_at END ASC,
+    CASE WHEN @o1::text = '-created_at' THEN c.created_at END DESC,
+    CASE WHEN @o1::text = 'paid_until' THEN c.paid_until END ASC,
+    CASE WHEN @o1::text = '-paid_until' THEN c.paid_until END DESC,
+    CASE WHEN @o2::text = 'id' THEN c.id END ASC,
+    CASE WHEN @o2::text = '-id' THEN c.id END DESC,
+    CASE WHEN @o2::text = 'schema_name' THEN c.schema_name END ASC,
+    CASE WHEN @o2::text = '-schema_name' THEN c.schema_name END DESC,
+    CASE WHEN @o2::text = 'name' THEN c.name END ASC,
+    CASE WHEN @o2::text = '-name' THEN c.name END DESC,
+    CASE WHEN @o2::text = 'created_at' THEN c.created_at END ASC,
+    CASE WHEN @o2::text = '-created_at' THEN c.created_at END DESC,
+    CASE WHEN @o2::text = 'paid_until' THEN c.paid_until END ASC,
+    CASE WHEN @o2::text = '-paid_until' THEN c.paid_until END DESC,
+    CASE WHEN @o3::text = 'id' THEN c.id END ASC,
+    CASE WHEN @o3::text = '-id' THEN c.id END DESC,
+    CASE WHEN @o3::text = 'schema_name' THEN c.schema_name END ASC,
+    CASE WHEN @o3::text = '-schema_name' THEN c.schema_name END DESC,
+    CASE WHEN @o3::text = 'name' THEN c.name END ASC,
+    CASE WHEN @o3::text = '-name' THEN c.name END DESC,
+    CASE WHEN @o3::text = 'created_at' THEN c.created_at END ASC,
+    CASE WHEN @o3::text = '-created_at' THEN c.created_at END DESC,
+    CASE WHEN @o3::text = 'paid_until' THEN c.paid_until END ASC,
+    CASE WHEN @o3::text = '-paid_until' THEN c.paid_until END DESC,
+    c.schema_name
+LIMIT sqlc.arg(lim)::int OFFSET sqlc.arg(off)::bigint;

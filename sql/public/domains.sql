@@ -38,3 +38,36 @@ FROM domains d
 JOIN clients c ON c.id = d.client_id
 WHERE sqlc.narg('schema_name')::text IS NULL OR c.schema_name = sqlc.narg('schema_name')::text
 ORDER BY c.schema_name, d.is_primary DESC, d.domain;
+
+-- name: SearchClientDomains :many
+-- SearchClientDomains is ListClientDomains filtered and sorted as the admin
+-- API's domain list: every ILIKE pattern of @patterns must match the
+-- domain, and the ordering keys @o1, @o2, @o3 (a field, '-' before it for
+-- descending, '' for none) sort before the default, primary first, then by
+-- name.
+SELECT d.* FROM domains d
+WHERE d.client_id = @client_id
+  AND NOT EXISTS (
+    SELECT 1 FROM unnest(@patterns::text[]) AS p(pattern)
+    WHERE NOT d.domain ILIKE p.pattern ESCAPE '\'
+)
+ORDER BY
+    CASE WHEN @o1::text = 'domain' THEN d.domain END ASC,
+    CASE WHEN @o1::text = '-domain' THEN d.domain END DESC,
+    CASE WHEN @o1::text = 'created_at' THEN d.created_at END ASC,
+    CASE WHEN @o1::text = '-created_at' THEN d.created_at END DESC,
+    CASE WHEN @o1::text = 'is_primary' THEN d.is_primary END ASC,
+    CASE WHEN @o1::text = '-is_primary' THEN d.is_primary END DESC,
+    CASE WHEN @o2::text = 'domain' THEN d.domain END ASC,
+    CASE WHEN @o2::text = '-domain' THEN d.domain END DESC,
+    CASE WHEN @o2::text = 'created_at' THEN d.created_at END ASC,
+    CASE WHEN @o2::text = '-created_at' THEN d.created_at END DESC,
+    CASE WHEN @o2::text = 'is_primary' THEN d.is_primary END ASC,
+    CASE WHEN @o2::text = '-is_primary' THEN d.is_primary END DESC,
+    CASE WHEN @o3::text = 'domain' THEN d.domain END ASC,
+    CASE WHEN @o3::text = '-domain' THEN d.domain END DESC,
+    CASE WHEN @o3::text = 'created_at' THEN d.created_at END ASC,
+    CASE WHEN @o3::text = '-created_at' THEN d.created_at END DESC,
+    CASE WHEN @o3::text = 'is_primary' THEN d.is_primary END ASC,
+    CASE WHEN @o3::text = '-is_primary' THEN d.is_primary END DESC,
+    d.is_primary DESC, d.domain;

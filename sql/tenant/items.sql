@@ -46,3 +46,47 @@ LEFT JOIN users u ON u.id = i.created_by;
 
 -- name: DeleteItem :execrows
 DELETE FROM items WHERE id = @id;
+
+-- name: SearchItems :many
+-- SearchItems is ListItems filtered and sorted as DRF's SearchFilter and
+-- OrderingFilter do: every ILIKE pattern of @patterns (escaped by the
+-- caller) must match the name or the description, and the ordering keys
+-- @o1, @o2, @o3 (a field of ListItemOrderings, '-' before it for
+-- descending, '' for none) sort before the default, newest first. The keys
+-- only ever compare against constants: no SQL is built from them.
+SELECT i.id, i.name, i.description, i.created_by, i.created_at, i.updated_at,
+       u.username AS created_by_username,
+       count(*) OVER () AS total
+FROM items i
+LEFT JOIN users u ON u.id = i.created_by
+WHERE NOT EXISTS (
+    SELECT 1 FROM unnest(@patterns::text[]) AS p(pattern)
+    WHERE NOT (i.name ILIKE p.pattern ESCAPE '\' OR i.description ILIKE p.pattern ESCAPE '\')
+)
+ORDER BY
+    CASE WHEN @o1::text = 'id' THEN i.id END ASC,
+    CASE WHEN @o1::text = '-id' THEN i.id END DESC,
+    CASE WHEN @o1::text = 'name' THEN i.name END ASC,
+    CASE WHEN @o1::text = '-name' THEN i.name END DESC,
+    CASE WHEN @o1::text = 'created_at' THEN i.created_at END ASC,
+    CASE WHEN @o1::text = '-created_at' THEN i.created_at END DESC,
+    CASE WHEN @o1::text = 'updated_at' THEN i.updated_at END ASC,
+    CASE WHEN @o1::text = '-updated_at' THEN i.updated_at END DESC,
+    CASE WHEN @o2::text = 'id' THEN i.id END ASC,
+    CASE WHEN @o2::text = '-id' THEN i.id END DESC,
+    CASE WHEN @o2::text = 'name' THEN i.name END ASC,
+    CASE WHEN @o2::text = '-name' THEN i.name END DESC,
+    CASE WHEN @o2::text = 'created_at' THEN i.created_at END ASC,
+    CASE WHEN @o2::text = '-created_at' THEN i.created_at END DESC,
+    CASE WHEN @o2::text = 'updated_at' THEN i.updated_at END ASC,
+    CASE WHEN @o2::text = '-updated_at' THEN i.updated_at END DESC,
+    CASE WHEN @o3::text = 'id' THEN i.id END ASC,
+    CASE WHEN @o3::text = '-id' THEN i.id END DESC,
+    CASE WHEN @o3::text = 'name' THEN i.name END ASC,
+    CASE WHEN @o3::text = '-name' THEN i.name END DESC,
+    CASE WHEN @o3::text = 'created_at' THEN i.created_at END ASC,
+    CASE WHEN @o3::text = '-created_at' THEN i.created_at END DESC,
+    CASE WHEN @o3::text = 'updated_at' THEN i.updated_at END ASC,
+    CASE WHEN @o3::text = '-updated_at' THEN i.updated_at END DESC,
+    i.created_at DESC, i.id DESC
+LIMIT sqlc.arg(lim)::int OFFSET sqlc.arg(off)::bigint;

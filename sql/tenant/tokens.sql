@@ -37,3 +37,11 @@ WITH t AS (
     SELECT public.signin_succeeded(@keys::bytea[])
 )
 UPDATE users SET last_login = now() FROM g WHERE users.id = @user_id;
+
+-- name: RefreshTokenLive :one
+-- RefreshTokenLive reports whether a refresh token can still be used: not
+-- used (rotated), revoked (logged out) nor expired.
+SELECT EXISTS (
+    SELECT 1 FROM refresh_tokens
+    WHERE jti = @jti AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+) AS live;

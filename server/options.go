@@ -1,0 +1,236 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+)
+
+// What a client of the Django starter learns from DRF's answers to a method
+// a path does not accept (405 with Allow) and to OPTIONS (SimpleMetadata).
+// Both are answered by the routers' MethodNotAllowedHandler, so every
+// registered path has them without a route of its own.
+
+// allowOrder is the order DRF lists a view's methods in (its
+// http_method_names); HEAD follows GET, OPTIONS is always allowed.
+var allowOrder = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods returns the methods router accepts on r's path, in DRF's
+// order and format ("GET, POST, HEAD, OPTIONS"), and the path's template
+// with its trailing slash. ok is false if no route has the path.
+func allowedMethods(router *mux.Router, r *http.Request) (allow []string, template string, vars map[string]string, ok bool) {
+	for _, m := range allowOrder {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if !router.Match(probe, &match) || match.MatchErr != nil || match.Route == nil {
+			continue
+		}
+		allow = append(allow, m)
+		if template == "" {
+			template, _ = match.Route.GetPathTemplate()
+			vars = match.Vars
+		}
+	}
+	if len(allow) == 0 {
+		return nil, "", nil, false
+	}
+	if allow[0] == http.MethodGet {
+		allow = append(allow, http.MethodHead)
+	}
+	allow = append(allow, http.MethodOptions)
+	if !strings.HasSuffix(template, "/") {
+		template += "/"
+	}
+	return allow, template, vars, true
+}
+
+// methodNotAllowed answers a method no route of router takes on the path:
+// 405 with the Allow header DRF sends, or, for OPTIONS, the path's metadata.
+func (s *Server) methodNotAllowed(router *mux.Router) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allow, template, vars, ok := allowedMethods(router, r)
+		if !ok {
+			writeJSON(w, errNotFound.status, errNotFound.body)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		if r.Method == http.MethodOptions {
+			// mux sets a route's variables only when its method matches.
+			s.options(w, mux.SetURLVars(r, vars), template)
+			return
+		}
+		writeJSON(w, http.StatusMethodNotAllowed, detail{Detail: fmt.Sprintf("Method %q not allowed.", r.Method)})
+	})
+}
+
+// fieldInfo is one field of an action in DRF's SimpleMetadata.
+type fieldInfo struct {
+	name      string
+	Type      string `json:"type"`
+	Required  bool   `json:"required"`
+	ReadOnly  bool   `json:"read_only"`
+	Label     string `json:"label"`
+	MaxLength int    `json:"max_length,omitempty"`
+}
+
+// fields are an action's fields in the serializer's order, which DRF keeps.
+type fields []fieldInfo
+
+func (fs fields) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(f.name)
+		v, err := json.Marshal(f)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// metadataJSON is DRF's SimpleMetadata answer to OPTIONS.
+type metadataJSON struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Renders     []string          `json:"renders"`
+	Parses      []string          `json:"parses"`
+	Actions     map[string]fields `json:"actions,omitempty"`
+}
+
+var (
+	renders = []string{"application/json"}
+	parses  = []string{"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
+)
+
+// itemFields are the item serializer's fields, as its POST and PUT actions
+// describe them.
+var itemFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "name", Type: "string", Required: true, Label: "Name", MaxLength: 200},
+	{name: "description", Type: "string", Label: "Description"},
+	{name: "created_by", Type: "integer", ReadOnly: true, Label: "Created by"},
+	{name: "created_by_username", Type: "string", ReadOnly: true, Label: "Created by username"},
+	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
+	{name: "updated_at", Type: "datetime", ReadOnly: true, Label: "Updated at"},
+}
+
+func stringInput(name, label string) fieldInfo {
+	return fieldInfo{name: name, Type: "string", Required: true, Label: label}
+}
+
+// viewAuth is who may ask a path for its metadata: DRF authenticates and
+// checks permissions before it answers OPTIONS.
+type viewAuth int
+
+const (
+	authNone viewAuth = iota
+	authTenant
+	authAdmin
+)
+
+// apiView is what OPTIONS tells of one path: DRF's view name and description,
+// and the fields of the actions (POST, PUT) the user may take.
+type apiView struct {
+	name        string
+	description string
+	auth        viewAuth
+	post        fields
+	put         fields // only when the item of the path exists
+}
+
+// apiViews describes the API's paths by template. A path missing here is
+// described by its last segment, without actions.
+var apiViews = map[string]apiView{
+	"/api/token/": {name: "Token Obtain Pair", post: fields{stringInput("username", "Username"), stringInput("password", "Password")},
+		description: "Takes a set of user credentials and returns an access and refresh JSON web token pair to prove the authentication of those credentials."},
+	"/api/token/refresh/": {name: "Token Refresh", post: fields{stringInput("refresh", "Refresh"), {name: "access", Type: "string", ReadOnly: true, Label: "Access"}},
+		description: "Takes a refresh type JSON web token and returns an access type JSON web token if the refresh token is valid."},
+	"/api/token/blacklist/": {name: "Token Blacklist", post: fields{stringInput("refresh", "Refresh")},
+		description: "Takes a token and blacklists it. Must be used with the `rest_framework_simplejwt.token_blacklist` app installed."},
+	"/api/token/verify/": {name: "Token Verify", post: fields{stringInput("token", "Token")},
+		description: "Takes a token and indicates if it is valid.  This view provides no information about a token's fitness for a particular use."},
+	"/api/items/":      {name: "Item List", auth: authTenant, post: itemFields, description: "The tenant's items, newest first, 20 a page."},
+	"/api/items/{id}/": {name: "Item Instance", auth: authTenant, put: itemFields, description: "One item of the tenant."},
+	"/api/profile/":    {name: "Profile", auth: authTenant, description: "The signed-in user and their tenant."},
+	"/api/admin/token/": {name: "Admin Token Obtain", post: fields{stringInput("username", "Username"), stringInput("password", "Password")},
+		description: "Takes a superuser's credentials and returns an admin access token."},
+}
+
+// viewOf returns the description of the path template.
+func viewOf(template string) apiView {
+	if v, ok := apiViews[template]; ok {
+		return v
+	}
+	v := apiView{auth: authNone}
+	if strings.HasPrefix(template, "/api/admin/") {
+		v.auth = authAdmin
+	}
+	segs := strings.Split(strings.Trim(template, "/"), "/")
+	last := segs[len(segs)-1]
+	if strings.HasPrefix(last, "{") && len(segs) > 1 {
+		last = segs[len(segs)-2] + " Instance"
+	}
+	last = strings.ReplaceAll(last, "_", " ")
+	if last == "" {
+		last = "Api Root"
+	}
+	v.name = strings.ToUpper(last[:1]) + last[1:]
+	return v
+}
+
+// options answers OPTIONS on the path of template with DRF's metadata,
+// after the same authentication and permission checks as the path's
+// other methods.
+func (s *Server) options(w http.ResponseWriter, r *http.Request, template string) {
+	v := viewOf(template)
+	meta := metadataJSON{Name: v.name, Description: v.description, Renders: renders, Parses: parses}
+	if v.post != nil {
+		meta.Actions = map[string]fields{http.MethodPost: v.post}
+	}
+	switch v.auth {
+	case authNone:
+		writeJSON(w, http.StatusOK, meta)
+	case authAdmin:
+		s.adminAuthed(func(w http.ResponseWriter, _ *http.Request) error {
+			writeJSON(w, http.StatusOK, meta)
+			return nil
+		}).ServeHTTP(w, r)
+	case authTenant:
+		s.authed(func(w http.ResponseWriter, r *http.Request, a auth) error {
+			ctx := r.Context()
+			return a.read(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+				if v.put != nil {
+					// DRF offers PUT only on an object it can fetch.
+					id, err := itemID(r)
+					if err == nil {
+						_, err = q.GetItem(ctx, id)
+						if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+							return response{}, err
+						}
+					}
+					if err == nil {
+						meta.Actions = map[string]fields{http.MethodPut: v.put}
+					}
+				}
+				return response{http.StatusOK, meta}, nil
+			})
+		}).ServeHTTP(w, r)
+	}
+}
