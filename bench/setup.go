@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/migrate"
 	"github.com/tenantctl/tenantctl/password"
@@ -207,15 +208,22 @@ func (r *runner) settle(ctx context.Context) error {
 func (r *runner) createTenant(ctx context.Context, i int) (*tenant, error) {
 	name := fmt.Sprintf("t%d", i+1)
 	host := name + ".localhost"
-	c, err := r.prov.CreateTenant(ctx, provision.TenantParams{
+	_, err := r.prov.CreateTenant(ctx, provision.TenantParams{
 		Schema: name, Name: "Bench tenant " + name, Domain: host,
 		Admin: &provision.UserParams{Username: adminUsername, Email: adminUsername + "@" + host, Password: adminPassword, Staff: true},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", name, err)
 	}
-	// Pinned, as the server's are, so the ceiling checks the tenant too.
-	return &tenant{schema: db.MustParseSchema(name).Pin(c.ID), host: host}, nil
+	// Pinned as the server pins a request's tenant, with the same lookup,
+	// so the ceiling checks the tenant too.
+	row, err := db.InPublicV(ctx, r.pool, func(q *publicdb.Queries) (publicdb.ResolveDomainRow, error) {
+		return q.ResolveDomain(ctx, host)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve tenant %s: %w", name, err)
+	}
+	return &tenant{schema: db.MustParseSchema(name).Pin(row.ID, row.SchemaOid), host: host}, nil
 }
 
 // seedItems adds the items of one tenant in a single statement, newest

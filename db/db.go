@@ -216,13 +216,13 @@ const setSearchPath = "SELECT set_config('search_path', $1, true)"
 // search_path, so it holds behind PgBouncer too.
 const openTx = "SELECT set_config('search_path', $1, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
 
-// openPinnedTx is openTx for a pinned schema: public.tenant_check raises
-// SQLSTATE TG404 unless the tenant is still registered, ready, under that id
-// and name. It is evaluated before fn's first statement, which travels in
-// the same pipeline and so is skipped when the check fails: no extra round
-// trip, and nothing runs in a tenant that is not the one the caller meant.
-// The function reads public.clients by its primary key.
-const openPinnedTx = "SELECT public.tenant_check($2, $3), set_config('search_path', $1, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+// openPinnedTx is openTx for a pinned schema: the search_path is set only
+// if the schema named $2 still has the oid $3, else public.tenant_gone($4,
+// $2) raises SQLSTATE TG404. The comparison is a catalog cache lookup, and
+// fn's first statement travels in the same pipeline, so it is skipped when
+// the check fails: no extra round trip, and nothing runs in a schema that is
+// not the one the caller was authorized for.
+const openPinnedTx = "SELECT set_config('search_path', CASE WHEN to_regnamespace($2)::oid = $3::bigint::oid THEN $1 ELSE public.tenant_gone($4, $2) END, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 // ErrTenantGone is returned by the transaction helpers for a pinned schema
 // whose tenant is no longer registered under that name and id: deleted, or
@@ -439,7 +439,7 @@ func (t *pipelinedTx) begin(ctx context.Context, s stmt, args []any) (pgx.BatchR
 		b.Queue("BEGIN")
 	}
 	if t.schema.client != 0 {
-		b.Queue(openPinnedTx, t.searchPath, t.schema.client, t.schema.name)
+		b.Queue(openPinnedTx, t.searchPath, t.schema.name, t.schema.oid, t.schema.client)
 	} else {
 		b.Queue(openTx, t.searchPath)
 	}

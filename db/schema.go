@@ -18,13 +18,16 @@ var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // valid schema; obtain one from ParseSchema.
 //
 // A Schema may be pinned to the tenant registered under it (Pin): work in a
-// pinned schema first checks, in the same transaction, that the tenant is
-// still registered under that name with that id. A request authorized for a
-// tenant therefore never runs in another tenant re-created under its name,
-// and one whose tenant was deleted gets ErrTenantGone.
+// pinned schema first checks, in the same statement that sets its
+// search_path, that the schema is still the very one (same oid) the tenant
+// owned when its host was resolved. A request authorized for a tenant
+// therefore never runs in another tenant re-created under its name, and one
+// whose tenant was deleted gets ErrTenantGone. (A schema is never adopted:
+// provisioning refuses one that exists, so the oid names one tenant's.)
 type Schema struct {
 	name   string
 	client int64 // the registered tenant's id when pinned, else 0
+	oid    int64 // the schema's oid when pinned
 }
 
 // ParseSchema validates a tenant schema name: lower-case letters, digits and
@@ -50,9 +53,11 @@ func MustParseSchema(s string) Schema {
 	return sc
 }
 
-// Pin returns s pinned to the tenant whose id is client (see Schema).
-func (s Schema) Pin(client int64) Schema {
-	s.client = client
+// Pin returns s pinned to the tenant whose id is client and to the schema
+// whose oid is oid, both read together from the tenant's registration (see
+// Schema).
+func (s Schema) Pin(client, oid int64) Schema {
+	s.client, s.oid = client, oid
 	return s
 }
 

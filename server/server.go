@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/migrate"
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
@@ -137,6 +138,13 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 // writeError renders any error as its JSON response. Unexpected errors are
 // logged with the request id and answered without internal details.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, db.ErrTenantGone) {
+		// The cached answer for this host is stale (its NOTIFY is on the
+		// way, or the schema changed behind the product's back): ask again.
+		if host, ok := splitHost(r.Host); ok {
+			s.tenants.forget(host)
+		}
+	}
 	ae, unexpected := toAPIError(err)
 	if unexpected {
 		if r.Context().Err() != nil {

@@ -89,7 +89,7 @@ func (c *tenantCache) resolve(ctx context.Context, host string) (t tenant, found
 		}
 		// Pinned: the request's transactions check that this very tenant
 		// still owns the schema (see db.Schema).
-		t, found = tenant{ID: row.ID, Schema: s.Pin(row.ID)}, true
+		t, found = tenant{ID: row.ID, Schema: s.Pin(row.ID, row.SchemaOid)}, true
 	}
 
 	c.mu.Lock()
@@ -134,6 +134,14 @@ func (c *tenantCache) invalidate(payload string) {
 	default:
 		clear(c.entries)
 	}
+}
+
+// forget drops the cached answer for host.
+func (c *tenantCache) forget(host string) {
+	c.mu.Lock()
+	delete(c.entries, host)
+	c.gen++
+	c.mu.Unlock()
 }
 
 func (c *tenantCache) setListening(on bool) {

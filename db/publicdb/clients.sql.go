@@ -225,7 +225,7 @@ type TenantRegisteredParams struct {
 }
 
 // TenantRegistered reports whether the tenant with this id is still
-// registered, ready, under this schema name (what public.tenant_check checks).
+// registered, ready, under this schema name.
 func (q *Queries) TenantRegistered(ctx context.Context, arg TenantRegisteredParams) (bool, error) {
 	row := q.db.QueryRow(ctx, tenantRegistered, arg.ID, arg.SchemaName)
 	var exists bool

@@ -138,7 +138,7 @@ func (q *Queries) PromoteOldestDomain(ctx context.Context, clientID int64) error
 }
 
 const resolveDomain = `-- name: ResolveDomain :one
-SELECT c.id, c.schema_name
+SELECT c.id, c.schema_name, coalesce(to_regnamespace(c.schema_name)::oid::bigint, 0)::bigint AS schema_oid
 FROM domains d
 JOIN clients c ON c.id = d.client_id
 WHERE d.domain = $1 AND c.state = 'ready'
@@ -147,13 +147,16 @@ WHERE d.domain = $1 AND c.state = 'ready'
 type ResolveDomainRow struct {
 	ID         int64
 	SchemaName string
+	SchemaOid  int64
 }
 
-// ResolveDomain maps a request host to the id and schema of a ready tenant.
+// ResolveDomain maps a request host to the id and schema of a ready tenant,
+// with the schema's oid, which a request's transactions check (see
+// db.Schema.Pin).
 func (q *Queries) ResolveDomain(ctx context.Context, domain string) (ResolveDomainRow, error) {
 	row := q.db.QueryRow(ctx, resolveDomain, domain)
 	var i ResolveDomainRow
-	err := row.Scan(&i.ID, &i.SchemaName)
+	err := row.Scan(&i.ID, &i.SchemaName, &i.SchemaOid)
 	return i, err
 }
 

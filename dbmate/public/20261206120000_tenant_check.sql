@@ -1,23 +1,19 @@
 -- migrate:up
 
--- tenant_check raises SQLSTATE TG404 unless the tenant with this id is
--- registered, ready, under this schema name. Every transaction of a request
--- calls it, in the statement that sets the search_path, so work authorized
--- for one tenant never runs in a tenant deleted and re-created under the
--- same name (the schema name alone would match). Names are qualified: the
--- caller's search_path is the tenant's schema, which may hold a "clients".
-CREATE FUNCTION tenant_check(bigint, text) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+-- tenant_gone raises SQLSTATE TG404: the tenant a request was authorized for
+-- no longer owns its schema. Every transaction of a request compares, in
+-- the statement that sets its search_path, the schema's oid with the one
+-- its host resolved to, and calls this when they differ: the schema was
+-- dropped, or dropped and created again for another tenant under the same
+-- name (which the schema name alone would not tell). Comparing oids costs a
+-- catalog cache lookup; only a mismatch calls this function.
+CREATE FUNCTION tenant_gone(bigint, text) RETURNS text
+LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM public.clients c
-        WHERE c.id = $1 AND c.schema_name = $2 AND c.state = 'ready'
-    ) THEN
-        RAISE EXCEPTION 'tenant % is no longer registered as schema %', $1, quote_ident($2)
-            USING ERRCODE = 'TG404';
-    END IF;
+    RAISE EXCEPTION 'tenant % no longer owns schema %', $1, quote_ident($2)
+        USING ERRCODE = 'TG404';
 END
 $$;
 
 -- migrate:down
-DROP FUNCTION tenant_check(bigint, text);
+DROP FUNCTION tenant_gone(bigint, text);

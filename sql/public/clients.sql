@@ -14,7 +14,7 @@ SELECT * FROM clients WHERE schema_name = @schema_name;
 
 -- name: TenantRegistered :one
 -- TenantRegistered reports whether the tenant with this id is still
--- registered, ready, under this schema name (what public.tenant_check checks).
+-- registered, ready, under this schema name.
 SELECT EXISTS (
     SELECT 1 FROM clients WHERE id = @id AND schema_name = @schema_name AND state = 'ready'
 );

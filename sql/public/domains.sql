@@ -1,6 +1,8 @@
 -- name: ResolveDomain :one
--- ResolveDomain maps a request host to the id and schema of a ready tenant.
-SELECT c.id, c.schema_name
+-- ResolveDomain maps a request host to the id and schema of a ready tenant,
+-- with the schema's oid, which a request's transactions check (see
+-- db.Schema.Pin).
+SELECT c.id, c.schema_name, coalesce(to_regnamespace(c.schema_name)::oid::bigint, 0)::bigint AS schema_oid
 FROM domains d
 JOIN clients c ON c.id = d.client_id
 WHERE d.domain = @domain AND c.state = 'ready';
