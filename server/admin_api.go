@@ -270,31 +270,19 @@ func (s *Server) adminListTenants(w http.ResponseWriter, r *http.Request) error 
 	}
 	ctx := r.Context()
 	out, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (page[adminTenantJSON], error) {
-		params := publicdb.SearchClientsOrderedParams{Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2]}
-		if lq.last {
-			params.Lim = 1
-			rows, err := q.SearchClientsOrdered(ctx, params)
-			if err != nil {
-				return page[adminTenantJSON]{}, err
+		return pageOf(r, lq, func(lim int32, off int64) ([]adminTenantJSON, int64, error) {
+			rows, err := q.SearchClientsOrdered(ctx, publicdb.SearchClientsOrderedParams{
+				Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2], Lim: lim, Off: off,
+			})
+			var total int64
+			results := make([]adminTenantJSON, len(rows))
+			for i, c := range rows {
+				results[i] = newAdminTenantJSON(provision.Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State,
+					OnTrial: c.OnTrial, PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain})
+				total = c.Total
 			}
-			lq.page = 1
-			if len(rows) > 0 {
-				lq.page = lq.lastPage(rows[0].Total)
-			}
-		}
-		params.Lim, params.Off = int32(lq.size), lq.offset()
-		rows, err := q.SearchClientsOrdered(ctx, params)
-		if err != nil {
-			return page[adminTenantJSON]{}, err
-		}
-		var total int64
-		results := make([]adminTenantJSON, len(rows))
-		for i, c := range rows {
-			results[i] = newAdminTenantJSON(provision.Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State,
-				OnTrial: c.OnTrial, PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain})
-			total = c.Total
-		}
-		return newPage(r, lq, total, results)
+			return results, total, err
+		})
 	})
 	if err != nil {
 		return err
@@ -645,31 +633,19 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := db.ReadTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (page[adminUserJSON], error) {
-		params := tenantdb.SearchUsersOrderedParams{Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2]}
-		if lq.last {
-			params.Lim = 1
-			rows, err := q.SearchUsersOrdered(ctx, params)
-			if err != nil {
-				return page[adminUserJSON]{}, err
+		return pageOf(r, lq, func(lim int32, off int64) ([]adminUserJSON, int64, error) {
+			rows, err := q.SearchUsersOrdered(ctx, tenantdb.SearchUsersOrderedParams{
+				Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2], Lim: lim, Off: off,
+			})
+			var total int64
+			results := make([]adminUserJSON, len(rows))
+			for i, u := range rows {
+				results[i] = newAdminUserJSON(provision.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
+					IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin})
+				total = u.Total
 			}
-			lq.page = 1
-			if len(rows) > 0 {
-				lq.page = lq.lastPage(rows[0].Total)
-			}
-		}
-		params.Lim, params.Off = int32(lq.size), lq.offset()
-		rows, err := q.SearchUsersOrdered(ctx, params)
-		if err != nil {
-			return page[adminUserJSON]{}, err
-		}
-		var total int64
-		results := make([]adminUserJSON, len(rows))
-		for i, u := range rows {
-			results[i] = newAdminUserJSON(provision.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
-				IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin})
-			total = u.Total
-		}
-		return newPage(r, lq, total, results)
+			return results, total, err
+		})
 	})
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") {
@@ -867,22 +843,14 @@ func (s *Server) adminListSuperusers(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if lq.last {
-		p, err := s.prov.SearchSuperusers(r.Context(), provision.Query{Limit: 1})
-		if err != nil {
-			return err
+	out, err := pageOf(r, lq, func(lim int32, off int64) ([]adminSuperuserJSON, int64, error) {
+		p, err := s.prov.SearchSuperusers(r.Context(), provision.Query{Offset: off, Limit: int(lim)})
+		results := make([]adminSuperuserJSON, len(p.Items))
+		for i, su := range p.Items {
+			results[i] = newAdminSuperuserJSON(su)
 		}
-		lq.page = lq.lastPage(p.Total)
-	}
-	p, err := s.prov.SearchSuperusers(r.Context(), provision.Query{Offset: lq.offset(), Limit: int(lq.size)})
-	if err != nil {
-		return err
-	}
-	results := make([]adminSuperuserJSON, len(p.Items))
-	for i, su := range p.Items {
-		results[i] = newAdminSuperuserJSON(su)
-	}
-	out, err := newPage(r, lq, p.Total, results)
+		return results, p.Total, err
+	})
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,24 @@ func searchPatterns(search string) []string {
 	return patterns
 }
 
+// pageOf builds q's page from fetch, which returns up to lim rows from off
+// and the number of all matches (0 for an empty page). For ?page=last it
+// first fetches one row, for the number.
+func pageOf[T any](r *http.Request, q listQuery, fetch func(lim int32, off int64) ([]T, int64, error)) (page[T], error) {
+	if q.last {
+		_, total, err := fetch(1, 0)
+		if err != nil {
+			return page[T]{}, err
+		}
+		q.page = q.lastPage(total)
+	}
+	results, total, err := fetch(int32(q.size), q.offset())
+	if err != nil {
+		return page[T]{}, err
+	}
+	return newPage(r, q, total, results)
+}
+
 // lastPage is the number of the last page of total results (1 when empty).
 func (q listQuery) lastPage(total int64) int64 {
 	return max(1, (total+q.size-1)/q.size)
