@@ -10,6 +10,7 @@ import (
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/dbmate"
 	"github.com/tenantctl/tenantctl/dbtest"
+	"github.com/tenantctl/tenantctl/migrate"
 )
 
 // withExtra returns the embedded tenant migrations plus one more file.
@@ -65,12 +66,50 @@ func TestMigrateTenantsReusesConnections(t *testing.T) {
 	}
 	var before int64
 	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").Scan(&before))
+	files, err := migrate.Versions(dbmate.Tenant, "tenant")
+	require.NoError(t, err)
 	results := d.Migrator.MigrateTenants(t.Context(), schemas, 2, nil)
 	for _, r := range results {
 		require.NoError(t, r.Err, r.Schema.String())
-		assert.Equal(t, 1, r.Applied)
+		assert.Equal(t, len(files), r.Applied)
 	}
 	var after int64
 	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").Scan(&after))
 	assert.LessOrEqual(t, after-before, int64(4), "sessions opened for 8 tenants with 2 jobs")
+}
+
+// TestRolesMigrationMapsExistingUsers applies the roles migration over a
+// tenant whose users predate it: the first staff user (by id) becomes the
+// owner, the other staff users admins, everyone else a member; is_staff
+// stays as it was.
+func TestRolesMigrationMapsExistingUsers(t *testing.T) {
+	d := dbtest.New(t)
+	s := newSchema(t, d, "acme")
+	init, err := dbmate.Tenant.ReadFile("tenant/20250101000000_init.sql")
+	require.NoError(t, err)
+	d.Migrator.Tenant = fstest.MapFS{"tenant/20250101000000_init.sql": {Data: init}}
+	_, err = d.Migrator.MigrateTenant(t.Context(), s)
+	require.NoError(t, err)
+	_, err = d.Pool.Exec(t.Context(), `INSERT INTO acme.users (username, password_hash, is_staff) VALUES
+		('pupil', 'x', false), ('head', 'x', true), ('deputy', 'x', true), ('teacher', 'x', false), ('clerk', 'x', true)`)
+	require.NoError(t, err)
+
+	d.Migrator.Tenant = dbmate.Tenant
+	_, err = d.Migrator.MigrateTenant(t.Context(), s)
+	require.NoError(t, err)
+	rows, err := d.Pool.Query(t.Context(), "SELECT username || ':' || role || ':' || is_staff || ':' || email_verified FROM acme.users ORDER BY id")
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var v string
+		require.NoError(t, rows.Scan(&v))
+		got = append(got, v)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []string{
+		"pupil:member:false:false", "head:owner:true:false", "deputy:admin:true:false",
+		"teacher:member:false:false", "clerk:admin:true:false",
+	}, got)
+	_, err = d.Pool.Exec(t.Context(), "UPDATE acme.users SET role = 'boss' WHERE username = 'pupil'")
+	require.Error(t, err, "role is one of owner, admin, member")
 }

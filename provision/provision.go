@@ -76,6 +76,34 @@ type UserParams struct {
 	Email    string
 	Password string
 	Staff    bool
+	// Role is owner, admin or member; "" means admin for a staff user and
+	// member for anyone else (as the roles migration mapped existing users).
+	// A tenant's first user (TenantParams.Admin) is always its owner.
+	Role string
+}
+
+// The roles of a tenant's users (see server/permissions.go for what each
+// may do).
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// ValidRole reports whether r is one of the roles.
+func ValidRole(r string) bool {
+	return r == RoleOwner || r == RoleAdmin || r == RoleMember
+}
+
+// role is the role u gets.
+func (u UserParams) role() string {
+	switch {
+	case u.Role != "":
+		return u.Role
+	case u.Staff:
+		return RoleAdmin
+	}
+	return RoleMember
 }
 
 // CreateTenant creates the tenant's schema, migrates it, maps its domain as
@@ -176,7 +204,9 @@ func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client
 		return err
 	}
 	if admin != nil {
-		if _, err := s.insertUser(ctx, schema, *admin, hash, "admin_"); err != nil {
+		first := *admin
+		first.Role = RoleOwner // the tenant's first user owns it
+		if _, err := s.insertUser(ctx, schema, first, hash, "admin_"); err != nil {
 			return err
 		}
 	}
@@ -391,7 +421,7 @@ func (s *Service) CreateUser(ctx context.Context, schemaName string, u UserParam
 func (s *Service) insertUser(ctx context.Context, schema db.Schema, u UserParams, hash, prefix string) (tenantdb.User, error) {
 	user, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.CreateUser(ctx, tenantdb.CreateUserParams{
-			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff,
+			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff, Role: u.role(),
 		})
 	})
 	if isUniqueViolation(err, "users_username_key") {

@@ -70,6 +70,9 @@ func validateUser(u UserParams, prefix string) error {
 	if err := validateEmail(prefix+"email", u.Email); err != nil {
 		return err
 	}
+	if u.Role != "" && !ValidRole(u.Role) {
+		return fieldErr(prefix+"role", "\"%s\" is not a valid choice.", u.Role)
+	}
 	if u.Password == "" {
 		return fieldErr(prefix+"password", "This field is required.")
 	}
@@ -90,3 +93,11 @@ func validateEmail(field, email string) error {
 	}
 	return nil
 }
+
+// ValidateUser checks a new user's fields as CreateUser does: a
+// *FieldError (username, email, role or password) for the first invalid one.
+func ValidateUser(u UserParams) error { return validateUser(u, "") }
+
+// ValidateEmail checks an email address ("" is valid): a *FieldError on
+// field if it is not one.
+func ValidateEmail(field, email string) error { return validateEmail(field, email) }

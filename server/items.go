@@ -50,7 +50,10 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request, a auth) error
 		return err
 	}
 	ctx := r.Context()
-	return a.read(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, itemsList); err != nil {
+			return response{}, err
+		}
 		// A copy: a closure that does not change what it captures captures
 		// a copy, which spares the hot path moving lq to the heap.
 		lq := lq
@@ -162,6 +165,9 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request, a auth) erro
 	}
 	ctx := r.Context()
 	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, itemsCreate); err != nil {
+			return response{}, err
+		}
 		it, err := q.CreateItem(ctx, tenantdb.CreateItemParams{Name: *in.name, Description: description, CreatedBy: &u.ID})
 		if err != nil {
 			return response{}, err
@@ -186,7 +192,10 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request, a auth) error {
 		return err
 	}
 	ctx := r.Context()
-	return a.read(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, itemsView); err != nil {
+			return response{}, err
+		}
 		it, err := q.GetItem(ctx, id)
 		if err != nil {
 			return response{}, err
@@ -207,7 +216,10 @@ func (s *Server) updateItem(partial bool) func(w http.ResponseWriter, r *http.Re
 			return err
 		}
 		ctx := r.Context()
-		return a.tx(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+		return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+			if err := allow(u.Role, itemsUpdate); err != nil {
+				return response{}, err
+			}
 			// One UPDATE that keeps absent fields, so concurrent PATCHes of
 			// different fields do not undo each other.
 			it, err := q.UpdateItem(ctx, tenantdb.UpdateItemParams{ID: id, Name: in.name, Description: in.description})
@@ -225,7 +237,10 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, a auth) erro
 		return err
 	}
 	ctx := r.Context()
-	return a.tx(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, itemsDelete); err != nil {
+			return response{}, err
+		}
 		n, err := q.DeleteItem(ctx, id)
 		if err != nil {
 			return response{}, err
@@ -244,6 +259,9 @@ type profileJSON struct {
 	TenantSchema string  `json:"tenant_schema"`
 	IsStaff      bool    `json:"is_staff"`
 	DateJoined   apiTime `json:"date_joined"`
+	// Role is owner, admin or member (see permissions.go).
+	Role          string `json:"role"`
+	EmailVerified bool   `json:"email_verified"`
 }
 
 // profile answers GET /api/profile/: the signed-in user and their tenant.
@@ -251,7 +269,7 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request, a auth) error {
 	return a.read(r.Context(), w, func(_ *tenantdb.Queries, u tenantdb.User) (response, error) {
 		return response{http.StatusOK, profileJSON{
 			ID: u.ID, Username: u.Username, Email: u.Email, TenantSchema: a.tenant.Schema.String(),
-			IsStaff: u.IsStaff, DateJoined: apiTime(u.DateJoined),
+			IsStaff: u.IsStaff, DateJoined: apiTime(u.DateJoined), Role: u.Role, EmailVerified: u.EmailVerified,
 		}}, nil
 	})
 }

@@ -136,7 +136,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 	wantPaths := []string{
 		"/", "/health/", "/ready/", "/api/schema/",
 		"/api/docs/", "/api/token/", "/api/token/refresh/", "/api/token/blacklist/", "/api/token/verify/",
-		"/api/items/", "/api/items/{id}/", "/api/profile/",
+		"/api/items/", "/api/items/{id}/", "/api/profile/", "/api/users/", "/api/users/{id}/",
 		"/api/admin/token/", "/api/admin/tenants/", "/api/admin/tenants/{schema}/",
 		"/api/admin/tenants/{schema}/domains/", "/api/admin/tenants/{schema}/domains/{domain}/",
 		"/api/admin/tenants/{schema}/users/", "/api/admin/tenants/{schema}/users/{id}/",
@@ -147,7 +147,8 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 			t.Errorf("path %s is not documented", p)
 		}
 	}
-	authed := map[string]bool{"/api/items/": true, "/api/items/{id}/": true, "/api/profile/": true}
+	authed := map[string]bool{"/api/items/": true, "/api/items/{id}/": true, "/api/profile/": true,
+		"/api/users/": true, "/api/users/{id}/": true}
 	// Every admin path but the token endpoint needs a superuser's admin token.
 	adminAuthed := func(p string) bool {
 		return strings.HasPrefix(p, "/api/admin/") && p != "/api/admin/token/"
@@ -249,7 +250,7 @@ func TestOpenAPISampleResponses(t *testing.T) {
 			body: `{"error": "Invalid token for this tenant", "detail": "This token cannot be used on this domain"}`},
 		{name: "profile", method: "GET", url: host + "/api/profile/", status: 200,
 			body: `{"id": 1, "username": "demo", "email": "", "tenant_schema": "school1", "is_staff": false,
-				"date_joined": "2025-01-02T03:04:05Z"}`},
+				"date_joined": "2025-01-02T03:04:05Z", "role": "owner", "email_verified": false}`},
 		{name: "method not allowed", method: "GET", url: host + "/api/token/", status: 405,
 			body: `{"detail": "Method \"GET\" not allowed."}`, header: map[string]string{"Allow": "POST, OPTIONS"}},
 		{name: "token pair", method: "POST", url: host + "/api/token/", status: 200, body: `{"access": "a.b.c", "refresh": "d.e.f"}`},

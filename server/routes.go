@@ -23,6 +23,11 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/items/{id}/", s.authed(s.updateItem(true)), http.MethodPatch)
 	route(t, "/api/items/{id}/", s.authed(s.deleteItem), http.MethodDelete)
 	route(t, "/api/profile/", s.authed(s.profile), http.MethodGet)
+	route(t, "/api/users/", s.authed(s.listUsers), http.MethodGet)
+	route(t, "/api/users/", s.authed(s.createUser), http.MethodPost)
+	route(t, "/api/users/{id}/", s.authed(s.getUser), http.MethodGet)
+	route(t, "/api/users/{id}/", s.authed(s.updateUser), http.MethodPatch)
+	route(t, "/api/users/{id}/", s.authed(s.deleteUser), http.MethodDelete)
 
 	p := s.newRouter()
 	route(p, "/", s.handle(s.welcome), http.MethodGet)

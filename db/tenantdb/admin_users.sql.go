@@ -11,7 +11,7 @@ import (
 )
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login FROM users WHERE id = $1
+SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
@@ -26,6 +26,8 @@ func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }
@@ -104,6 +106,7 @@ func (q *Queries) SearchUsers(ctx context.Context, arg SearchUsersParams) ([]Sea
 
 const searchUsersOrdered = `-- name: SearchUsersOrdered :many
 SELECT u.id, u.username, u.email, u.is_staff, u.is_active, u.date_joined, u.last_login,
+       u.role, u.email_verified,
        count(*) OVER () AS total
 FROM users u
 WHERE NOT EXISTS (
@@ -155,14 +158,16 @@ type SearchUsersOrderedParams struct {
 }
 
 type SearchUsersOrderedRow struct {
-	ID         int64
-	Username   string
-	Email      string
-	IsStaff    bool
-	IsActive   bool
-	DateJoined time.Time
-	LastLogin  *time.Time
-	Total      int64
+	ID            int64
+	Username      string
+	Email         string
+	IsStaff       bool
+	IsActive      bool
+	DateJoined    time.Time
+	LastLogin     *time.Time
+	Role          string
+	EmailVerified bool
+	Total         int64
 }
 
 // SearchUsersOrdered is SearchUsers as the admin API's list filters and
@@ -193,6 +198,8 @@ func (q *Queries) SearchUsersOrdered(ctx context.Context, arg SearchUsersOrdered
 			&i.IsActive,
 			&i.DateJoined,
 			&i.LastLogin,
+			&i.Role,
+			&i.EmailVerified,
 			&i.Total,
 		); err != nil {
 			return nil, err
@@ -206,7 +213,7 @@ func (q *Queries) SearchUsersOrdered(ctx context.Context, arg SearchUsersOrdered
 }
 
 const setUserActive = `-- name: SetUserActive :one
-UPDATE users SET is_active = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login
+UPDATE users SET is_active = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
 `
 
 type SetUserActiveParams struct {
@@ -226,12 +233,14 @@ func (q *Queries) SetUserActive(ctx context.Context, arg SetUserActiveParams) (U
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }
 
 const setUserPassword = `-- name: SetUserPassword :one
-UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login
+UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
 `
 
 type SetUserPasswordParams struct {
@@ -251,6 +260,8 @@ func (q *Queries) SetUserPassword(ctx context.Context, arg SetUserPasswordParams
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }

@@ -10,7 +10,7 @@ import (
 )
 
 const deleteUserByID = `-- name: DeleteUserByID :one
-DELETE FROM users WHERE id = $1 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login
+DELETE FROM users WHERE id = $1 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
 `
 
 // DeleteUserByID removes a user: their refresh tokens go with them (ON
@@ -27,6 +27,8 @@ func (q *Queries) DeleteUserByID(ctx context.Context, id int64) (User, error) {
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }
@@ -38,7 +40,7 @@ SET email = coalesce($1::text, email),
     is_staff = coalesce($2::boolean, is_staff),
     is_active = coalesce($3::boolean, is_active)
 WHERE id = $4
-RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login
+RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
 `
 
 type UpdateUserByIDParams struct {
@@ -67,6 +69,8 @@ func (q *Queries) UpdateUserByID(ctx context.Context, arg UpdateUserByIDParams) 
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }

@@ -34,12 +34,14 @@ type SchemaMigration struct {
 }
 
 type User struct {
-	ID           int64
-	Username     string
-	Email        string
-	PasswordHash string
-	IsStaff      bool
-	IsActive     bool
-	DateJoined   time.Time
-	LastLogin    *time.Time
+	ID            int64
+	Username      string
+	Email         string
+	PasswordHash  string
+	IsStaff       bool
+	IsActive      bool
+	DateJoined    time.Time
+	LastLogin     *time.Time
+	Role          string
+	EmailVerified bool
 }

@@ -10,9 +10,9 @@ import (
 )
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO users (username, email, password_hash, is_staff)
-VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login
+INSERT INTO users (username, email, password_hash, is_staff, role)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
 `
 
 type CreateUserParams struct {
@@ -20,6 +20,7 @@ type CreateUserParams struct {
 	Email        string
 	PasswordHash string
 	IsStaff      bool
+	Role         string
 }
 
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, error) {
@@ -28,6 +29,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		arg.Email,
 		arg.PasswordHash,
 		arg.IsStaff,
+		arg.Role,
 	)
 	var i User
 	err := row.Scan(
@@ -39,12 +41,14 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }
 
 const getActiveUser = `-- name: GetActiveUser :one
-SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login FROM users WHERE id = $1 AND is_active
+SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified FROM users WHERE id = $1 AND is_active
 `
 
 // GetActiveUser returns the user a token names, if it still exists and is active.
@@ -60,12 +64,14 @@ func (q *Queries) GetActiveUser(ctx context.Context, id int64) (User, error) {
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login FROM users WHERE username = $1
+SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
@@ -80,6 +86,8 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.IsActive,
 		&i.DateJoined,
 		&i.LastLogin,
+		&i.Role,
+		&i.EmailVerified,
 	)
 	return i, err
 }

@@ -32,6 +32,7 @@ WHERE user_id = @user_id AND revoked_at IS NULL;
 -- email, and the ordering keys @o1, @o2, @o3 (a field, '-' before it for
 -- descending, '' for none) sort before the default, by username.
 SELECT u.id, u.username, u.email, u.is_staff, u.is_active, u.date_joined, u.last_login,
+       u.role, u.email_verified,
        count(*) OVER () AS total
 FROM users u
 WHERE NOT EXISTS (

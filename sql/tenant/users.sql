@@ -1,6 +1,6 @@
 -- name: CreateUser :one
-INSERT INTO users (username, email, password_hash, is_staff)
-VALUES (@username, @email, @password_hash, @is_staff)
+INSERT INTO users (username, email, password_hash, is_staff, role)
+VALUES (@username, @email, @password_hash, @is_staff, @role)
 RETURNING *;
 
 -- name: GetUserByUsername :one

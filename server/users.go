@@ -1,0 +1,323 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// A tenant's own user management, /api/users/, for its owners and admins
+// (permissions.go). On top of the role x action table, two rules depend on
+// the user acted on:
+//   - only an owner may create, change or delete an owner, or make one
+//     (errOwnerOnly, 403);
+//   - the last active owner cannot be demoted, deactivated or deleted
+//     (errLastOwner, 400). The active owners are locked (FOR UPDATE) in the
+//     transaction of the change, so two concurrent changes cannot each
+//     remove one of the last two.
+//
+// is_staff stays a stored column, for the clients that read it: a user
+// created or given a role here is staff when owner or admin, not staff when
+// member. The admin API still sets is_staff on its own.
+
+var (
+	errOwnerOnly = errDetail(http.StatusForbidden, "Only an owner can add, change or delete an owner.")
+	errLastOwner = errDetail(http.StatusBadRequest,
+		"The last active owner cannot be demoted, deactivated or deleted; make another user owner first.")
+)
+
+// userJSON is a tenant's user as /api/users/ shows it: the admin API's user
+// fields, and the role.
+type userJSON struct {
+	ID            int64      `json:"id"`
+	Username      string     `json:"username"`
+	Email         string     `json:"email"`
+	IsStaff       bool       `json:"is_staff"`
+	IsActive      bool       `json:"is_active"`
+	DateJoined    time.Time  `json:"date_joined"`
+	LastLogin     *time.Time `json:"last_login"`
+	Role          string     `json:"role"`
+	EmailVerified bool       `json:"email_verified"`
+}
+
+func newUserJSON(u tenantdb.User) userJSON {
+	out := userJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
+		DateJoined: u.DateJoined.UTC(), Role: u.Role, EmailVerified: u.EmailVerified}
+	if u.LastLogin != nil {
+		t := u.LastLogin.UTC()
+		out.LastLogin = &t
+	}
+	return out
+}
+
+// listUsers answers GET /api/users/ with DRF's list parameters (see
+// parseList): ?search= in the username and email; by username unless
+// ?ordering= says otherwise.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a auth) error {
+	lq, err := parseList(r, pageSize, userOrderings)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, usersList); err != nil {
+			return response{}, err
+		}
+		out, err := pageOf(r, lq, func(lim int32, off int64) ([]userJSON, int64, error) {
+			rows, err := q.SearchUsersOrdered(ctx, tenantdb.SearchUsersOrderedParams{
+				Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2], Lim: lim, Off: off,
+			})
+			var total int64
+			results := make([]userJSON, len(rows))
+			for i, u := range rows {
+				results[i] = newUserJSON(tenantdb.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
+					IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role, EmailVerified: u.EmailVerified})
+				total = u.Total
+			}
+			return results, total, err
+		})
+		if err != nil {
+			return response{}, err
+		}
+		return response{http.StatusOK, out}, nil
+	})
+}
+
+// roleField reads an optional role: nil when absent (or invalid, with the
+// error in fe).
+func roleField(fe fieldErrors, m map[string]json.RawMessage) *string {
+	f := field(m, "role")
+	switch {
+	case !f.present:
+	case f.null:
+		fe.add("role", "This field may not be null.")
+	case f.invalid || !provision.ValidRole(f.value):
+		fe.add("role", fmt.Sprintf("%q is not a valid choice.", f.value))
+	default:
+		return &f.value
+	}
+	return nil
+}
+
+// createUser answers POST /api/users/ {username, email, password, role}:
+// role is member unless given; only an owner may create an owner.
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) error {
+	ctx := r.Context()
+	// Check the permission first, as DRF does, and before hashing, so that
+	// a member's request costs no hashing work; it is checked again in the
+	// transaction that inserts.
+	u, err := a.user(ctx)
+	if err != nil {
+		return err
+	}
+	if err := allow(u.Role, usersCreate); err != nil {
+		return err
+	}
+	body, err := decodeObject(r, true)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	p := provision.UserParams{Role: provision.RoleMember}
+	p.Username, _ = requiredString(fe, body, "username", 0)
+	p.Email = optionalString(fe, body, "email", true)
+	if f := field(body, "password"); !f.present {
+		fe.add("password", "This field is required.")
+	} else {
+		p.Password = optionalString(fe, body, "password", false)
+	}
+	if role := roleField(fe, body); role != nil {
+		p.Role = *role
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	p.Staff = p.Role != provision.RoleMember
+	if err := mayCreate(u, p.Role); err != nil {
+		return err
+	}
+	if err := provision.ValidateUser(p); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, p.Password)
+	if err != nil {
+		return err
+	}
+	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := mayCreate(u, p.Role); err != nil {
+			return response{}, err
+		}
+		created, err := q.CreateUser(ctx, tenantdb.CreateUserParams{
+			Username: p.Username, Email: p.Email, PasswordHash: hash, IsStaff: p.Staff, Role: p.Role,
+		})
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "users_username_key" {
+			return response{}, fieldErrors{"username": {"A user with that username already exists."}}.err()
+		}
+		if err != nil {
+			return response{}, err
+		}
+		return response{http.StatusCreated, newUserJSON(created)}, nil
+	})
+}
+
+// mayCreate returns the error that forbids u creating a user of role, or nil.
+func mayCreate(u tenantdb.User, role string) error {
+	if err := allow(u.Role, usersCreate); err != nil {
+		return err
+	}
+	if role == provision.RoleOwner && u.Role != provision.RoleOwner {
+		return errOwnerOnly
+	}
+	return nil
+}
+
+// getUser answers GET /api/users/{id}/.
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, a auth) error {
+	id, err := itemID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, usersView); err != nil {
+			return response{}, err
+		}
+		target, err := q.GetUserByID(ctx, id)
+		if err != nil {
+			return response{}, err
+		}
+		return response{http.StatusOK, newUserJSON(target)}, nil
+	})
+}
+
+// updateUser answers PATCH /api/users/{id}/ {email, role, is_active}, each
+// optional; other fields are ignored, as DRF ignores read-only and unknown
+// ones. Deactivating ends the user's sign-ins: their refresh tokens are
+// revoked, and their access tokens are refused from the next request on
+// (every request loads its user, active, from the database).
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) error {
+	id, err := itemID(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, true)
+	if err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	email := optionalText(fe, body, "email")
+	role := roleField(fe, body)
+	active := patchBool(fe, body, "is_active")
+	if err := fe.err(); err != nil {
+		return err
+	}
+	if email != nil {
+		if err := provision.ValidateEmail("email", *email); err != nil {
+			return err
+		}
+	}
+	var staff *bool
+	if role != nil {
+		v := *role != provision.RoleMember
+		staff = &v
+	}
+	demote := role != nil && *role != provision.RoleOwner
+	deactivate := active != nil && !*active
+	ctx := r.Context()
+	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, usersUpdate); err != nil {
+			return response{}, err
+		}
+		target, err := lockTarget(ctx, q, u, id, demote || deactivate)
+		if err != nil {
+			return response{}, err
+		}
+		if role != nil && *role == provision.RoleOwner && u.Role != provision.RoleOwner {
+			return response{}, errOwnerOnly
+		}
+		out, err := q.UpdateAccount(ctx, tenantdb.UpdateAccountParams{
+			ID: target.ID, Email: email, Role: role, IsStaff: staff, IsActive: active,
+		})
+		if err != nil {
+			return response{}, err
+		}
+		if deactivate {
+			if err := q.RevokeUserRefreshTokens(ctx, target.ID); err != nil {
+				return response{}, err
+			}
+		}
+		return response{http.StatusOK, newUserJSON(out)}, nil
+	})
+}
+
+// deleteUser answers DELETE /api/users/{id}/: the user's items stay
+// (without an author), their refresh tokens go with them and their access
+// tokens name nobody any more.
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a auth) error {
+	id, err := itemID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+		if err := allow(u.Role, usersDelete); err != nil {
+			return response{}, err
+		}
+		target, err := lockTarget(ctx, q, u, id, true)
+		if err != nil {
+			return response{}, err
+		}
+		if _, err := q.DeleteUserByID(ctx, target.ID); err != nil {
+			return response{}, err
+		}
+		return response{status: http.StatusNoContent}, nil
+	})
+}
+
+// lockTarget locks the tenant's active owners, then user id, for a change
+// by u, and applies the rules that depend on the user changed: an owner is
+// changed by an owner only (errOwnerOnly), and removing (demoting,
+// deactivating or deleting: removes) the last active owner is errLastOwner.
+// The owners are always locked first, in id order, so that concurrent
+// changes queue up instead of deadlocking. It returns pgx.ErrNoRows (404)
+// for an unknown user.
+func lockTarget(ctx context.Context, q *tenantdb.Queries, u tenantdb.User, id int64, removes bool) (tenantdb.User, error) {
+	owners, err := q.LockActiveOwners(ctx)
+	if err != nil {
+		return tenantdb.User{}, err
+	}
+	target, err := q.GetUserForUpdate(ctx, id)
+	if err != nil {
+		return target, err
+	}
+	if target.Role == provision.RoleOwner && u.Role != provision.RoleOwner {
+		return target, errOwnerOnly
+	}
+	if removes && target.Role == provision.RoleOwner && target.IsActive && len(owners) <= 1 {
+		return target, errLastOwner
+	}
+	return target, nil
+}
+
+// user reads the signed-in user on its own, as tx and read do, for a check
+// before slow work outside a transaction.
+func (a auth) user(ctx context.Context) (tenantdb.User, error) {
+	u, err := db.ReadTenantV(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetActiveUser(ctx, a.claims.UserID)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, errToken("User not found or inactive")
+	}
+	return u, err
+}
