@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -239,11 +240,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		if err := allow(u.Role, usersUpdate); err != nil {
 			return response{}, err
 		}
-		target, err := lockTarget(ctx, q, u, id, demote || deactivate)
+		target, isOwner, err := lockTarget(ctx, q, u, id, demote || deactivate)
 		if err != nil {
 			return response{}, err
 		}
-		if role != nil && *role == provision.RoleOwner && u.Role != provision.RoleOwner {
+		if role != nil && *role == provision.RoleOwner && !isOwner {
 			return response{}, errOwnerOnly
 		}
 		out, err := q.UpdateAccount(ctx, tenantdb.UpdateAccountParams{
@@ -274,7 +275,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		if err := allow(u.Role, usersDelete); err != nil {
 			return response{}, err
 		}
-		target, err := lockTarget(ctx, q, u, id, true)
+		target, _, err := lockTarget(ctx, q, u, id, true)
 		if err != nil {
 			return response{}, err
 		}
@@ -289,25 +290,27 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a auth) erro
 // by u, and applies the rules that depend on the user changed: an owner is
 // changed by an owner only (errOwnerOnly), and removing (demoting,
 // deactivating or deleting: removes) the last active owner is errLastOwner.
-// The owners are always locked first, in id order, so that concurrent
-// changes queue up instead of deadlocking. It returns pgx.ErrNoRows (404)
-// for an unknown user.
-func lockTarget(ctx context.Context, q *tenantdb.Queries, u tenantdb.User, id int64, removes bool) (tenantdb.User, error) {
+// Whether u is an owner is read from the locked owners, not from u, so that
+// an owner demoted by a concurrent change acts as one no more. The owners
+// are always locked first, in id order, so that concurrent changes queue up
+// instead of deadlocking. It returns pgx.ErrNoRows (404) for an unknown user.
+func lockTarget(ctx context.Context, q *tenantdb.Queries, u tenantdb.User, id int64, removes bool) (target tenantdb.User, isOwner bool, err error) {
 	owners, err := q.LockActiveOwners(ctx)
 	if err != nil {
-		return tenantdb.User{}, err
+		return target, false, err
 	}
-	target, err := q.GetUserForUpdate(ctx, id)
+	isOwner = slices.Contains(owners, u.ID)
+	target, err = q.GetUserForUpdate(ctx, id)
 	if err != nil {
-		return target, err
+		return target, isOwner, err
 	}
-	if target.Role == provision.RoleOwner && u.Role != provision.RoleOwner {
-		return target, errOwnerOnly
+	if target.Role == provision.RoleOwner && !isOwner {
+		return target, isOwner, errOwnerOnly
 	}
 	if removes && target.Role == provision.RoleOwner && target.IsActive && len(owners) <= 1 {
-		return target, errLastOwner
+		return target, isOwner, errLastOwner
 	}
-	return target, nil
+	return target, isOwner, nil
 }
 
 // user reads the signed-in user on its own, as tx and read do, for a check
