@@ -117,7 +117,9 @@ func TestUsersList(t *testing.T) {
 		e.addUser("school1", fmt.Sprintf("pupil%02d", i), provision.RoleMember)
 	}
 	e.addUser("school1", "zeta", provision.RoleAdmin)
-	list := func(query string) req { return req{method: "GET", host: school1, path: "/api/users/" + query, bearer: tok} }
+	list := func(query string) req {
+		return req{method: "GET", host: school1, path: "/api/users/" + query, bearer: tok}
+	}
 
 	r := e.do(list(""))
 	require.Equal(t, 200, r.status, "%s", r.body)
