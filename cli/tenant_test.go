@@ -47,6 +47,7 @@ func TestTenantCreate(t *testing.T) {
 		u, ok := userOf(t, d, "acme", "boss")
 		require.True(t, ok)
 		assert.True(t, u.IsStaff)
+		assert.Equal(t, "owner", u.Role, "the tenant's first user owns it")
 		assert.Equal(t, "boss@acme.com", u.Email)
 		checkPassword(t, u.PasswordHash, "s3cret-pass")
 	})

@@ -52,6 +52,7 @@ func TestCreateTenant(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.True(t, u.IsStaff)
+	assert.Equal(t, provision.RoleOwner, u.Role, "the tenant's first user owns it")
 	ok, err := password.NewHasher(1).Verify(ctx, "s3cret-pass", u.PasswordHash)
 	require.NoError(t, err)
 	assert.True(t, ok)

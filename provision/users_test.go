@@ -139,3 +139,30 @@ func TestActiveSuperuser(t *testing.T) {
 	_, err = s.ActiveSuperuser(ctx, su.ID)
 	assert.ErrorIs(t, err, provision.ErrNotFound)
 }
+
+// TestUserRoles: a tenant's first user is its owner; a user created later
+// gets the role asked for, or admin for a staff user and member otherwise.
+func TestUserRoles(t *testing.T) {
+	s, d := newService(t)
+	ctx := t.Context()
+	_, err := s.CreateTenant(ctx, provision.TenantParams{Schema: "acme", Name: "ACME", Domain: "acme.example.com",
+		Admin: &provision.UserParams{Username: "boss", Password: "s3cret-pass", Role: provision.RoleMember}})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		p    provision.UserParams
+		want string
+	}{
+		{provision.UserParams{Username: "pupil", Password: "longenough"}, provision.RoleMember},
+		{provision.UserParams{Username: "clerk", Password: "longenough", Staff: true}, provision.RoleAdmin},
+		{provision.UserParams{Username: "deputy", Password: "longenough", Role: provision.RoleOwner}, provision.RoleOwner},
+	} {
+		u, err := s.CreateUser(ctx, "acme", c.p)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, u.Role, c.p.Username)
+	}
+	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM acme.users WHERE username = 'boss' AND role = 'owner'"))
+	_, err = s.CreateUser(ctx, "acme", provision.UserParams{Username: "bad", Password: "longenough", Role: "boss"})
+	var fe *provision.FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "role", fe.Field)
+}
