@@ -80,6 +80,14 @@ type fieldInfo struct {
 	ReadOnly  bool   `json:"read_only"`
 	Label     string `json:"label"`
 	MaxLength int    `json:"max_length,omitempty"`
+	// Choices are a choice field's values, as DRF lists them.
+	Choices []choice `json:"choices,omitempty"`
+}
+
+// choice is one value of a choice field.
+type choice struct {
+	Value       string `json:"value"`
+	DisplayName string `json:"display_name"`
 }
 
 // fields are an action's fields in the serializer's order, which DRF keeps.
@@ -131,6 +139,23 @@ var itemFields = fields{
 	{name: "updated_at", Type: "datetime", ReadOnly: true, Label: "Updated at"},
 }
 
+// userFields are the fields of /api/users/'s serializer, as its POST
+// action describes them.
+var userFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "username", Type: "string", Required: true, Label: "Username", MaxLength: 150},
+	{name: "email", Type: "email", Label: "Email address", MaxLength: 254},
+	{name: "password", Type: "string", Required: true, Label: "Password"},
+	{name: "role", Type: "choice", Label: "Role", Choices: []choice{
+		{Value: owner, DisplayName: "Owner"}, {Value: admin, DisplayName: "Admin"}, {Value: member, DisplayName: "Member"},
+	}},
+	{name: "is_staff", Type: "boolean", ReadOnly: true, Label: "Staff status"},
+	{name: "is_active", Type: "boolean", ReadOnly: true, Label: "Active"},
+	{name: "date_joined", Type: "datetime", ReadOnly: true, Label: "Date joined"},
+	{name: "last_login", Type: "datetime", ReadOnly: true, Label: "Last login"},
+	{name: "email_verified", Type: "boolean", ReadOnly: true, Label: "Email verified"},
+}
+
 func stringInput(name, label string) fieldInfo {
 	return fieldInfo{name: name, Type: "string", Required: true, Label: label}
 }
@@ -153,6 +178,9 @@ type apiView struct {
 	auth        viewAuth
 	post        fields
 	put         fields // only when the item of the path exists
+	// perm, if set, is the action a tenant user's role must allow
+	// (permissions.go), as DRF checks the view's permissions on OPTIONS.
+	perm action
 }
 
 // apiViews describes the API's paths by template. A path missing here is
@@ -169,6 +197,9 @@ var apiViews = map[string]apiView{
 	"/api/items/":      {name: "Item List", auth: authTenant, post: itemFields, description: "The tenant's items, newest first, 20 a page."},
 	"/api/items/{id}/": {name: "Item Instance", auth: authTenant, put: itemFields, description: "One item of the tenant."},
 	"/api/profile/":    {name: "Profile", auth: authTenant, description: "The signed-in user and their tenant."},
+	"/api/users/": {name: "User List", auth: authTenant, perm: usersList, post: userFields,
+		description: "The tenant's users, by username, 20 a page (owners and admins)."},
+	"/api/users/{id}/": {name: "User Instance", auth: authTenant, perm: usersView, description: "One user of the tenant (owners and admins)."},
 	"/api/admin/token/": {name: "Admin Token Obtain", post: fields{stringInput("username", "Username"), stringInput("password", "Password")},
 		description: "Takes a superuser's credentials and returns an admin access token."},
 }
@@ -215,7 +246,12 @@ func (s *Server) options(w http.ResponseWriter, r *http.Request, template string
 	case authTenant:
 		s.authed(func(w http.ResponseWriter, r *http.Request, a auth) error {
 			ctx := r.Context()
-			return a.read(ctx, w, func(q *tenantdb.Queries, _ tenantdb.User) (response, error) {
+			return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+				if v.perm != "" {
+					if err := allow(u.Role, v.perm); err != nil {
+						return response{}, err
+					}
+				}
 				if v.put != nil {
 					// DRF offers PUT only on an object it can fetch.
 					id, err := itemID(r)

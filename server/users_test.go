@@ -372,3 +372,36 @@ func TestProfileRole(t *testing.T) {
 			map[string]any{"role": "member", "email_verified": false, "is_staff": false}},
 	})
 }
+
+// TestUsersOptions: OPTIONS on the users paths authenticates and checks the
+// role as their other methods do, and describes the create fields.
+func TestUsersOptions(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("school1", "amember", provision.RoleMember)
+	opts := func(path, bearer string) req {
+		return req{method: "OPTIONS", host: school1, path: path, bearer: bearer}
+	}
+	r := e.do(opts("/api/users/", e.demo(school1)))
+	require.Equal(t, 200, r.status, "%s", r.body)
+	body := r.json(t)
+	assert.Equal(t, "User List", body["name"])
+	post := body["actions"].(map[string]any)["POST"].(map[string]any)
+	assert.Equal(t, map[string]any{"type": "choice", "required": false, "read_only": false, "label": "Role", "choices": []any{
+		map[string]any{"value": "owner", "display_name": "Owner"},
+		map[string]any{"value": "admin", "display_name": "Admin"},
+		map[string]any{"value": "member", "display_name": "Member"},
+	}}, post["role"])
+	assert.Equal(t, true, post["password"].(map[string]any)["required"])
+
+	r = e.do(opts(userPath(e.demoID()), e.demo(school1)))
+	require.Equal(t, 200, r.status, "%s", r.body)
+	assert.Equal(t, "User Instance", r.json(t)["name"])
+	assert.Nil(t, r.json(t)["actions"])
+
+	member := e.signIn(school1, "amember")
+	for _, p := range []string{"/api/users/", userPath(e.demoID())} {
+		assert.Equal(t, 403, e.do(opts(p, member)).status, p)
+		assert.Equal(t, 401, e.do(opts(p, "")).status, p)
+		assert.Equal(t, 403, e.do(opts(p, e.demo(school2))).status, p)
+	}
+}
