@@ -212,20 +212,19 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 	if err != nil {
 		return err
 	}
-	body, err := decodeObject(r, true)
-	if err != nil {
-		return err
-	}
-	fe := fieldErrors{}
-	email := optionalText(fe, body, "email")
-	role := roleField(fe, body)
-	active := patchBool(fe, body, "is_active")
-	if err := fe.err(); err != nil {
-		return err
-	}
-	if email != nil {
-		if err := provision.ValidateEmail("email", *email); err != nil {
-			return err
+	// An invalid body is refused after the permission check, as DRF reads
+	// the body only once the view runs: a member gets 403 whatever they send.
+	var email, role *string
+	var active *bool
+	body, invalid := decodeObject(r, true)
+	if invalid == nil {
+		fe := fieldErrors{}
+		email = optionalText(fe, body, "email")
+		role = roleField(fe, body)
+		active = patchBool(fe, body, "is_active")
+		invalid = fe.err()
+		if invalid == nil && email != nil {
+			invalid = provision.ValidateEmail("email", *email)
 		}
 	}
 	var staff *bool
@@ -239,6 +238,9 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
 		if err := allow(u.Role, usersUpdate); err != nil {
 			return response{}, err
+		}
+		if invalid != nil {
+			return response{}, invalid
 		}
 		target, isOwner, err := lockTarget(ctx, q, u, id, demote || deactivate)
 		if err != nil {

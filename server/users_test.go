@@ -208,6 +208,18 @@ func TestUsersRoleMatrix(t *testing.T) {
 			})
 		}
 	}
+	// The role is checked before the body, as DRF does: a member learns
+	// nothing about validation.
+	e.t = t
+	for name, rq := range map[string]req{
+		"CreateBadBody": {method: "POST", host: school1, path: "/api/users/", body: map[string]any{"role": "boss"}, bearer: tokens["member"]},
+		"CreateBadJSON": {method: "POST", host: school1, path: "/api/users/", body: `{`, ctype: "application/json", bearer: tokens["member"]},
+		"PatchBadBody":  {method: "PATCH", host: school1, path: userPath(e.demoID()), body: map[string]any{"is_active": "maybe"}, bearer: tokens["member"]},
+		"PatchBadJSON":  {method: "PATCH", host: school1, path: userPath(e.demoID()), body: `{`, ctype: "application/json", bearer: tokens["member"]},
+	} {
+		r := e.do(rq)
+		assert.Equal(t, 403, r.status, "%s: %s", name, r.body)
+	}
 	assert.Equal(t, 0, e.count("SELECT count(*) FROM school1.users WHERE username = 'new-by-member'"))
 	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE username = 'target-member-UsersDelete'"))
 	assert.Equal(t, 0, e.count("SELECT count(*) FROM school1.users WHERE username = 'target-admin-UsersDelete'"))
