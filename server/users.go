@@ -158,6 +158,17 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		if err := mayCreate(u, p.Role); err != nil {
 			return response{}, err
 		}
+		if p.Role == provision.RoleOwner {
+			// Whether u is still an owner, from the locked owners, as
+			// lockTarget reads it for a change.
+			owners, err := q.LockActiveOwners(ctx)
+			if err != nil {
+				return response{}, err
+			}
+			if !slices.Contains(owners, u.ID) {
+				return response{}, errOwnerOnly
+			}
+		}
 		created, err := q.CreateUser(ctx, tenantdb.CreateUserParams{
 			Username: p.Username, Email: p.Email, PasswordHash: hash, IsStaff: p.Staff, Role: p.Role,
 		})
