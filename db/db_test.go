@@ -280,7 +280,7 @@ func TestSearchPathStaysInTransaction(t *testing.T) {
 
 	// A failing first statement (unique violation) rolls back cleanly.
 	err = db.InTenant(ctx, pool, acme, func(q *tenantdb.Queries) error {
-		_, err := q.CreateUser(ctx, tenantdb.CreateUserParams{Username: "u", PasswordHash: "x"})
+		_, err := q.CreateUser(ctx, tenantdb.CreateUserParams{Username: "u", PasswordHash: "x", Role: "member"})
 		return err
 	})
 	var pe *pgconn.PgError
