@@ -204,3 +204,29 @@ func TestJobsRiverSchemaIsNoTenant(t *testing.T) {
 	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT count(*) FROM pg_tables WHERE schemaname = 'river' AND tablename = 'river_job'").Scan(&n))
 	assert.Equal(t, 1, n)
 }
+
+// The enqueueing transaction is scoped like InTenant's: its search_path is
+// the tenant's, for that transaction only, and a pinned schema whose tenant
+// is gone gives ErrTenantGone.
+func TestJobsInTenantTxScopesSearchPath(t *testing.T) {
+	e := newEnv(t, "acme")
+	err := db.InTenantTx(t.Context(), e.d.Pool, db.MustParseSchema("acme"), func(_ *tenantdb.Queries, tx pgx.Tx) error {
+		var sp string
+		require.NoError(t, tx.QueryRow(t.Context(), "SELECT current_setting('search_path')").Scan(&sp))
+		assert.Equal(t, `"acme"`, sp)
+		return nil
+	})
+	require.NoError(t, err)
+	for range 4 { // whichever pooled connection answers
+		var sp string
+		require.NoError(t, e.d.Pool.QueryRow(t.Context(), "SELECT current_setting('search_path')").Scan(&sp))
+		assert.NotContains(t, sp, "acme")
+	}
+
+	var id, oid int64
+	require.NoError(t, e.d.Pool.QueryRow(t.Context(), "SELECT id, to_regnamespace('acme')::oid::bigint FROM clients WHERE schema_name = 'acme'").Scan(&id, &oid))
+	pinned := db.MustParseSchema("acme").Pin(id, oid)
+	require.NoError(t, e.prov.DeleteTenant(t.Context(), "acme"))
+	err = db.InTenantTx(t.Context(), e.d.Pool, pinned, func(*tenantdb.Queries, pgx.Tx) error { return nil })
+	assert.ErrorIs(t, err, db.ErrTenantGone)
+}
