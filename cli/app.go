@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	ucli "github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
@@ -59,6 +61,13 @@ type Options struct {
 	Serve ServeFunc
 	// Version is what --version prints; "" means the package's Version.
 	Version string
+
+	// JobWorkers register background job workers besides the product's
+	// own (jobs.Builtin); tests add failing ones.
+	JobWorkers []func(ws *river.Workers, pool *pgxpool.Pool)
+	// JobPollInterval, if not zero, is how often workers look for jobs
+	// (River's default: 1s); tests shorten it.
+	JobPollInterval time.Duration
 }
 
 // Run runs tenantctl with args (args[0] is the program name) the way the
@@ -270,6 +279,7 @@ func rootCommand(inv *invocation) *ucli.Command {
 			superuserCommand(inv),
 			demoCommand(inv),
 			serveCommand(inv),
+			jobsCommand(inv),
 		},
 	}
 	// OnUsageError is not inherited, so every command gets it: it marks the

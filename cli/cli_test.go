@@ -8,7 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,6 +27,8 @@ type app struct {
 	env map[string]string
 	// tenantFS, if set, replaces the embedded tenant migrations.
 	tenantFS fs.FS
+	// jobWorkers are background job workers besides the product's.
+	jobWorkers []func(*river.Workers, *pgxpool.Pool)
 }
 
 func newApp(t *testing.T, d *dbtest.DB) *app {
@@ -68,6 +73,8 @@ func (a *app) runWith(o runOpts, args ...string) result {
 		StdoutTerminal:   o.stdoutTTY,
 		TenantMigrations: a.tenantFS,
 		Serve:            o.serve,
+		JobWorkers:       a.jobWorkers,
+		JobPollInterval:  50 * time.Millisecond,
 	})
 	ctx := o.ctx
 	if ctx == nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	ucli "github.com/urfave/cli/v3"
 )
@@ -11,8 +12,8 @@ import (
 func serveCommand(inv *invocation) *ucli.Command {
 	return &ucli.Command{
 		Name:        "serve",
-		Usage:       "serve the HTTP API and the admin until interrupted",
-		Description: "Migrates nothing: run tenantctl migrate first. Refuses to start with an unsafe\nconfiguration when APP_ENV=production.",
+		Usage:       "serve the HTTP API and the admin, and run background jobs, until interrupted",
+		Description: "Migrates nothing: run tenantctl migrate first. Refuses to start with an unsafe\nconfiguration when APP_ENV=production. Runs up to WORKERS background jobs at\nonce; WORKERS=0 runs none (an API-only replica).",
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "addr", Usage: "listen on this `address` instead of LISTEN_ADDR"},
 		},
@@ -38,7 +39,27 @@ func serveCommand(inv *invocation) *ucli.Command {
 			} else if len(st.Pending) > 0 {
 				inv.log.Warn("the public schema has pending migrations; run tenantctl migrate", "pending", len(st.Pending))
 			}
-			return inv.opts.Serve(ctx, cfg, inv.log, inv.pool)
+			// The workers run alongside the server (none with WORKERS=0)
+			// and stop after it: running jobs get a while to finish.
+			q, err := inv.queue(ctx, cfg.Workers)
+			if err != nil {
+				return err
+			}
+			if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+				return fmt.Errorf("start job workers: %w", err)
+			}
+			if cfg.Workers > 0 {
+				inv.log.Info("job workers started", "workers", cfg.Workers)
+			} else {
+				inv.log.Info("job workers off (WORKERS=0)")
+			}
+			serveErr := inv.opts.Serve(ctx, cfg, inv.log, inv.pool)
+			if err := q.Stop(30 * time.Second); err != nil {
+				inv.log.Error("stop job workers", "error", err)
+			} else if cfg.Workers > 0 {
+				inv.log.Info("job workers stopped")
+			}
+			return serveErr
 		}),
 	}
 }

@@ -63,6 +63,9 @@ type Config struct {
 	// backend memory (db.Limits).
 	MaxSchemasPerConn int
 	MaxPlansPerConn   int
+	// Workers is how many background jobs serve runs at once; 0 runs none
+	// (an API-only replica), jobs are still enqueued.
+	Workers int
 }
 
 // Production reports whether APP_ENV=production.
@@ -102,6 +105,9 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.MaxPlansPerConn, err = count("DB_MAX_PLANS_PER_CONN", get("DB_MAX_PLANS_PER_CONN", strconv.Itoa(db.DefaultLimits.Plans)), 0); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Workers, err = count("WORKERS", get("WORKERS", "10"), 0); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {

@@ -206,3 +206,14 @@ func TestRuntimeFilesHoldNoKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "SECRET_KEY: ${SECRET_KEY:?", "compose fails fast when SECRET_KEY is unset")
 }
+
+func TestLoadWorkers(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 10, c.Workers)
+	c, err = Load(env(map[string]string{"WORKERS": "0"}))
+	require.NoError(t, err)
+	assert.Equal(t, 0, c.Workers, "an API-only replica")
+	_, err = Load(env(map[string]string{"WORKERS": "-1"}))
+	assert.EqualError(t, err, `WORKERS: "-1" is not a whole number of at least 0`)
+}

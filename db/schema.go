@@ -12,6 +12,9 @@ import (
 // ErrInvalidSchema is returned by ParseSchema for a name that may not be a tenant schema.
 var ErrInvalidSchema = errors.New("invalid schema name")
 
+// RiverSchema is the schema of the job queue's tables (package jobs).
+const RiverSchema = "river"
+
 var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Schema is the validated name of a tenant schema. The zero value is not a
@@ -32,7 +35,8 @@ type Schema struct {
 
 // ParseSchema validates a tenant schema name: lower-case letters, digits and
 // underscores, starting with a letter or underscore, at most 63 bytes, and
-// not a name PostgreSQL reserves (public, information_schema, pg_*).
+// not a name PostgreSQL reserves (public, information_schema, pg_*) nor the
+// job queue's (RiverSchema).
 // It returns an error wrapping ErrInvalidSchema otherwise.
 func ParseSchema(s string) (Schema, error) {
 	switch {
@@ -40,6 +44,8 @@ func ParseSchema(s string) (Schema, error) {
 		return Schema{}, fmt.Errorf("%w %q: use 1-63 lower-case letters, digits or underscores, not starting with a digit", ErrInvalidSchema, s)
 	case s == "public" || s == "information_schema" || strings.HasPrefix(s, "pg_"):
 		return Schema{}, fmt.Errorf("%w %q: the name is reserved by PostgreSQL", ErrInvalidSchema, s)
+	case s == RiverSchema:
+		return Schema{}, fmt.Errorf("%w %q: the name is reserved for the job queue", ErrInvalidSchema, s)
 	}
 	return Schema{name: s}, nil
 }
@@ -60,6 +66,9 @@ func (s Schema) Pin(client, oid int64) Schema {
 	s.client, s.oid = client, oid
 	return s
 }
+
+// Client returns the id of the tenant s is pinned to, or 0 if s is not pinned.
+func (s Schema) Client() int64 { return s.client }
 
 // String returns the bare schema name.
 func (s Schema) String() string { return s.name }

@@ -31,6 +31,7 @@ import (
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/dbmate"
+	"github.com/tenantctl/tenantctl/jobs"
 )
 
 // Migrator migrates one database.
@@ -83,13 +84,18 @@ func (m *Migrator) dbmateFor(fsys fs.FS, dir, searchPath string) *dbm.DB {
 }
 
 // MigratePublic applies pending public-schema migrations, with dbmate, and
-// returns how many it applied.
+// returns how many it applied. Then it applies the job queue's (River's, in
+// its own schema, which a public migration creates: see package jobs),
+// which it does not count.
 func (m *Migrator) MigratePublic(ctx context.Context) (int, error) {
 	var n int
 	_, err := withConn(ctx, m, func(c *pgx.Conn) (bool, error) {
 		return lockOn(ctx, c, "public", false, func() error {
 			var err error
-			n, err = m.migratePublic(ctx)
+			if n, err = m.migratePublic(ctx); err != nil {
+				return err
+			}
+			_, err = jobs.Migrate(ctx, m.pool)
 			return err
 		})
 	})

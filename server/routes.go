@@ -99,6 +99,8 @@ func (s *Server) adminUI(p *mux.Router) {
 	route(p, "/admin/superusers/{id}/password/", s.ui(s.adminSuperuserPasswordUI), http.MethodPost)
 	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodGet)
 	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodPost)
+	route(p, "/admin/jobs/", s.ui(s.adminJobsUI), http.MethodGet)
+	route(p, "/admin/jobs/{id}/retry/", s.ui(s.adminJobRetryUI), http.MethodPost)
 	// Any other path under /admin/ is an HTML 404.
 	p.PathPrefix("/admin/").Handler(s.uiOpen(s.adminNotFound))
 }

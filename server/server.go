@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrate"
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
@@ -35,6 +36,8 @@ type Server struct {
 	// runs; nil if it could not be built (the admin then answers 503).
 	prov  *provision.Service
 	pages adminPages
+	// queue lists and retries background jobs for the admin; it runs none.
+	queue *jobs.Queue
 
 	tenantRoutes  http.Handler
 	publicRoutes  http.Handler
@@ -66,6 +69,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 		log.Error("the admin cannot provision tenants", "err", err)
 	} else {
 		s.prov = provision.New(pool, m, hasher).WithPublicHosts(cfg.PublicHosts)
+	}
+	if q, err := jobs.Open(pool, jobs.Options{Logger: log}); err != nil {
+		log.Error("the admin cannot show the job queue", "err", err)
+	} else {
+		s.queue = q
 	}
 	var anyHost *mux.Router
 	s.tenantRoutes, s.publicRoutes, anyHost = s.routes()
