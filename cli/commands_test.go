@@ -366,6 +366,15 @@ func TestServe(t *testing.T) {
 		wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, "refusing to serve: SECRET_KEY is the insecure development default")
 		assert.Zero(t, calls)
 	})
+	t.Run("ErrProductionNoSMTP", func(t *testing.T) {
+		a.env["APP_ENV"] = "production"
+		a.env["SECRET_KEY"] = strings.Repeat("3f9a", 16)
+		defer delete(a.env, "APP_ENV")
+		defer delete(a.env, "SECRET_KEY")
+		calls = 0
+		wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, "refusing to serve: SMTP_URL is not set")
+		assert.Zero(t, calls)
+	})
 	t.Run("ErrBadConfig", func(t *testing.T) {
 		a.env["LOG_FORMAT"] = "xml"
 		defer func() { a.env["LOG_FORMAT"] = "text" }()

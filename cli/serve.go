@@ -13,7 +13,7 @@ func serveCommand(inv *invocation) *ucli.Command {
 	return &ucli.Command{
 		Name:        "serve",
 		Usage:       "serve the HTTP API and the admin, and run background jobs, until interrupted",
-		Description: "Migrates nothing: run tenantctl migrate first. Refuses to start with an unsafe\nconfiguration when APP_ENV=production. Runs up to WORKERS background jobs at\nonce; WORKERS=0 runs none (an API-only replica).",
+		Description: "Migrates nothing: run tenantctl migrate first. Refuses to start with an unsafe\nconfiguration when APP_ENV=production. Runs up to WORKERS background jobs at\nonce; WORKERS=0 runs none (an API-only replica). In production it also needs\nSMTP_URL: email is sent by its workers.",
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "addr", Usage: "listen on this `address` instead of LISTEN_ADDR"},
 		},
@@ -23,6 +23,11 @@ func serveCommand(inv *invocation) *ucli.Command {
 				return err
 			}
 			if err := cfg.CheckProduction(); err != nil {
+				return fmt.Errorf("refusing to serve: %w", err)
+			}
+			// The email job runs in serve's workers: in production its
+			// email must reach an SMTP server, not the log.
+			if err := cfg.CheckMail(); err != nil {
 				return fmt.Errorf("refusing to serve: %w", err)
 			}
 			if cmd.IsSet("addr") {

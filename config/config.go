@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/mail"
 )
 
 // InsecureSecretKey is the development default of SECRET_KEY, used when
@@ -66,7 +67,17 @@ type Config struct {
 	// Workers is how many background jobs serve runs at once; 0 runs none
 	// (an API-only replica), jobs are still enqueued.
 	Workers int
+	// SMTPURL is where email goes (mail.ParseURL); "" writes it to the log,
+	// which CheckMail refuses in production.
+	SMTPURL string
+	// SMTP is SMTPURL parsed; zero when SMTPURL is "".
+	SMTP mail.Settings
+	// MailFrom is the From address of every email.
+	MailFrom string
 }
+
+// DefaultMailFrom is MAIL_FROM when unset.
+const DefaultMailFrom = "tenantctl <noreply@localhost>"
 
 // Production reports whether APP_ENV=production.
 func (c Config) Production() bool { return c.Env == "production" }
@@ -89,6 +100,8 @@ func Load(getenv func(string) string) (Config, error) {
 		PublicHosts:        splitList(strings.ToLower(get("PUBLIC_HOSTS", "localhost,127.0.0.1"))),
 		CORSAllowedOrigins: splitList(get("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:8000")),
 		LogFormat:          get("LOG_FORMAT", "json"),
+		SMTPURL:            get("SMTP_URL", ""),
+		MailFrom:           get("MAIL_FROM", DefaultMailFrom),
 	}
 	if c.DatabaseDirectURL == "" {
 		c.DatabaseDirectURL = c.DatabaseURL
@@ -109,6 +122,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Workers, err = count("WORKERS", get("WORKERS", "10"), 0); err != nil {
 		errs = append(errs, err)
+	}
+	if c.SMTPURL != "" {
+		if c.SMTP, err = mail.ParseURL(c.SMTPURL); err != nil {
+			errs = append(errs, fmt.Errorf("SMTP_URL: %w", err))
+		}
+	}
+	if err := mail.ParseAddress(c.MailFrom); err != nil {
+		errs = append(errs, fmt.Errorf("MAIL_FROM: %q is not an address such as tenantctl <noreply@example.com>", c.MailFrom))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", getenv("LOG_LEVEL")))
@@ -141,6 +162,17 @@ func (c Config) CheckProduction() error {
 		return nil
 	}
 	return checkSecretKey(c.SecretKey)
+}
+
+// CheckMail returns an error when email would not be delivered: in
+// production with no SMTP_URL (development and tests write email to the
+// log). A command that starts a flow which sends email calls it before
+// starting, so the flow never runs with its email going nowhere.
+func (c Config) CheckMail() error {
+	if c.Production() && c.SMTPURL == "" {
+		return errors.New("SMTP_URL is not set, so email would only be logged; set SMTP_URL (smtp://user:pass@host:587 or smtps://...) when APP_ENV=production")
+	}
+	return nil
 }
 
 func checkSecretKey(key string) error {

@@ -217,3 +217,46 @@ func TestLoadWorkers(t *testing.T) {
 	_, err = Load(env(map[string]string{"WORKERS": "-1"}))
 	assert.EqualError(t, err, `WORKERS: "-1" is not a whole number of at least 0`)
 }
+
+func TestLoadMail(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.Empty(t, c.SMTPURL, "development logs email")
+	assert.Equal(t, DefaultMailFrom, c.MailFrom)
+
+	c, err = Load(env(map[string]string{"SMTP_URL": "smtps://u:p@mx.example.com", "MAIL_FROM": "ACME <noreply@acme.example>"}))
+	require.NoError(t, err)
+	assert.Equal(t, "mx.example.com:465", c.SMTP.Addr())
+	assert.Equal(t, "ACME <noreply@acme.example>", c.MailFrom)
+
+	_, err = Load(env(map[string]string{"SMTP_URL": "http://u:s3cret@mx"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "SMTP_URL: ")
+	assert.NotContains(t, err.Error(), "s3cret", "the password is never in an error")
+
+	_, err = Load(env(map[string]string{"MAIL_FROM": "not an address"}))
+	assert.ErrorContains(t, err, "MAIL_FROM: ")
+}
+
+func TestCheckMail(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		ok   bool
+	}{
+		{"DevelopmentLogs", nil, true},
+		{"TestLogs", map[string]string{"APP_ENV": "test"}, true},
+		{"ProductionSMTP", map[string]string{"APP_ENV": "production", "SMTP_URL": "smtp://mx:587"}, true},
+		{"ErrProductionNoSMTP", map[string]string{"APP_ENV": "production"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(env(c.env))
+			require.NoError(t, err)
+			if c.ok {
+				assert.NoError(t, cfg.CheckMail())
+			} else {
+				assert.ErrorContains(t, cfg.CheckMail(), "SMTP_URL is not set")
+			}
+		})
+	}
+}
