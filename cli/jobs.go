@@ -9,11 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/jobs"
+	"github.com/tenantctl/tenantctl/mail"
 )
 
 // queue opens the job queue with up to workers jobs at once (0: a client
@@ -29,10 +32,19 @@ func (inv *invocation) queue(ctx context.Context, workers int) (*jobs.Queue, err
 		// (DATABASE_URL pointing elsewhere than DATABASE_DIRECT_URL) does
 		// not keep: poll instead.
 		PollOnly:          cfg.DatabaseDirectURL != cfg.DatabaseURL,
-		Register:          inv.opts.JobWorkers,
+		Register:          append([]func(*river.Workers, *pgxpool.Pool){jobs.Email(inv.mailer(cfg))}, inv.opts.JobWorkers...),
 		FetchPollInterval: inv.opts.JobPollInterval,
 		Logger:            inv.log,
 	})
+}
+
+// mailer is where the email job sends: SMTP_URL's server, or the log
+// when it is unset (development; serve refuses that in production).
+func (inv *invocation) mailer(cfg config.Config) mail.Sender {
+	if cfg.SMTPURL == "" {
+		return mail.NewLog(inv.log, cfg.MailFrom)
+	}
+	return mail.NewSMTP(cfg.SMTP, cfg.MailFrom)
 }
 
 // failedStates are the states jobs list shows by default: jobs that failed

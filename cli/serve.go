@@ -58,6 +58,11 @@ func serveCommand(inv *invocation) *ucli.Command {
 			} else {
 				inv.log.Info("job workers off (WORKERS=0)")
 			}
+			if cfg.SMTPURL == "" {
+				inv.log.Info("email goes to the log (SMTP_URL unset)")
+			} else {
+				inv.log.Info("email goes to SMTP", "addr", cfg.SMTP.Addr())
+			}
 			serveErr := inv.opts.Serve(ctx, cfg, inv.log, inv.pool)
 			if err := q.Stop(30 * time.Second); err != nil {
 				inv.log.Error("stop job workers", "error", err)

@@ -1,0 +1,267 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"mime"
+	"mime/multipart"
+	"net"
+	netmail "net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/jobs"
+	"github.com/tenantctl/tenantctl/mail"
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// smtpServer is a real SMTP server (emersion/go-smtp) on 127.0.0.1 that
+// keeps what it receives. It offers no STARTTLS (no TLSConfig).
+type smtpServer struct {
+	addr string
+	srv  *smtp.Server
+	mu   sync.Mutex
+	got  []string // raw messages
+}
+
+// startSMTP serves on addr ("127.0.0.1:0" for any port) until the test ends.
+func startSMTP(t *testing.T, addr string) *smtpServer {
+	s := &smtpServer{}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s}, nil }))
+	s.srv.Domain = "localhost"
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	l, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	s.addr = l.Addr().String()
+	go func() { _ = s.srv.Serve(l) }()
+	t.Cleanup(func() { _ = s.srv.Close() })
+	return s
+}
+
+func (s *smtpServer) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got...)
+}
+
+type smtpSession struct{ s *smtpServer }
+
+func (*smtpSession) Reset()                               {}
+func (*smtpSession) Logout() error                        { return nil }
+func (*smtpSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (*smtpSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (ss *smtpSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	ss.s.got = append(ss.s.got, string(b))
+	return nil
+}
+
+// fastRetry retries a failed job after 100ms instead of River's backoff.
+type fastRetry struct{}
+
+func (fastRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(100 * time.Millisecond)
+}
+
+// mailQueue opens a queue with one worker whose email goes to smtpURL.
+func (e *env) mailQueue(smtpURL string) *jobs.Queue {
+	set, err := mail.ParseURL(smtpURL)
+	require.NoError(e.t, err)
+	q, err := jobs.Open(e.d.Pool, jobs.Options{
+		Workers: 1, FetchPollInterval: 50 * time.Millisecond, RetryPolicy: fastRetry{},
+		Register: []func(*river.Workers, *pgxpool.Pool){jobs.Email(mail.NewSMTP(set, "tenantctl <noreply@localhost>"))},
+	})
+	require.NoError(e.t, err)
+	require.NoError(e.t, q.Start(context.Background()))
+	e.t.Cleanup(func() { _ = q.Stop(5 * time.Second) })
+	return q
+}
+
+// welcome enqueues a welcome email about tenant s in a tenant transaction
+// that also changes the tenant; fail rolls it back.
+func (e *env) welcome(q *jobs.Queue, s string, fail bool) error {
+	return db.InTenantTx(e.t.Context(), e.d.Pool, db.MustParseSchema(s), func(tq *tenantdb.Queries, tx pgx.Tx) error {
+		if _, err := tx.Exec(e.t.Context(), "INSERT INTO refresh_tokens (jti, family, user_id, expires_at) SELECT gen_random_uuid(), gen_random_uuid(), id, now() + interval '1 day' FROM users"); err != nil {
+			return err
+		}
+		if err := q.TenantEmailTx(e.t.Context(), tx, db.MustParseSchema(s), mail.Message{
+			To: "ann@example.com", Subject: "Welcome", Text: "Hello Ann.", HTML: "<p>Hello <b>Ann</b>.</p>",
+		}); err != nil {
+			return err
+		}
+		if fail {
+			return errors.New("rolled back")
+		}
+		return nil
+	})
+}
+
+// emailJobs lists the email jobs, whatever their state.
+func (e *env) emailJobs() []*rivertype.JobRow {
+	q, err := jobs.Open(e.d.Pool, jobs.Options{})
+	require.NoError(e.t, err)
+	l, err := q.JobList(e.t.Context(), river.NewJobListParams().Kinds("email.send").States(
+		rivertype.JobStateAvailable, rivertype.JobStateCompleted, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateDiscarded))
+	require.NoError(e.t, err)
+	return l.Jobs
+}
+
+func newMailEnv(t *testing.T) *env {
+	e := newEnv(t)
+	_, err := e.prov.CreateTenant(t.Context(), provision.TenantParams{
+		Schema: "school1", Name: "Springfield Elementary", Domain: "school1.localhost",
+		Admin: &provision.UserParams{Username: "admin", Password: "admin-password"},
+	})
+	require.NoError(t, err)
+	return e
+}
+
+func waitMessages(t *testing.T, s *smtpServer, n int) []string {
+	require.Eventually(t, func() bool { return len(s.messages()) >= n }, 10*time.Second, 20*time.Millisecond)
+	return s.messages()
+}
+
+// parts returns the decoded subject and the text and HTML parts of raw.
+func parts(t *testing.T, raw string) (subject, text, html string) {
+	m, err := netmail.ReadMessage(strings.NewReader(raw))
+	require.NoError(t, err)
+	subject, err = new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	require.NoError(t, err)
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	require.NoError(t, err)
+	require.Equal(t, "multipart/alternative", mt)
+	r := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		b, err := io.ReadAll(p)
+		require.NoError(t, err)
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		switch ct {
+		case "text/plain":
+			text = string(b)
+		case "text/html":
+			html = string(b)
+		}
+	}
+	return subject, text, html
+}
+
+// TestEmailCommitted: an email enqueued in a committed tenant transaction
+// reaches the SMTP server, with both parts and the tenant's name.
+func TestEmailCommitted(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t)
+	srv := startSMTP(t, "127.0.0.1:0")
+	q := e.mailQueue("smtp://" + srv.addr)
+	require.NoError(t, e.welcome(q, "school1", false))
+
+	got := waitMessages(t, srv, 1)
+	require.Len(t, got, 1)
+	subject, text, html := parts(t, got[0])
+	assert.Equal(t, "[Springfield Elementary] Welcome", subject)
+	assert.Contains(t, text, "Hello Ann.")
+	assert.Contains(t, text, "Springfield Elementary")
+	assert.Contains(t, html, "<b>Ann</b>")
+	assert.Contains(t, html, "Springfield Elementary")
+}
+
+// TestEmailRolledBack: an email enqueued in a rolled-back transaction is
+// never sent (nor is the job there to send it).
+func TestEmailRolledBack(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t)
+	srv := startSMTP(t, "127.0.0.1:0")
+	q := e.mailQueue("smtp://" + srv.addr)
+	require.Error(t, e.welcome(q, "school1", true))
+	assert.Empty(t, e.emailJobs())
+	// A committed one after it is the only email delivered.
+	require.NoError(t, e.welcome(q, "school1", false))
+	waitMessages(t, srv, 1)
+	time.Sleep(200 * time.Millisecond)
+	assert.Len(t, srv.messages(), 1)
+}
+
+// TestEmailSMTPDown: with the SMTP server down the job fails and is
+// retried; once the server is up it is delivered, exactly once.
+func TestEmailSMTPDown(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // a port nobody listens on
+	q := e.mailQueue("smtp://" + addr)
+	require.NoError(t, e.welcome(q, "school1", false))
+
+	require.Eventually(t, func() bool {
+		js := e.emailJobs()
+		return len(js) == 1 && len(js[0].Errors) >= 2
+	}, 10*time.Second, 50*time.Millisecond, "the job fails and is retried")
+
+	srv := startSMTP(t, addr)
+	waitMessages(t, srv, 1)
+	require.Eventually(t, func() bool {
+		js := e.emailJobs()
+		return len(js) == 1 && js[0].State == rivertype.JobStateCompleted
+	}, 10*time.Second, 50*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	assert.Len(t, srv.messages(), 1, "delivered exactly once")
+}
+
+// TestEmailTLSRequired: ?tls=required refuses a server without STARTTLS
+// (the job fails); plain smtp:// to the same server delivers.
+func TestEmailTLSRequired(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t)
+	srv := startSMTP(t, "127.0.0.1:0")
+	q := e.mailQueue("smtp://" + srv.addr + "?tls=required")
+	require.NoError(t, e.welcome(q, "school1", false))
+	require.Eventually(t, func() bool {
+		js := e.emailJobs()
+		return len(js) == 1 && len(js[0].Errors) >= 1
+	}, 10*time.Second, 50*time.Millisecond)
+	require.NoError(t, q.Stop(5*time.Second))
+	assert.Empty(t, srv.messages(), "nothing in plain text")
+	assert.Contains(t, e.emailJobs()[0].Errors[0].Error, "STARTTLS")
+
+	e.mailQueue("smtp://" + srv.addr)
+	waitMessages(t, srv, 1)
+}
+
+// TestEmailRecipientRequired: a message with no valid recipient is refused
+// in the transaction, which then rolls back.
+func TestEmailRecipientRequired(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t)
+	q, err := jobs.Open(e.d.Pool, jobs.Options{Register: []func(*river.Workers, *pgxpool.Pool){jobs.Email(mail.NewLog(nil, ""))}})
+	require.NoError(t, err)
+	err = db.InPublicTx(t.Context(), e.d.Pool, func(_ *publicdb.Queries, tx pgx.Tx) error {
+		return q.EmailTx(t.Context(), tx, mail.Message{To: "nobody", Subject: "s", Text: "t", HTML: "h"})
+	})
+	assert.ErrorContains(t, err, `email recipient "nobody"`)
+}
