@@ -368,6 +368,8 @@ cat >&2 <<EOF
     curl -s $t1/api/items/ -H "Authorization: Bearer <access from above>"
     curl -s $t1/api/profile/ -H "Authorization: Bearer <access from above>"
 
+  Email: $([[ -n ${SMTP_URL:-$(dotenv_get SMTP_URL)} ]] && echo 'sent to SMTP_URL' || echo 'written to the server log (no SMTP_URL)').
+
   Ctrl-C stops the server$([[ -n $PG_STARTED ]] && printf ' and the throwaway PostgreSQL (data kept in %s; rm -rf .dev to reset)' "$PG_DATA").
 
 EOF
