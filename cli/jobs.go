@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	ucli "github.com/urfave/cli/v3"
@@ -32,7 +31,8 @@ func (inv *invocation) queue(ctx context.Context, workers int) (*jobs.Queue, err
 		// (DATABASE_URL pointing elsewhere than DATABASE_DIRECT_URL) does
 		// not keep: poll instead.
 		PollOnly:          cfg.DatabaseDirectURL != cfg.DatabaseURL,
-		Register:          append([]func(*river.Workers, *pgxpool.Pool){jobs.Email(inv.mailer(cfg))}, inv.opts.JobWorkers...),
+		Register:          inv.opts.JobWorkers,
+		Mail:              inv.mailer(cfg),
 		FetchPollInterval: inv.opts.JobPollInterval,
 		Logger:            inv.log,
 	})

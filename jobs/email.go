@@ -26,10 +26,10 @@ type EmailArgs struct {
 // Kind is the job's name in River's tables and in tenantctl jobs list.
 func (EmailArgs) Kind() string { return "email.send" }
 
-// Email registers the email job's worker, which sends through send. Every
-// client registers it (the kind must be known to enqueue it); a failed send
-// is retried with River's backoff.
-func Email(send mail.Sender) func(*river.Workers, *pgxpool.Pool) {
+// email registers the email job's worker, which sends through send
+// (Options.Mail). Open registers it on every client, since the kind must be
+// known to enqueue it; a failed send is retried with River's backoff.
+func email(send mail.Sender) func(*river.Workers, *pgxpool.Pool) {
 	return func(ws *river.Workers, pool *pgxpool.Pool) {
 		river.AddWorker(ws, &emailWorker{pool: pool, send: send})
 	}
@@ -59,6 +59,14 @@ func (q *Queue) insertEmail(ctx context.Context, tx pgx.Tx, args EmailArgs) erro
 	_, err := q.InsertTx(ctx, tx, args)
 	return err
 }
+
+// errNoMail is the error of an email job run by a queue opened without
+// Options.Mail.
+var errNoMail = errors.New("no mail sender: this queue was opened without Options.Mail")
+
+type noMail struct{}
+
+func (noMail) Send(context.Context, mail.Message) error { return errNoMail }
 
 type emailWorker struct {
 	river.WorkerDefaults[EmailArgs]

@@ -16,7 +16,6 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
@@ -89,7 +88,7 @@ func (e *env) mailQueue(smtpURL string) *jobs.Queue {
 	require.NoError(e.t, err)
 	q, err := jobs.Open(e.d.Pool, jobs.Options{
 		Workers: 1, FetchPollInterval: 50 * time.Millisecond, RetryPolicy: fastRetry{},
-		Register: []func(*river.Workers, *pgxpool.Pool){jobs.Email(mail.NewSMTP(set, "tenantctl <noreply@localhost>"))},
+		Mail: mail.NewSMTP(set, "tenantctl <noreply@localhost>"),
 	})
 	require.NoError(e.t, err)
 	require.NoError(e.t, q.Start(context.Background()))
@@ -253,15 +252,20 @@ func TestEmailTLSRequired(t *testing.T) {
 	waitMessages(t, srv, 1)
 }
 
-// TestEmailRecipientRequired: a message with no valid recipient is refused
-// in the transaction, which then rolls back.
-func TestEmailRecipientRequired(t *testing.T) {
+// TestEmailEnqueueOnly: a queue that runs no workers and has no sender
+// (the server's) enqueues email; a message with no valid recipient is
+// refused in the transaction, which then rolls back.
+func TestEmailEnqueueOnly(t *testing.T) {
 	t.Parallel()
 	e := newMailEnv(t)
-	q, err := jobs.Open(e.d.Pool, jobs.Options{Register: []func(*river.Workers, *pgxpool.Pool){jobs.Email(mail.NewLog(nil, ""))}})
+	q, err := jobs.Open(e.d.Pool, jobs.Options{})
 	require.NoError(t, err)
-	err = db.InPublicTx(t.Context(), e.d.Pool, func(_ *publicdb.Queries, tx pgx.Tx) error {
-		return q.EmailTx(t.Context(), tx, mail.Message{To: "nobody", Subject: "s", Text: "t", HTML: "h"})
-	})
-	assert.ErrorContains(t, err, `email recipient "nobody"`)
+	enqueue := func(to string) error {
+		return db.InPublicTx(t.Context(), e.d.Pool, func(_ *publicdb.Queries, tx pgx.Tx) error {
+			return q.EmailTx(t.Context(), tx, mail.Message{To: to, Subject: "s", Text: "t", HTML: "h"})
+		})
+	}
+	require.NoError(t, enqueue("ann@example.com"))
+	assert.ErrorContains(t, enqueue("nobody"), `email recipient "nobody"`)
+	assert.Len(t, e.emailJobs(), 1)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/mail"
 )
 
 // Migrate applies River's pending migrations to its schema, which the public
@@ -64,7 +65,11 @@ type Options struct {
 	RetryPolicy river.ClientRetryPolicy
 	// FetchPollInterval, if not zero, replaces River's (1s); tests shorten it.
 	FetchPollInterval time.Duration
-	Logger            *slog.Logger
+	// Mail sends the email jobs (email.send). Every client knows the kind,
+	// so that any can enqueue it; nil fails each email (it is retried), for
+	// clients that run no workers.
+	Mail   mail.Sender
+	Logger *slog.Logger
 }
 
 // Queue is the River client of one process.
@@ -77,7 +82,11 @@ type Queue struct {
 // Open returns the queue on pool. Its workers run only after Start.
 func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	ws := river.NewWorkers()
-	for _, r := range append([]func(*river.Workers, *pgxpool.Pool){Builtin}, opts.Register...) {
+	send := opts.Mail
+	if send == nil {
+		send = noMail{}
+	}
+	for _, r := range append([]func(*river.Workers, *pgxpool.Pool){Builtin, email(send)}, opts.Register...) {
 		r(ws, pool)
 	}
 	log := opts.Logger
