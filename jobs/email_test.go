@@ -269,3 +269,19 @@ func TestEmailEnqueueOnly(t *testing.T) {
 	assert.ErrorContains(t, enqueue("nobody"), `email recipient "nobody"`)
 	assert.Len(t, e.emailJobs(), 1)
 }
+
+// TestEmailTenantGone: an email about a tenant deleted before it was sent
+// is cancelled, not sent nor retried.
+func TestEmailTenantGone(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t)
+	srv := startSMTP(t, "127.0.0.1:0")
+	require.NoError(t, e.welcome(e.queue(0), "school1", false))
+	require.NoError(t, e.prov.DeleteTenant(t.Context(), "school1"))
+	js := e.emailJobs()
+	require.Len(t, js, 1)
+
+	j := e.wait(e.mailQueue("smtp://"+srv.addr), js[0].ID, rivertype.JobStateCancelled)
+	assert.Contains(t, j.Errors[0].Error, "tenant no longer exists")
+	assert.Empty(t, srv.messages())
+}

@@ -1,6 +1,8 @@
 package mail_test
 
 import (
+	"bytes"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,4 +55,13 @@ func TestParseURLHidesPassword(t *testing.T) {
 	_, err := mail.ParseURL("smtp://u:s3cret@mx:99999")
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cret")
+}
+
+func TestLogSender(t *testing.T) {
+	var buf bytes.Buffer
+	s := mail.NewLog(slog.New(slog.NewTextHandler(&buf, nil)), "tenantctl <noreply@localhost>")
+	require.NoError(t, s.Send(t.Context(), mail.Message{To: "ann@example.com", Subject: "Welcome", Text: "Hello Ann.", HTML: "<p>Hello</p>"}))
+	for _, want := range []string{"not sent: no SMTP_URL", "to=ann@example.com", "subject=Welcome", `text="Hello Ann."`} {
+		assert.Contains(t, buf.String(), want)
+	}
 }
