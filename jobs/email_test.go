@@ -2,9 +2,16 @@ package jobs_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
+	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -36,20 +43,36 @@ type smtpServer struct {
 	srv  *smtp.Server
 	mu   sync.Mutex
 	got  []string // raw messages
+	tls  []bool   // whether each came over TLS
 }
 
 // startSMTP serves on addr ("127.0.0.1:0" for any port) until the test ends.
-func startSMTP(t *testing.T, addr string) *smtpServer {
+func startSMTP(t *testing.T, addr string) *smtpServer { return startTLSSMTP(t, addr, nil, false) }
+
+// startTLSSMTP is startSMTP with TLS: implicit (smtps) or, when not,
+// offering STARTTLS.
+func startTLSSMTP(t *testing.T, addr string, tc *tls.Config, implicit bool) *smtpServer {
 	s := &smtpServer{}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s}, nil }))
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s, c: c}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	l, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	s.addr = l.Addr().String()
+	if tc != nil && implicit {
+		l = tls.NewListener(l, tc)
+	} else {
+		s.srv.TLSConfig = tc
+	}
 	go func() { _ = s.srv.Serve(l) }()
 	t.Cleanup(func() { _ = s.srv.Close() })
 	return s
+}
+
+func (s *smtpServer) overTLS() []bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bool(nil), s.tls...)
 }
 
 func (s *smtpServer) messages() []string {
@@ -58,7 +81,10 @@ func (s *smtpServer) messages() []string {
 	return append([]string(nil), s.got...)
 }
 
-type smtpSession struct{ s *smtpServer }
+type smtpSession struct {
+	s *smtpServer
+	c *smtp.Conn
+}
 
 func (*smtpSession) Reset()                               {}
 func (*smtpSession) Logout() error                        { return nil }
@@ -72,6 +98,8 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	ss.s.mu.Lock()
 	defer ss.s.mu.Unlock()
 	ss.s.got = append(ss.s.got, string(b))
+	_, isTLS := ss.c.TLSConnectionState()
+	ss.s.tls = append(ss.s.tls, isTLS)
 	return nil
 }
 
@@ -82,10 +110,14 @@ func (fastRetry) NextRetry(*rivertype.JobRow) time.Time {
 	return time.Now().Add(100 * time.Millisecond)
 }
 
-// mailQueue opens a queue with one worker whose email goes to smtpURL.
-func (e *env) mailQueue(smtpURL string) *jobs.Queue {
+// mailQueue opens a queue with one worker whose email goes to smtpURL,
+// trusting roots, if any, for TLS.
+func (e *env) mailQueue(smtpURL string, roots ...*x509.CertPool) *jobs.Queue {
 	set, err := mail.ParseURL(smtpURL)
 	require.NoError(e.t, err)
+	if len(roots) > 0 {
+		set.TLSConfig = &tls.Config{RootCAs: roots[0]}
+	}
 	q, err := jobs.Open(e.d.Pool, jobs.Options{
 		Workers: 1, FetchPollInterval: 50 * time.Millisecond, RetryPolicy: fastRetry{},
 		Mail: mail.NewSMTP(set, "tenantctl <noreply@localhost>"),
@@ -250,6 +282,7 @@ func TestEmailTLSRequired(t *testing.T) {
 
 	e.mailQueue("smtp://" + srv.addr)
 	waitMessages(t, srv, 1)
+	assert.Equal(t, []bool{false}, srv.overTLS(), "plain, as the server offers no STARTTLS")
 }
 
 // TestEmailEnqueueOnly: a queue that runs no workers and has no sender
@@ -284,4 +317,57 @@ func TestEmailTenantGone(t *testing.T) {
 	j := e.wait(e.mailQueue("smtp://"+srv.addr), js[0].ID, rivertype.JobStateCancelled)
 	assert.Contains(t, j.Errors[0].Error, "tenant no longer exists")
 	assert.Empty(t, srv.messages())
+}
+
+// selfSigned returns a server certificate for 127.0.0.1 and a pool that
+// trusts it.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+// TestEmailTLS: smtps:// speaks TLS from the first byte; smtp://, with or
+// without ?tls=required, upgrades with STARTTLS when the server offers it;
+// all check the certificate.
+func TestEmailTLS(t *testing.T) {
+	t.Parallel()
+	e := newMailEnv(t)
+	tc, roots := selfSigned(t)
+	t.Run("Implicit", func(t *testing.T) {
+		srv := startTLSSMTP(t, "127.0.0.1:0", tc, true)
+		q := e.mailQueue("smtps://"+srv.addr, roots)
+		require.NoError(t, e.welcome(q, "school1", false))
+		waitMessages(t, srv, 1)
+		assert.Equal(t, []bool{true}, srv.overTLS())
+		require.NoError(t, q.Stop(5*time.Second))
+	})
+	t.Run("STARTTLSOffered", func(t *testing.T) {
+		srv := startTLSSMTP(t, "127.0.0.1:0", tc, false)
+		q := e.mailQueue("smtp://"+srv.addr, roots)
+		require.NoError(t, e.welcome(q, "school1", false))
+		waitMessages(t, srv, 1)
+		assert.Equal(t, []bool{true}, srv.overTLS(), "smtp:// upgrades when the server offers STARTTLS")
+		require.NoError(t, q.Stop(5*time.Second))
+	})
+	t.Run("STARTTLSRequired", func(t *testing.T) {
+		srv := startTLSSMTP(t, "127.0.0.1:0", tc, false)
+		q := e.mailQueue("smtp://"+srv.addr+"?tls=required", roots)
+		require.NoError(t, e.welcome(q, "school1", false))
+		waitMessages(t, srv, 1)
+		assert.Equal(t, []bool{true}, srv.overTLS())
+		require.NoError(t, q.Stop(5*time.Second))
+	})
 }

@@ -6,6 +6,7 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,9 @@ type Settings struct {
 	Username string
 	Password string
 	TLS      TLS
+	// TLSConfig, if not nil, replaces the default TLS configuration
+	// (system roots, server name Host): a private CA, or a test's.
+	TLSConfig *tls.Config
 }
 
 // ParseURL parses SMTP_URL: smtp://[user:pass@]host:port[?tls=required] or
@@ -148,6 +152,13 @@ func (c *SMTP) Send(ctx context.Context, m Message) error {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case Implicit:
 		opts = append(opts, gomail.WithSSL())
+	}
+	if c.s.TLSConfig != nil {
+		tc := c.s.TLSConfig.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = c.s.Host
+		}
+		opts = append(opts, gomail.WithTLSConfig(tc))
 	}
 	if c.s.Username != "" {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
