@@ -260,7 +260,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		if role != nil && *role == provision.RoleOwner && !isOwner {
 			return response{}, errOwnerOnly
 		}
-		out, err := q.UpdateAccount(ctx, tenantdb.UpdateAccountParams{
+		out, err := q.UpdateUserByID(ctx, tenantdb.UpdateUserByIDParams{
 			ID: target.ID, Email: email, Role: role, IsStaff: staff, IsActive: active,
 		})
 		if err != nil {

@@ -37,24 +37,28 @@ const updateUserByID = `-- name: UpdateUserByID :one
 
 UPDATE users
 SET email = coalesce($1::text, email),
-    is_staff = coalesce($2::boolean, is_staff),
-    is_active = coalesce($3::boolean, is_active)
-WHERE id = $4
+    role = coalesce($2::text, role),
+    is_staff = coalesce($3::boolean, is_staff),
+    is_active = coalesce($4::boolean, is_active)
+WHERE id = $5
 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
 `
 
 type UpdateUserByIDParams struct {
 	Email    *string
+	Role     *string
 	IsStaff  *bool
 	IsActive *bool
 	ID       int64
 }
 
 // Queries of the admin's management operations (see provision/manage.go).
-// UpdateUserByID changes the fields given (a NULL argument keeps the column).
+// UpdateUserByID changes the fields given (a NULL argument keeps the column);
+// the admin's and the tenant's own user management (/api/users/) share it.
 func (q *Queries) UpdateUserByID(ctx context.Context, arg UpdateUserByIDParams) (User, error) {
 	row := q.db.QueryRow(ctx, updateUserByID,
 		arg.Email,
+		arg.Role,
 		arg.IsStaff,
 		arg.IsActive,
 		arg.ID,

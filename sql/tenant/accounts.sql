@@ -9,13 +9,3 @@ SELECT * FROM users WHERE id = @id FOR UPDATE;
 -- so that two concurrent changes cannot each remove a different one of the
 -- last two owners.
 SELECT id FROM users WHERE role = 'owner' AND is_active ORDER BY id FOR UPDATE;
-
--- name: UpdateAccount :one
--- UpdateAccount changes the fields given (a NULL argument keeps the column).
-UPDATE users
-SET email = coalesce(sqlc.narg('email')::text, email),
-    role = coalesce(sqlc.narg('role')::text, role),
-    is_staff = coalesce(sqlc.narg('is_staff')::boolean, is_staff),
-    is_active = coalesce(sqlc.narg('is_active')::boolean, is_active)
-WHERE id = @id
-RETURNING *;

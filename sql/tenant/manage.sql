@@ -1,9 +1,11 @@
 -- Queries of the admin's management operations (see provision/manage.go).
 
 -- name: UpdateUserByID :one
--- UpdateUserByID changes the fields given (a NULL argument keeps the column).
+-- UpdateUserByID changes the fields given (a NULL argument keeps the column);
+-- the admin's and the tenant's own user management (/api/users/) share it.
 UPDATE users
 SET email = coalesce(sqlc.narg('email')::text, email),
+    role = coalesce(sqlc.narg('role')::text, role),
     is_staff = coalesce(sqlc.narg('is_staff')::boolean, is_staff),
     is_active = coalesce(sqlc.narg('is_active')::boolean, is_active)
 WHERE id = @id
