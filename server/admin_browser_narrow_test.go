@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,40 +41,8 @@ func TestAdminNarrowScreen(t *testing.T) {
 	base := "http://localhost:" + u.Port()
 	require.NoError(t, os.MkdirAll(screenshotDir, 0o755))
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(narrowWidth, 844),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	bctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
-	require.NoError(t, chromedp.Do(bctx), "start Chromium (%s)", chrome)
+	bctx := startBrowser(t, chrome, narrowWidth, 844, 2*time.Minute)
 
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tgt)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644)
-		})
-	}
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
@@ -119,7 +86,7 @@ func TestAdminNarrowScreen(t *testing.T) {
 		{"remove-long-domain", "/admin/tenants/school1/domains/" + long + "/remove/", ".danger-zone"},
 	} {
 		t.Run(p.name, func(t *testing.T) {
-			run("open "+p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)), shot("narrow-"+p.name))
+			run("open "+p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)), screenshot("narrow-"+p.name))
 			width, err := strconv.Atoi(eval(`String(document.documentElement.scrollWidth)`))
 			require.NoError(t, err)
 			assert.LessOrEqual(t, width, narrowWidth, "the page scrolls sideways: something is wider than the screen (see narrow-%s.png)", p.name)

@@ -41,6 +41,51 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// startBrowser starts headless Chromium (the chrome binary) with a window
+// of width x height and returns the context of its tab, ended after timeout
+// or with the test. Steps run on shorter contexts derived from it: a step's
+// context must not own the browser or the tab.
+func startBrowser(t *testing.T, chrome string, width, height int, timeout time.Duration) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chrome),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancelBrowser)
+	ctx, cancel := context.WithTimeout(bctx, timeout)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(ctx), "start Chromium (%s)", chrome)
+	return ctx
+}
+
+// screenshot saves a full-page PNG of the tab as screenshotDir/name.png.
+func screenshot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		// Quality 100 makes chromedp capture a PNG.
+		png, err := chromedp.FullScreenshot(100)(ctx, tgt)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644)
+	})
+}
+
 // TestAdminInBrowser drives the admin UI in headless Chromium as a
 // superuser would: sign in, create a tenant with its admin user, find it,
 // add a domain, check that the new admin can sign in on that domain through
@@ -57,50 +102,15 @@ func TestAdminInBrowser(t *testing.T) {
 	base := "http://localhost:" + u.Port()
 	require.NoError(t, os.MkdirAll(screenshotDir, 0o755))
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
-	// Start the browser and open the tab on ctx itself: a step's shorter
-	// context must not own them.
-	require.NoError(t, chromedp.Do(ctx), "start Chromium (%s)", chrome)
+	ctx := startBrowser(t, chrome, 1280, 900, 3*time.Minute)
 
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-			// Quality 100 makes chromedp capture a PNG.
-			png, err := chromedp.FullScreenshot(100)(ctx, tgt)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644)
-		})
-	}
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			// Show where it stopped.
-			_ = chromedp.Do(ctx, shot("failed"))
+			_ = chromedp.Do(ctx, screenshot("failed"))
 			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
 			t.Fatalf("browser step %q: %v; the page (see %s/failed.png):\n%s", step, err, screenshotDir, html)
 		}
@@ -116,7 +126,7 @@ func TestAdminInBrowser(t *testing.T) {
 	run("open the admin",
 		chromedp.Navigate(base+"/admin/"),
 		chromedp.WaitVisible(chromedp.CSS("#username")),
-		shot("01-sign-in"),
+		screenshot("01-sign-in"),
 	)
 	location, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
@@ -127,7 +137,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password"),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".flash-error")),
-		shot("02-sign-in-failed"),
+		screenshot("02-sign-in-failed"),
 	)
 	assert.Contains(t, text(".flash-error"), "Please enter the correct username and password")
 
@@ -136,7 +146,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), suPassword),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#tenants")),
-		shot("03-tenants"),
+		screenshot("03-tenants"),
 	)
 	assert.Contains(t, text(".flash"), "Signed in as root.")
 	cookies, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`))
@@ -146,7 +156,7 @@ func TestAdminInBrowser(t *testing.T) {
 	run("create with invalid input",
 		chromedp.Click(chromedp.CSS(`a.button.primary[href="/admin/new-tenant/"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#schema_name")),
-		shot("04-new-tenant"),
+		screenshot("04-new-tenant"),
 		chromedp.SendKeys(chromedp.CSS("#schema_name"), "ACME Corp"),
 		chromedp.SendKeys(chromedp.CSS("#name"), "ACME Corp"),
 		chromedp.SendKeys(chromedp.CSS("#domain"), "acme.localhost"),
@@ -154,7 +164,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#admin_password"), "short"),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"].primary`)),
 		chromedp.WaitVisible(chromedp.CSS("#schema_name-error")),
-		shot("05-new-tenant-errors"),
+		screenshot("05-new-tenant-errors"),
 	)
 	assert.Contains(t, text("#schema_name-error"), "schema name")
 	assert.Contains(t, text("#admin_password-error"), "too short")
@@ -169,7 +179,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#admin_password"), "s3cret-pass"),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"].primary`)),
 		chromedp.WaitVisible(chromedp.CSS("#domains")),
-		shot("06-tenant-created"),
+		screenshot("06-tenant-created"),
 	)
 	assert.Contains(t, text(".flash"), "Created tenant acme (ACME Corp) at acme.localhost with admin user boss.")
 	assert.Contains(t, text("#users"), "boss@acme.example")
@@ -182,7 +192,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#q"), "acme"),
 		chromedp.Submit(chromedp.CSS("#q")),
 		chromedp.WaitVisible(chromedp.CSS(`#tenants a[href="/admin/tenants/acme/"]`)),
-		shot("07-search"),
+		screenshot("07-search"),
 	)
 	found := text("#tenants tbody")
 	assert.Contains(t, found, "ACME Corp")
@@ -194,7 +204,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#new-domain"), "www.acme.localhost"),
 		chromedp.Click(chromedp.CSS(`#domains form.inline-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
-		shot("08-domain-added"),
+		screenshot("08-domain-added"),
 	)
 	assert.Contains(t, text(".flash"), "Added domain www.acme.localhost.")
 	assert.Contains(t, text("#domains table"), "www.acme.localhost")
@@ -214,7 +224,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#users")),
 		chromedp.Click(chromedp.CSS(`#users a.button[href$="/password/"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#password")),
-		shot("09-reset-password"),
+		screenshot("09-reset-password"),
 	)
 
 	run("delete the tenant after typing its schema",
@@ -225,7 +235,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#confirm"), "acm"),
 		chromedp.Click(chromedp.CSS(`button.danger[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#confirm-error")),
-		shot("10-delete-mistyped"),
+		screenshot("10-delete-mistyped"),
 	)
 	assert.Contains(t, text("#confirm-error"), "nothing was deleted")
 	assert.Equal(t, 1, e.count("SELECT count(*) FROM clients WHERE schema_name = 'acme'"))
@@ -234,7 +244,7 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#confirm"), "acme"),
 		chromedp.Click(chromedp.CSS(`button.danger[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#tenants")),
-		shot("11-tenant-deleted"),
+		screenshot("11-tenant-deleted"),
 	)
 	assert.Contains(t, text(".flash"), "Deleted tenant acme (ACME Corp) with all its data.")
 	assert.NotContains(t, text("#tenants"), "acme")
@@ -244,14 +254,14 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#q"), "acme"),
 		chromedp.Submit(chromedp.CSS("#q")),
 		chromedp.WaitVisible(chromedp.CSS(".empty")),
-		shot("12-search-gone"),
+		screenshot("12-search-gone"),
 	)
 	assert.Contains(t, text(".empty"), "No tenant’s name, schema or domain contains “acme”.")
 
 	run("sign out",
 		chromedp.Click(chromedp.CSS(".signout button")),
 		chromedp.WaitVisible(chromedp.CSS("#username")),
-		shot("13-signed-out"),
+		screenshot("13-signed-out"),
 	)
 	assert.Contains(t, text(".flash"), "You are signed out.")
 	assert.Zero(t, e.count("SELECT count(*) FROM admin_sessions"))
