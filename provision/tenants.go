@@ -33,8 +33,8 @@ func (s *Service) SearchTenants(ctx context.Context, q Query) (Page[Tenant], err
 	if !ok {
 		return Page[Tenant]{}, nil
 	}
-	rows, err := db.InPublicV(ctx, s.pool, func(pq *publicdb.Queries) ([]publicdb.SearchClientsRow, error) {
-		return pq.SearchClients(ctx, publicdb.SearchClientsParams{Pattern: likePattern(q.Search), Lim: lim, Off: off})
+	rows, err := db.InPublicV(ctx, s.pool, func(pq *publicdb.Queries) ([]publicdb.SearchClientsOrderedRow, error) {
+		return pq.SearchClientsOrdered(ctx, publicdb.SearchClientsOrderedParams{Patterns: likePatterns(q.Search), Lim: lim, Off: int64(off)})
 	})
 	if err != nil {
 		return Page[Tenant]{}, err

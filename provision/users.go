@@ -51,17 +51,17 @@ func userOf(u tenantdb.User) User {
 		DateJoined: u.DateJoined, LastLogin: u.LastLogin}
 }
 
-// likePattern turns a search into an ILIKE pattern matching it as a
-// substring, with the pattern characters escaped (” for an empty search).
-// Text PostgreSQL cannot store (NUL, invalid UTF-8) is dropped rather than
-// failing the query.
-func likePattern(search string) string {
+// likePatterns turns a search into the one ILIKE pattern matching it as a
+// substring, with the pattern characters escaped (none for an empty
+// search), for the queries the admin API's lists share. Text PostgreSQL
+// cannot store (NUL, invalid UTF-8) is dropped rather than failing the query.
+func likePatterns(search string) []string {
 	search = strings.ReplaceAll(strings.ToValidUTF8(search, ""), "\x00", "")
 	search = strings.TrimSpace(search)
 	if search == "" {
-		return ""
+		return nil
 	}
-	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(search) + "%"
+	return []string{"%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(search) + "%"}
 }
 
 // window returns the query's LIMIT and OFFSET, and ok=false when the offset
@@ -116,8 +116,8 @@ func (s *Service) ListUsers(ctx context.Context, schemaName string, q Query) (Pa
 	if !ok {
 		return Page[User]{}, nil
 	}
-	rows, err := db.InTenantV(ctx, s.pool, schema, func(tq *tenantdb.Queries) ([]tenantdb.SearchUsersRow, error) {
-		return tq.SearchUsers(ctx, tenantdb.SearchUsersParams{Pattern: likePattern(q.Search), Lim: lim, Off: off})
+	rows, err := db.InTenantV(ctx, s.pool, schema, func(tq *tenantdb.Queries) ([]tenantdb.SearchUsersOrderedRow, error) {
+		return tq.SearchUsersOrdered(ctx, tenantdb.SearchUsersOrderedParams{Patterns: likePatterns(q.Search), Lim: lim, Off: int64(off)})
 	})
 	if err != nil {
 		return Page[User]{}, tenantGone(err)

@@ -173,75 +173,6 @@ func (q *Queries) ListClientDomains(ctx context.Context, clientID int64) ([]Doma
 	return items, nil
 }
 
-const searchClients = `-- name: SearchClients :many
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
-       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
-                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
-       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain,
-       count(*) OVER () AS total
-FROM clients c
-WHERE $1::text = ''
-   OR c.name ILIKE $1::text ESCAPE '\'
-   OR c.schema_name ILIKE $1::text ESCAPE '\'
-   OR EXISTS (SELECT 1 FROM domains d WHERE d.client_id = c.id AND d.domain ILIKE $1::text ESCAPE '\')
-ORDER BY c.schema_name
-LIMIT $3 OFFSET $2
-`
-
-type SearchClientsParams struct {
-	Pattern string
-	Off     int32
-	Lim     int32
-}
-
-type SearchClientsRow struct {
-	ID            int64
-	SchemaName    string
-	Name          string
-	State         string
-	OnTrial       bool
-	PaidUntil     *time.Time
-	CreatedAt     time.Time
-	Domains       []string
-	PrimaryDomain string
-	Total         int64
-}
-
-// SearchClients returns one page of tenants, by schema name, whose name,
-// schema name or one of whose domains matches the ILIKE pattern (every
-// tenant when pattern is ”), each with its domains (primary first), its
-// primary domain (” if none) and the number of matching tenants.
-func (q *Queries) SearchClients(ctx context.Context, arg SearchClientsParams) ([]SearchClientsRow, error) {
-	rows, err := q.db.Query(ctx, searchClients, arg.Pattern, arg.Off, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []SearchClientsRow
-	for rows.Next() {
-		var i SearchClientsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.SchemaName,
-			&i.Name,
-			&i.State,
-			&i.OnTrial,
-			&i.PaidUntil,
-			&i.CreatedAt,
-			&i.Domains,
-			&i.PrimaryDomain,
-			&i.Total,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const searchClientsOrdered = `-- name: SearchClientsOrdered :many
 SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
        coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
@@ -311,8 +242,8 @@ type SearchClientsOrderedRow struct {
 	Total         int64
 }
 
-// SearchClientsOrdered is SearchClients as the admin API's list filters and
-// sorts it: every ILIKE pattern of @patterns must match the name, the schema
+// SearchClientsOrdered returns one page of tenants, filtered and sorted as
+// the admin's lists ask: every ILIKE pattern of @patterns must match the name, the schema
 // name or one of the domains, and the ordering keys @o1, @o2, @o3 (a field,
 // '-' before it for descending, ” for none) sort before the default, by
 // schema name.

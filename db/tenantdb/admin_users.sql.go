@@ -44,66 +44,6 @@ func (q *Queries) RevokeUserRefreshTokens(ctx context.Context, userID int64) err
 	return err
 }
 
-const searchUsers = `-- name: SearchUsers :many
-SELECT u.id, u.username, u.email, u.is_staff, u.is_active, u.date_joined, u.last_login,
-       count(*) OVER () AS total
-FROM users u
-WHERE $1::text = ''
-   OR u.username ILIKE $1::text ESCAPE '\'
-   OR u.email ILIKE $1::text ESCAPE '\'
-ORDER BY u.username
-LIMIT $3 OFFSET $2
-`
-
-type SearchUsersParams struct {
-	Pattern string
-	Off     int32
-	Lim     int32
-}
-
-type SearchUsersRow struct {
-	ID         int64
-	Username   string
-	Email      string
-	IsStaff    bool
-	IsActive   bool
-	DateJoined time.Time
-	LastLogin  *time.Time
-	Total      int64
-}
-
-// SearchUsers returns one page of users, by username, whose username or
-// email matches the ILIKE pattern (every user when pattern is ”), with the
-// number of matching users.
-func (q *Queries) SearchUsers(ctx context.Context, arg SearchUsersParams) ([]SearchUsersRow, error) {
-	rows, err := q.db.Query(ctx, searchUsers, arg.Pattern, arg.Off, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []SearchUsersRow
-	for rows.Next() {
-		var i SearchUsersRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Username,
-			&i.Email,
-			&i.IsStaff,
-			&i.IsActive,
-			&i.DateJoined,
-			&i.LastLogin,
-			&i.Total,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const searchUsersOrdered = `-- name: SearchUsersOrdered :many
 SELECT u.id, u.username, u.email, u.is_staff, u.is_active, u.date_joined, u.last_login,
        u.role, u.email_verified,
@@ -170,8 +110,8 @@ type SearchUsersOrderedRow struct {
 	Total         int64
 }
 
-// SearchUsersOrdered is SearchUsers as the admin API's list filters and
-// sorts it: every ILIKE pattern of @patterns must match the username or the
+// SearchUsersOrdered returns one page of users, filtered and sorted as the
+// admin's lists ask: every ILIKE pattern of @patterns must match the username or the
 // email, and the ordering keys @o1, @o2, @o3 (a field, '-' before it for
 // descending, ” for none) sort before the default, by username.
 func (q *Queries) SearchUsersOrdered(ctx context.Context, arg SearchUsersOrderedParams) ([]SearchUsersOrderedRow, error) {

@@ -1,21 +1,3 @@
--- name: SearchClients :many
--- SearchClients returns one page of tenants, by schema name, whose name,
--- schema name or one of whose domains matches the ILIKE pattern (every
--- tenant when pattern is ''), each with its domains (primary first), its
--- primary domain ('' if none) and the number of matching tenants.
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
-       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
-                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
-       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain,
-       count(*) OVER () AS total
-FROM clients c
-WHERE @pattern::text = ''
-   OR c.name ILIKE @pattern::text ESCAPE '\'
-   OR c.schema_name ILIKE @pattern::text ESCAPE '\'
-   OR EXISTS (SELECT 1 FROM domains d WHERE d.client_id = c.id AND d.domain ILIKE @pattern::text ESCAPE '\')
-ORDER BY c.schema_name
-LIMIT @lim OFFSET @off;
-
 -- name: GetClientWithDomains :one
 -- GetClientWithDomains returns one tenant with its domains (primary first)
 -- and its primary domain ('' if none).
@@ -61,8 +43,8 @@ DELETE FROM admin_sessions WHERE token_hash = @token_hash;
 DELETE FROM admin_sessions WHERE expires_at <= now();
 
 -- name: SearchClientsOrdered :many
--- SearchClientsOrdered is SearchClients as the admin API's list filters and
--- sorts it: every ILIKE pattern of @patterns must match the name, the schema
+-- SearchClientsOrdered returns one page of tenants, filtered and sorted as
+-- the admin's lists ask: every ILIKE pattern of @patterns must match the name, the schema
 -- name or one of the domains, and the ordering keys @o1, @o2, @o3 (a field,
 -- '-' before it for descending, '' for none) sort before the default, by
 -- schema name.

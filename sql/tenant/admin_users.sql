@@ -1,16 +1,3 @@
--- name: SearchUsers :many
--- SearchUsers returns one page of users, by username, whose username or
--- email matches the ILIKE pattern (every user when pattern is ''), with the
--- number of matching users.
-SELECT u.id, u.username, u.email, u.is_staff, u.is_active, u.date_joined, u.last_login,
-       count(*) OVER () AS total
-FROM users u
-WHERE @pattern::text = ''
-   OR u.username ILIKE @pattern::text ESCAPE '\'
-   OR u.email ILIKE @pattern::text ESCAPE '\'
-ORDER BY u.username
-LIMIT @lim OFFSET @off;
-
 -- name: GetUserByID :one
 SELECT * FROM users WHERE id = @id;
 
@@ -27,8 +14,8 @@ UPDATE refresh_tokens SET revoked_at = now()
 WHERE user_id = @user_id AND revoked_at IS NULL;
 
 -- name: SearchUsersOrdered :many
--- SearchUsersOrdered is SearchUsers as the admin API's list filters and
--- sorts it: every ILIKE pattern of @patterns must match the username or the
+-- SearchUsersOrdered returns one page of users, filtered and sorted as the
+-- admin's lists ask: every ILIKE pattern of @patterns must match the username or the
 -- email, and the ordering keys @o1, @o2, @o3 (a field, '-' before it for
 -- descending, '' for none) sort before the default, by username.
 SELECT u.id, u.username, u.email, u.is_staff, u.is_active, u.date_joined, u.last_login,
