@@ -246,6 +246,23 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, s Schema, read bool, fn func(
 	return err
 }
 
+// Pinned returns s pinned (see Schema.Pin) to the ready tenant registered
+// under its name, read from public.clients, or ErrTenantGone if there is
+// none. Work that names a tenant by its schema (a command, a job) uses it
+// to get what a request gets from its host.
+func Pinned(ctx context.Context, pool *pgxpool.Pool, s Schema) (Schema, error) {
+	row, err := InPublicV(ctx, pool, func(q *publicdb.Queries) (publicdb.ReadyTenantRow, error) {
+		return q.ReadyTenant(ctx, s.name)
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), err == nil && row.SchemaOid == 0:
+		return Schema{}, ErrTenantGone
+	case err != nil:
+		return Schema{}, err
+	}
+	return s.Pin(row.ID, row.SchemaOid), nil
+}
+
 // tenantGone returns ErrTenantGone in place of err when err says the
 // pinned tenant s is gone: its check failed, or a statement found its
 // tables dropped under it (the check passed, then a concurrent delete

@@ -237,14 +237,12 @@ func resolve(ctx context.Context, pool *pgxpool.Pool, t TenantArgs) (db.Schema, 
 	if err != nil {
 		return db.Schema{}, river.JobCancel(err)
 	}
-	row, err := db.InPublicV(ctx, pool, func(q *publicdb.Queries) (publicdb.TenantForJobRow, error) {
-		return q.TenantForJob(ctx, s.String())
-	})
+	pinned, err := db.Pinned(ctx, pool, s)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows), err == nil && (row.SchemaOid == 0 || (t.TenantID != 0 && row.ID != t.TenantID)):
+	case errors.Is(err, db.ErrTenantGone), err == nil && t.TenantID != 0 && pinned.Client() != t.TenantID:
 		return db.Schema{}, river.JobCancel(fmt.Errorf("tenant %q: %w", t.Schema, ErrTenantGone))
 	case err != nil:
 		return db.Schema{}, err
 	}
-	return s.Pin(row.ID, row.SchemaOid), nil
+	return pinned, nil
 }

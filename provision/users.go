@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -77,28 +76,25 @@ func (q Query) window() (lim, off int32, ok bool) {
 	return lim, int32(q.Offset), true
 }
 
-// readyTenant returns the schema of a tenant that exists and is ready, or
-// ErrNotFound.
+// readyTenant returns the schema of a tenant that exists and is ready,
+// pinned to it, or ErrNotFound.
 func (s *Service) readyTenant(ctx context.Context, schemaName string) (db.Schema, error) {
 	schema, err := parseSchema(schemaName)
 	if err != nil {
 		return db.Schema{}, err
 	}
-	c, err := s.GetTenant(ctx, schemaName)
-	if err != nil {
-		return db.Schema{}, err
-	}
-	if c.State != "ready" {
+	pinned, err := db.Pinned(ctx, s.pool, schema)
+	if errors.Is(err, db.ErrTenantGone) {
 		return db.Schema{}, ErrNotFound
 	}
-	return schema, nil
+	return pinned, err
 }
 
-// tenantGone maps the error of a tenant query to ErrNotFound when the
-// tenant's schema was dropped after readyTenant saw it (its tables are gone).
+// tenantGone maps the error of work in a tenant from readyTenant to
+// ErrNotFound when the tenant was deleted meanwhile (the schema is pinned,
+// so db says so).
 func tenantGone(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") {
+	if errors.Is(err, db.ErrTenantGone) {
 		return ErrNotFound
 	}
 	return err

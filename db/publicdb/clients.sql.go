@@ -178,6 +178,37 @@ func (q *Queries) ListClients(ctx context.Context) ([]ListClientsRow, error) {
 	return items, nil
 }
 
+const listReadyTenants = `-- name: ListReadyTenants :many
+SELECT id, schema_name FROM clients WHERE state = 'ready' ORDER BY schema_name
+`
+
+type ListReadyTenantsRow struct {
+	ID         int64
+	SchemaName string
+}
+
+// ListReadyTenants returns the id and schema of every ready tenant, for
+// jobs.ForEachTenant.
+func (q *Queries) ListReadyTenants(ctx context.Context) ([]ListReadyTenantsRow, error) {
+	rows, err := q.db.Query(ctx, listReadyTenants)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListReadyTenantsRow
+	for rows.Next() {
+		var i ListReadyTenantsRow
+		if err := rows.Scan(&i.ID, &i.SchemaName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listStaleClients = `-- name: ListStaleClients :many
 SELECT schema_name FROM clients WHERE state = 'provisioning' ORDER BY schema_name
 `
@@ -211,6 +242,26 @@ UPDATE clients SET state = 'ready' WHERE id = $1
 func (q *Queries) MarkClientReady(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, markClientReady, id)
 	return err
+}
+
+const readyTenant = `-- name: ReadyTenant :one
+SELECT c.id, coalesce(to_regnamespace(c.schema_name)::oid::bigint, 0)::bigint AS schema_oid
+FROM clients c
+WHERE c.schema_name = $1 AND c.state = 'ready'
+`
+
+type ReadyTenantRow struct {
+	ID        int64
+	SchemaOid int64
+}
+
+// ReadyTenant gives the id of the ready tenant registered under this schema
+// name, with the schema's oid (see db.Pinned).
+func (q *Queries) ReadyTenant(ctx context.Context, schemaName string) (ReadyTenantRow, error) {
+	row := q.db.QueryRow(ctx, readyTenant, schemaName)
+	var i ReadyTenantRow
+	err := row.Scan(&i.ID, &i.SchemaOid)
+	return i, err
 }
 
 const tenantRegistered = `-- name: TenantRegistered :one

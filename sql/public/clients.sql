@@ -56,3 +56,15 @@ SET name = coalesce(sqlc.narg('name')::text, name),
     paid_until = CASE WHEN @set_paid_until::boolean THEN sqlc.narg('paid_until')::date ELSE paid_until END
 WHERE schema_name = @schema_name
 RETURNING *;
+
+-- name: ReadyTenant :one
+-- ReadyTenant gives the id of the ready tenant registered under this schema
+-- name, with the schema's oid (see db.Pinned).
+SELECT c.id, coalesce(to_regnamespace(c.schema_name)::oid::bigint, 0)::bigint AS schema_oid
+FROM clients c
+WHERE c.schema_name = @schema_name AND c.state = 'ready';
+
+-- name: ListReadyTenants :many
+-- ListReadyTenants returns the id and schema of every ready tenant, for
+-- jobs.ForEachTenant.
+SELECT id, schema_name FROM clients WHERE state = 'ready' ORDER BY schema_name;
