@@ -621,15 +621,12 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	c, err := s.prov.GetTenant(ctx, schemaName)
+	schema, err := db.ParseSchema(schemaName)
 	if err != nil {
-		return err
-	}
-	if c.State != "ready" {
 		return errNotFound
 	}
-	schema, err := db.ParseSchema(c.SchemaName)
-	if err != nil {
+	// A ready tenant, pinned: its users are read only if it still is.
+	if schema, err = db.Pinned(ctx, s.pool, schema); err != nil {
 		return err
 	}
 	out, err := db.ReadTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (page[adminUserJSON], error) {
