@@ -127,11 +127,13 @@ func (a *App) Run(ctx context.Context, args []string) error {
 // connections, each made only when a command first needs it, so that help
 // and usage errors work without a database.
 type invocation struct {
-	opts     Options
-	cfg      *config.Config
-	log      *slog.Logger
-	stdin    *bufio.Reader
-	pool     *pgxpool.Pool
+	opts  Options
+	cfg   *config.Config
+	log   *slog.Logger
+	stdin *bufio.Reader
+	pool  *pgxpool.Pool
+	// jobPool is the job workers' own pool, when serve runs workers.
+	jobPool  *pgxpool.Pool
 	migrator *migrate.Migrator
 	svc      *provision.Service
 }
@@ -190,6 +192,9 @@ func (inv *invocation) open(ctx context.Context) error {
 }
 
 func (inv *invocation) close() {
+	if inv.jobPool != nil {
+		inv.jobPool.Close()
+	}
 	if inv.pool != nil {
 		inv.pool.Close()
 	}

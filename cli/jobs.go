@@ -5,15 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mail"
 )
@@ -25,12 +29,19 @@ func (inv *invocation) queue(ctx context.Context, workers int) (*jobs.Queue, err
 		return nil, err
 	}
 	cfg, _ := inv.config()
-	return jobs.Open(inv.pool, jobs.Options{
-		Workers: workers,
-		// LISTEN needs a session of its own, which a transaction pooler
-		// (DATABASE_URL pointing elsewhere than DATABASE_DIRECT_URL) does
-		// not keep: poll instead.
-		PollOnly:          cfg.DatabaseDirectURL != cfg.DatabaseURL,
+	pool := inv.pool
+	if workers > 0 {
+		// Workers get a pool of their own on the direct URL: running jobs
+		// and River's LISTEN never take a connection from the requests'
+		// pool, and LISTEN keeps its session even behind a pooler.
+		jp, err := jobPool(ctx, cfg, workers)
+		if err != nil {
+			return nil, err
+		}
+		inv.jobPool, pool = jp, jp
+	}
+	return jobs.Open(pool, jobs.Options{
+		Workers:           workers,
 		Register:          inv.opts.JobWorkers,
 		Mail:              inv.mailer(cfg),
 		FetchPollInterval: inv.opts.JobPollInterval,
@@ -240,4 +251,17 @@ func (inv *invocation) jobsRetry(ctx context.Context, id int64, haveID, allFaile
 	}
 	fmt.Fprintf(inv.out(), "retrying job %d (%s, was %s)\n", j.ID, j.Kind, j.State)
 	return nil
+}
+
+// jobPool opens the workers' pool: DATABASE_DIRECT_URL with a connection
+// for each worker and two for River itself (its LISTEN and its producer).
+func jobPool(ctx context.Context, cfg config.Config, workers int) (*pgxpool.Pool, error) {
+	u, err := url.Parse(cfg.DatabaseDirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(workers+2))
+	u.RawQuery = q.Encode()
+	return db.Open(ctx, u.String(), db.Limits{Schemas: cfg.MaxSchemasPerConn, Plans: cfg.MaxPlansPerConn})
 }

@@ -57,9 +57,6 @@ type Options struct {
 	// Register adds the product's workers; every kind that is enqueued
 	// must be registered, also on a client that runs none.
 	Register []func(ws *river.Workers, pool *pgxpool.Pool)
-	// PollOnly fetches jobs by polling rather than LISTEN, which needs a
-	// session of its own: set it behind a transaction pooler.
-	PollOnly bool
 	// RetryPolicy, if not nil, replaces River's (exponential backoff,
 	// attempt^4 seconds, 25 attempts).
 	RetryPolicy river.ClientRetryPolicy
@@ -98,7 +95,6 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 		Workers:           ws,
 		Logger:            log,
 		RetryPolicy:       opts.RetryPolicy,
-		PollOnly:          opts.PollOnly,
 		FetchPollInterval: opts.FetchPollInterval,
 	}
 	if opts.FetchPollInterval > 0 && opts.FetchPollInterval < 100*time.Millisecond {
