@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -74,7 +75,37 @@ type Config struct {
 	SMTP mail.Settings
 	// MailFrom is the From address of every email.
 	MailFrom string
+
+	// Accounts (issue #12).
+	//
+	// FrontendURL, if set, is where the links of account emails point: a
+	// template with {host} (the tenant's domain), {token} and optionally
+	// {kind} (invite, reset or verify). "" points them at the product's own
+	// pages, /accounts/<kind>/<token>/ on the tenant's domain.
+	FrontendURL string
+	// InvitationTTL, PasswordResetTTL and EmailVerificationTTL are how
+	// long the links of those emails work.
+	InvitationTTL        time.Duration
+	PasswordResetTTL     time.Duration
+	EmailVerificationTTL time.Duration
+	// RequireVerifiedEmail refuses sign-in (403) to users whose email
+	// address is not verified.
+	RequireVerifiedEmail bool
+	// SignupEnabled turns POST /api/signup/ on (development and test
+	// default) or off (production default).
+	SignupEnabled bool
+	// TenantBaseDomain is the domain under which signup creates tenants:
+	// <subdomain>.<TenantBaseDomain>.
+	TenantBaseDomain string
+	// ReservedSubdomains can never be signed up for.
+	ReservedSubdomains []string
 }
+
+// DefaultReservedSubdomains is RESERVED_SUBDOMAINS when unset: names a
+// product keeps for itself, or that look like it (phishing).
+const DefaultReservedSubdomains = "www,admin,api,app,mail,email,smtp,imap,pop,ftp,static,assets,cdn,media," +
+	"docs,help,support,status,blog,billing,dashboard,login,signin,signup,auth,account,accounts,public,dev," +
+	"staging,test,demo,root,system,internal,ns1,ns2,webmail,autoconfig,autodiscover"
 
 // DefaultMailFrom is MAIL_FROM when unset.
 const DefaultMailFrom = "tenantctl <noreply@localhost>"
@@ -108,6 +139,34 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	var errs []error
 	var err error
+	c.FrontendURL = get("FRONTEND_URL", "")
+	if err := checkFrontendURL(c.FrontendURL); err != nil {
+		errs = append(errs, err)
+	}
+	if c.InvitationTTL, err = positiveDuration("INVITATION_TTL", get("INVITATION_TTL", "168h")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PasswordResetTTL, err = positiveDuration("PASSWORD_RESET_TTL", get("PASSWORD_RESET_TTL", "1h")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.EmailVerificationTTL, err = positiveDuration("EMAIL_VERIFICATION_TTL", get("EMAIL_VERIFICATION_TTL", "72h")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RequireVerifiedEmail, err = boolean("REQUIRE_VERIFIED_EMAIL", get("REQUIRE_VERIFIED_EMAIL", "false")); err != nil {
+		errs = append(errs, err)
+	}
+	signupDefault := "true"
+	if c.Env == "production" {
+		signupDefault = "false"
+	}
+	if c.SignupEnabled, err = boolean("SIGNUP_ENABLED", get("SIGNUP_ENABLED", signupDefault)); err != nil {
+		errs = append(errs, err)
+	}
+	c.TenantBaseDomain = strings.ToLower(strings.Trim(get("TENANT_BASE_DOMAIN", "localhost"), "."))
+	if strings.ContainsAny(c.TenantBaseDomain, ":/*@ ") {
+		errs = append(errs, fmt.Errorf("TENANT_BASE_DOMAIN: %q is not a domain such as example.com", c.TenantBaseDomain))
+	}
+	c.ReservedSubdomains = splitList(strings.ToLower(get("RESERVED_SUBDOMAINS", DefaultReservedSubdomains)))
 	if c.AccessTokenTTL, err = positiveDuration("ACCESS_TOKEN_TTL", get("ACCESS_TOKEN_TTL", "15m")); err != nil {
 		errs = append(errs, err)
 	}
@@ -201,6 +260,31 @@ func positiveDuration(name, v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive duration such as 15m or 168h", name, v)
 	}
 	return d, nil
+}
+
+func boolean(name, v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not true or false", name, v)
+	}
+	return b, nil
+}
+
+// checkFrontendURL checks FRONTEND_URL: "" or an http(s) URL template
+// holding {token}.
+func checkFrontendURL(tmpl string) error {
+	if tmpl == "" {
+		return nil
+	}
+	if !strings.Contains(tmpl, "{token}") {
+		return fmt.Errorf("FRONTEND_URL: %q has no {token}; use e.g. https://{host}/accept/{kind}/{token}", tmpl)
+	}
+	r := strings.NewReplacer("{host}", "tenant.example.com", "{token}", "t", "{kind}", "invite")
+	u, err := url.Parse(r.Replace(tmpl))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("FRONTEND_URL: %q is not an http(s) URL template such as https://{host}/accept/{kind}/{token}", tmpl)
+	}
+	return nil
 }
 
 func count(name, v string, least int) (int, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -311,10 +312,7 @@ type inTenant func(context.Context, *pgxpool.Pool, db.Schema, func(*tenantdb.Que
 
 func (a auth) run(ctx context.Context, w http.ResponseWriter, in inTenant, fn func(q *tenantdb.Queries, u tenantdb.User) (response, error)) error {
 	res, err := in(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (response, error) {
-		u, err := q.GetActiveUser(ctx, a.claims.UserID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return response{}, errToken("User not found or inactive")
-		}
+		u, err := a.activeUser(ctx, q)
 		if err != nil {
 			return response{}, err
 		}
@@ -324,4 +322,32 @@ func (a auth) run(ctx context.Context, w http.ResponseWriter, in inTenant, fn fu
 		return err
 	}
 	return a.s.respondOrError(w, res)
+}
+
+// activeUser loads the token's user, refusing the token if the user is
+// gone or inactive, or if the token was issued before the user's sign-ins
+// were ended (a password change or reset sets tokens_valid_after).
+func (a auth) activeUser(ctx context.Context, q *tenantdb.Queries) (tenantdb.User, error) {
+	u, err := q.GetActiveUser(ctx, a.claims.UserID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, errToken("User not found or inactive")
+	}
+	if err != nil {
+		return u, err
+	}
+	if !issuedAfter(a.claims, u.TokensValidAfter) {
+		return u, errToken("Token is invalid or expired")
+	}
+	return u, nil
+}
+
+// issuedAfter reports whether token c was issued at or after cutoff (nil:
+// no cutoff). iat has whole seconds, so cutoff is truncated to its second:
+// a token issued in the second of the change, before it, still passes, which
+// leaves a window of under a second.
+func issuedAfter(c *token.Claims, cutoff *time.Time) bool {
+	if cutoff == nil {
+		return true
+	}
+	return c.IssuedAt != nil && !c.IssuedAt.Time.Before(cutoff.Truncate(time.Second))
 }

@@ -159,10 +159,7 @@ func newPage[T any](r *http.Request, q listQuery, total int64, results []T) (pag
 // pageURL is the absolute URL of another page of the same list, with only
 // the parameters that still apply; as in DRF, page 1 carries no page.
 func (q listQuery) pageURL(r *http.Request, n int64) *string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
+	scheme := requestScheme(r)
 	v := url.Values{}
 	for k, vs := range q.links {
 		v[k] = vs

@@ -43,10 +43,7 @@ type welcomeJSON struct {
 }
 
 func (s *Server) welcome(w http.ResponseWriter, r *http.Request) error {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
+	scheme := requestScheme(r)
 	base := scheme + "://" + r.Host
 	// The example tenant URL has the port this request came in on.
 	port := ""

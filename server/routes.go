@@ -28,6 +28,7 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/users/{id}/", s.authed(s.getUser), http.MethodGet)
 	route(t, "/api/users/{id}/", s.authed(s.updateUser), http.MethodPatch)
 	route(t, "/api/users/{id}/", s.authed(s.deleteUser), http.MethodDelete)
+	t.PathPrefix("/accounts/static/").Handler(s.accountStatic()).Methods(http.MethodGet, http.MethodHead)
 
 	p := s.newRouter()
 	route(p, "/", s.handle(s.welcome), http.MethodGet)

@@ -36,6 +36,8 @@ type Server struct {
 	// runs; nil if it could not be built (the admin then answers 503).
 	prov  *provision.Service
 	pages adminPages
+	// accountPages are the pages account emails link to (accounts.go).
+	accountPages accountPages
 	// queue lists and retries background jobs for the admin; it runs none.
 	queue *jobs.Queue
 
@@ -51,13 +53,14 @@ type Server struct {
 // a connection listening for tenant routing changes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, hasher *password.Hasher) http.Handler {
 	s := &Server{
-		cfg:     cfg,
-		log:     log,
-		pool:    pool,
-		hasher:  hasher,
-		tokens:  token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
-		tenants: newTenantCache(pool, log, cfg.DatabaseDirectURL),
-		pages:   parseAdminPages(),
+		cfg:          cfg,
+		log:          log,
+		pool:         pool,
+		hasher:       hasher,
+		tokens:       token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
+		tenants:      newTenantCache(pool, log, cfg.DatabaseDirectURL),
+		pages:        parseAdminPages(),
+		accountPages: parseAccountPages(),
 	}
 	// Like tenantctl's, the admin's migrator locks and migrates over the
 	// direct URL (a pooler in transaction mode cannot hold session locks).

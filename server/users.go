@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantctl/tenantctl/db"
@@ -329,11 +328,7 @@ func lockTarget(ctx context.Context, q *tenantdb.Queries, u tenantdb.User, id in
 // user reads the signed-in user on its own, as tx and read do, for a check
 // before slow work outside a transaction.
 func (a auth) user(ctx context.Context) (tenantdb.User, error) {
-	u, err := db.ReadTenantV(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		return q.GetActiveUser(ctx, a.claims.UserID)
+	return db.ReadTenantV(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return a.activeUser(ctx, q)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return u, errToken("User not found or inactive")
-	}
-	return u, err
 }

@@ -11,7 +11,7 @@ import (
 
 const getUserForUpdate = `-- name: GetUserForUpdate :one
 
-SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified FROM users WHERE id = $1 FOR UPDATE
+SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after FROM users WHERE id = $1 FOR UPDATE
 `
 
 // Queries of a tenant's own user management: /api/users/ (server/users.go).
@@ -30,6 +30,7 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, id int64) (User, error) 
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified FROM users WHERE id = $1
+SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
@@ -28,6 +28,7 @@ func (q *Queries) GetUserByID(ctx context.Context, id int64) (User, error) {
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
@@ -153,7 +154,7 @@ func (q *Queries) SearchUsersOrdered(ctx context.Context, arg SearchUsersOrdered
 }
 
 const setUserActive = `-- name: SetUserActive :one
-UPDATE users SET is_active = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
+UPDATE users SET is_active = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after
 `
 
 type SetUserActiveParams struct {
@@ -175,12 +176,13 @@ func (q *Queries) SetUserActive(ctx context.Context, arg SetUserActiveParams) (U
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
 
 const setUserPassword = `-- name: SetUserPassword :one
-UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
+UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after
 `
 
 type SetUserPasswordParams struct {
@@ -202,6 +204,7 @@ func (q *Queries) SetUserPassword(ctx context.Context, arg SetUserPasswordParams
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }

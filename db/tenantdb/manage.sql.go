@@ -10,7 +10,7 @@ import (
 )
 
 const deleteUserByID = `-- name: DeleteUserByID :one
-DELETE FROM users WHERE id = $1 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
+DELETE FROM users WHERE id = $1 RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after
 `
 
 // DeleteUserByID removes a user: their refresh tokens go with them (ON
@@ -29,6 +29,7 @@ func (q *Queries) DeleteUserByID(ctx context.Context, id int64) (User, error) {
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
@@ -41,7 +42,7 @@ SET email = coalesce($1::text, email),
     is_staff = coalesce($3::boolean, is_staff),
     is_active = coalesce($4::boolean, is_active)
 WHERE id = $5
-RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
+RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after
 `
 
 type UpdateUserByIDParams struct {
@@ -75,6 +76,7 @@ func (q *Queries) UpdateUserByID(ctx context.Context, arg UpdateUserByIDParams) 
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }

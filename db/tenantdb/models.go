@@ -10,6 +10,29 @@ import (
 	"github.com/google/uuid"
 )
 
+type AccountToken struct {
+	TokenHash []byte
+	Purpose   string
+	UserID    int64
+	Email     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+type Invitation struct {
+	ID         int64
+	Email      string
+	Role       string
+	TokenHash  []byte
+	InvitedBy  *int64
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
+	UserID     *int64
+	RevokedAt  *time.Time
+}
+
 type Item struct {
 	ID          int64
 	Name        string
@@ -34,14 +57,15 @@ type SchemaMigration struct {
 }
 
 type User struct {
-	ID            int64
-	Username      string
-	Email         string
-	PasswordHash  string
-	IsStaff       bool
-	IsActive      bool
-	DateJoined    time.Time
-	LastLogin     *time.Time
-	Role          string
-	EmailVerified bool
+	ID               int64
+	Username         string
+	Email            string
+	PasswordHash     string
+	IsStaff          bool
+	IsActive         bool
+	DateJoined       time.Time
+	LastLogin        *time.Time
+	Role             string
+	EmailVerified    bool
+	TokensValidAfter *time.Time
 }

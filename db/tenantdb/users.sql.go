@@ -12,7 +12,7 @@ import (
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (username, email, password_hash, is_staff, role)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified
+RETURNING id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after
 `
 
 type CreateUserParams struct {
@@ -43,12 +43,13 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
 
 const getActiveUser = `-- name: GetActiveUser :one
-SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified FROM users WHERE id = $1 AND is_active
+SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after FROM users WHERE id = $1 AND is_active
 `
 
 // GetActiveUser returns the user a token names, if it still exists and is active.
@@ -66,12 +67,13 @@ func (q *Queries) GetActiveUser(ctx context.Context, id int64) (User, error) {
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified FROM users WHERE username = $1
+SELECT id, username, email, password_hash, is_staff, is_active, date_joined, last_login, role, email_verified, tokens_valid_after FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
@@ -88,6 +90,7 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.LastLogin,
 		&i.Role,
 		&i.EmailVerified,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
