@@ -57,12 +57,21 @@ func testConfigTB(testing.TB) (config.Config, error) {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the configuration changed by with, if not nil.
+func newEnvWith(t testing.TB, with func(*config.Config)) *env {
+	t.Helper()
 	d := dbtest.New(t)
 	hasher := password.NewHasher(0)
 	prov := provision.New(d.Pool, d.Migrator, hasher)
 	_, err := prov.Demo(t.Context())
 	require.NoError(t, err)
 	cfg := testConfig(t)
+	if with != nil {
+		with(&cfg)
+	}
 	cfg.DatabaseURL, cfg.DatabaseDirectURL = d.URL, d.URL
 	pool := d.Pool
 	if dbtest.ViaBouncer() {
