@@ -134,15 +134,15 @@ func checkRole(cmd *ucli.Command) error {
 
 // userJSON is one user of user list --json, as the admin API shows users.
 type userJSON struct {
-	ID         int64      `json:"id"`
-	Username   string     `json:"username"`
-	Email      string     `json:"email"`
-	IsStaff    bool       `json:"is_staff"`
-	IsActive   bool       `json:"is_active"`
-	DateJoined time.Time  `json:"date_joined"`
-	LastLogin  *time.Time `json:"last_login"`
-	Role          string `json:"role"`
-	EmailVerified bool   `json:"email_verified"`
+	ID            int64      `json:"id"`
+	Username      string     `json:"username"`
+	Email         string     `json:"email"`
+	IsStaff       bool       `json:"is_staff"`
+	IsActive      bool       `json:"is_active"`
+	DateJoined    time.Time  `json:"date_joined"`
+	LastLogin     *time.Time `json:"last_login"`
+	Role          string     `json:"role"`
+	EmailVerified bool       `json:"email_verified"`
 }
 
 func (inv *invocation) userList(ctx context.Context, cmd *ucli.Command) error {
