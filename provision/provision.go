@@ -172,14 +172,14 @@ func (s *Service) reserve(ctx context.Context, schema db.Schema, p TenantParams,
 		c, err := q.CreateClient(ctx, publicdb.CreateClientParams{
 			SchemaName: schema.String(), Name: p.Name, OnTrial: p.OnTrial, PaidUntil: p.PaidUntil, Demo: p.demo,
 		})
-		if isUniqueViolation(err, "clients_schema_name_key") {
+		if db.IsUniqueViolation(err, "clients_schema_name_key") {
 			return c, fieldErr("schema_name", "A tenant with schema %q already exists.", schema)
 		}
 		if err != nil {
 			return c, err
 		}
 		_, err = q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: true})
-		if isUniqueViolation(err, "domains_domain_key") {
+		if db.IsUniqueViolation(err, "domains_domain_key") {
 			return c, fieldErr("domain", "The domain %q is already in use.", domain)
 		}
 		return c, err
@@ -366,7 +366,7 @@ func (s *Service) AddDomain(ctx context.Context, schemaName, domain string, prim
 			}
 		}
 		d, err := q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: primary})
-		if isUniqueViolation(err, "domains_domain_key") {
+		if db.IsUniqueViolation(err, "domains_domain_key") {
 			return d, fieldErr("domain", "The domain %q is already in use.", domain)
 		}
 		return d, err
@@ -424,7 +424,7 @@ func (s *Service) insertUser(ctx context.Context, schema db.Schema, u UserParams
 			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff, Role: u.role(),
 		})
 	})
-	if isUniqueViolation(err, "users_username_key") {
+	if db.IsUniqueViolation(err, "users_username_key") {
 		return user, fieldErr(prefix+"username", "A user with that username already exists.")
 	}
 	return user, err
@@ -443,7 +443,7 @@ func (s *Service) CreateSuperuser(ctx context.Context, u UserParams) (publicdb.S
 	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
 		return q.CreateSuperuser(ctx, publicdb.CreateSuperuserParams{Username: u.Username, Email: u.Email, PasswordHash: hash})
 	})
-	if isUniqueViolation(err, "superusers_username_key") {
+	if db.IsUniqueViolation(err, "superusers_username_key") {
 		return su, fieldErr("username", "A superuser with that username already exists.")
 	}
 	return su, err
