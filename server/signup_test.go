@@ -45,7 +45,10 @@ func (e *env) tenantLeft(schema string) int {
 func TestSignup(t *testing.T) {
 	e, box := newMailEnv(t, nil)
 	ctx := context.Background()
-	r := e.do(req{method: "POST", host: public, path: "/api/signup/", body: signupBody("acme")})
+	// Not a tenant yet (and that answer is cached).
+	r := e.do(req{method: "GET", host: "acme.localhost:8000", path: "/api/profile/"})
+	require.Equal(t, http.StatusNotFound, r.status)
+	r = e.do(req{method: "POST", host: public, path: "/api/signup/", body: signupBody("acme")})
 	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
 	m := r.json(t)
 	assert.Equal(t, "acme", m["schema_name"])
