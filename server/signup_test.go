@@ -313,3 +313,29 @@ func TestSignupConcurrentSameSubdomain(t *testing.T) {
 	assert.Equal(t, 1, refused)
 	assert.Equal(t, 3, e.tenantLeft("race"), "one client, one domain, one schema")
 }
+
+// TestSignupBurst: of signups sent at once from one address, only the
+// limit's worth are provisioned (each is counted before its hash).
+func TestSignupBurst(t *testing.T) {
+	e := newEnv(t)
+	const n = 10
+	replies := make([]reply, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			replies[i], _, _, errs[i] = e.send(req{method: "POST", host: public, path: "/api/signup/",
+				body: signupBody(fmt.Sprintf("burst%d", i)), from: "127.0.0.30"})
+		})
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for i, r := range replies {
+		require.NoError(t, errs[i])
+		counts[r.status]++
+	}
+	assert.Equal(t, map[int]int{http.StatusCreated: 5, http.StatusTooManyRequests: 5}, counts)
+	var clients int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM clients WHERE schema_name LIKE 'burst%'").Scan(&clients))
+	assert.Equal(t, 5, clients)
+}
