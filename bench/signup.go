@@ -40,7 +40,9 @@ type SignupHash struct {
 	P50Ms float64 `json:"p50_ms"`
 	P95Ms float64 `json:"p95_ms"`
 	// SignupP50LessHashMs is the signup's p50 minus the hash's p50 (the
-	// figure the issue's target is about); likewise for p95.
+	// figure the issue's target is about); SignupP95LessHashMs its p95
+	// minus the same median (a signup hashes once: its typical cost is
+	// taken out of every signup alike).
 	SignupP50LessHashMs float64 `json:"signup_p50_less_hash_ms"`
 	SignupP95LessHashMs float64 `json:"signup_p95_less_hash_ms"`
 }
@@ -122,7 +124,7 @@ func (r *runner) measureSignup(ctx context.Context, srv *server) (Scenario, erro
 	hs := latencySample(hashes)
 	h := &SignupHash{
 		N: hs.N, P50Ms: hs.P50Ms, P95Ms: hs.P95Ms,
-		SignupP50LessHashMs: round3(stats.P50Ms - hs.P50Ms), SignupP95LessHashMs: round3(stats.P95Ms - hs.P95Ms),
+		SignupP50LessHashMs: round3(stats.P50Ms - hs.P50Ms), SignupP95LessHashMs: round3(stats.P95Ms - hs.P50Ms),
 	}
 	return Scenario{
 		Name: signupScenario, HTTP: stats, Hash: h,
