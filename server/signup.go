@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -139,7 +138,9 @@ func (s *Server) decodeSignup(r *http.Request) (signupRequest, error) {
 		}
 	}
 	if sub, ok := requiredString(fe, body, "subdomain", 0); ok {
-		req.subdomain = strings.ToLower(sub)
+		// Not lower-cased: validated as a schema name is, so "Acme" is
+		// refused rather than silently becoming another name.
+		req.subdomain = sub
 		if msg := s.checkSubdomain(req.subdomain); msg != "" {
 			fe.add("subdomain", msg)
 		}

@@ -127,9 +127,9 @@ func TestSignup(t *testing.T) {
 
 	t.Run("Form", func(t *testing.T) {
 		r := e.do(req{method: "POST", host: public, path: "/api/signup/", ctype: "application/x-www-form-urlencoded",
-			body: "organization=Beta&subdomain=Beta&username=bob&email=bob%40beta.example&password=correct-horse-battery"})
+			body: "organization=Beta&subdomain=beta&username=bob&email=bob%40beta.example&password=correct-horse-battery"})
 		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
-		assert.Equal(t, "beta", r.json(t)["schema_name"], "the subdomain is lower-cased")
+		assert.Equal(t, "beta", r.json(t)["schema_name"])
 		box.wait("bob@beta.example", 1)
 	})
 
@@ -173,7 +173,8 @@ func TestSignupErrors(t *testing.T) {
 		{"ErrSubdomainTooLong", with("subdomain", "a"+strings.Repeat("b", 63)), `{"subdomain": ["` + invalid + `"]}`},
 		{"ErrSubdomainNotString", with("subdomain", true), `{"subdomain": ["Not a valid string."]}`},
 		{"ErrSubdomainReserved", with("subdomain", "www"), `{"subdomain": ["This subdomain is reserved."]}`},
-		{"ErrSubdomainReservedAdmin", with("subdomain", "Admin"), `{"subdomain": ["This subdomain is reserved."]}`},
+		{"ErrSubdomainReservedAdmin", with("subdomain", "admin"), `{"subdomain": ["This subdomain is reserved."]}`},
+		{"ErrSubdomainUpperCase", with("subdomain", "Acme"), `{"subdomain": ["` + invalid + `"]}`},
 		{"ErrSubdomainPostgres", with("subdomain", "public"), `{"subdomain": ["This subdomain is reserved."]}`},
 		{"ErrSubdomainJobQueue", with("subdomain", "river"), `{"subdomain": ["This subdomain is reserved."]}`},
 		{"ErrUsernameRequired", with("username", nil), `{"username": ["This field is required."]}`},
