@@ -21,7 +21,7 @@ import (
 func signupBody(sub string) map[string]any {
 	return map[string]any{
 		"organization": "Acme " + sub, "subdomain": sub, "username": "alice",
-		"email": "alice@" + sub + ".example", "password": "correct-horse-battery",
+		"email": "alice@" + sub + ".example", "password": "plum-Orbit-7315-sail",
 	}
 }
 
@@ -122,12 +122,12 @@ func TestSignup(t *testing.T) {
 		r = e.do(req{method: "GET", host: school1, path: "/api/profile/", bearer: access})
 		assert.Equal(t, http.StatusForbidden, r.status)
 		// The owner signs in with the password too.
-		e.login(host, "alice", "correct-horse-battery")
+		e.login(host, "alice", "plum-Orbit-7315-sail")
 	})
 
 	t.Run("Form", func(t *testing.T) {
 		r := e.do(req{method: "POST", host: public, path: "/api/signup/", ctype: "application/x-www-form-urlencoded",
-			body: "organization=Beta&subdomain=beta&username=bob&email=bob%40beta.example&password=correct-horse-battery"})
+			body: "organization=Beta&subdomain=beta&username=bob&email=bob%40beta.example&password=plum-Orbit-7315-sail"})
 		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
 		assert.Equal(t, "beta", r.json(t)["schema_name"])
 		box.wait("bob@beta.example", 1)
@@ -142,6 +142,7 @@ func TestSignup(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, r.status)
 		assert.JSONEq(t, `{"subdomain": ["This subdomain is already taken."]}`, string(r.body))
 		assert.Len(t, box.to("alice@acme.example"), 1, "no second email")
+		assert.Equal(t, 3, e.tenantLeft("acme"), "still one client, one domain, one schema")
 	})
 }
 
