@@ -248,6 +248,10 @@ func TestSignupPublicHostOnly(t *testing.T) {
 	assert.Zero(t, e.tenantLeft("acme"))
 	r = e.do(req{method: "GET", host: public, path: "/api/signup/"})
 	assert.Equal(t, http.StatusMethodNotAllowed, r.status)
+	assert.Equal(t, "POST, OPTIONS", r.header.Get("Allow"))
+	r = e.do(req{method: "OPTIONS", host: public, path: "/api/signup/"})
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "Signup", r.json(t)["name"])
 }
 
 func TestSignupThrottled(t *testing.T) {
