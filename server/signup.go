@@ -98,8 +98,10 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			err = tenantdb.New(tx).CreateRefreshToken(ctx, tenantdb.CreateRefreshTokenParams{
-				Jti: p.RefreshID, Family: p.Family, UserID: owner.ID, ExpiresAt: p.RefreshExpiry,
+			// Recorded as a sign-in is (refresh token, last login), with no
+			// throttle keys to give back: a signup always counts.
+			err = tenantdb.New(tx).RecordSignIn(ctx, tenantdb.RecordSignInParams{
+				Jti: p.RefreshID, Family: p.Family, UserID: owner.ID, ExpiresAt: p.RefreshExpiry, Keys: [][]byte{},
 			})
 			if err != nil {
 				return err

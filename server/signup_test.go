@@ -81,6 +81,9 @@ func TestSignup(t *testing.T) {
 		assert.Equal(t, 1, n, "one user: the owner")
 		require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM acme.refresh_tokens`).Scan(&n))
 		assert.Equal(t, 1, n, "the refresh token is recorded")
+		var signedIn bool
+		require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT last_login IS NOT NULL FROM acme.users`).Scan(&signedIn))
+		assert.True(t, signedIn, "the signup is the owner's first sign-in")
 	})
 
 	t.Run("VerificationEmail", func(t *testing.T) {
