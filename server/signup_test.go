@@ -348,3 +348,21 @@ func TestSignupBurst(t *testing.T) {
 	require.NoError(t, e.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM clients WHERE schema_name LIKE 'burst%'").Scan(&clients))
 	assert.Equal(t, 5, clients)
 }
+
+// TestSignupEmailFailureRollsBack: when the verification email cannot be
+// enqueued, the whole tenant is rolled back (no tenant without its email).
+func TestSignupEmailFailureRollsBack(t *testing.T) {
+	e := newEnv(t)
+	e.exec("ALTER TABLE river.river_job ADD CONSTRAINT test_no_jobs CHECK (false) NOT VALID")
+	r := e.do(req{method: "POST", host: public, path: "/api/signup/", body: signupBody("acme")})
+	require.Equal(t, http.StatusInternalServerError, r.status, "%s", r.body)
+	assert.Zero(t, e.tenantLeft("acme"), "no client row, domain or schema")
+
+	e.exec("ALTER TABLE river.river_job DROP CONSTRAINT test_no_jobs")
+	r = e.do(req{method: "POST", host: public, path: "/api/signup/", body: signupBody("acme"), from: "127.0.0.2"})
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	var jobs int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(),
+		"SELECT count(*) FROM river.river_job WHERE args->>'to' = 'alice@acme.example'").Scan(&jobs))
+	assert.Equal(t, 1, jobs)
+}
