@@ -13,7 +13,7 @@ import "strings"
 // into a prepared statement").
 //
 // A semicolon ends a statement only outside quotes and comments: '...'
-// (with '' inside), E'...' (with \' inside), "...", $tag$...$tag$, -- to
+// (a doubled quote inside stays inside), E'...' (also backslash escapes), "...", $tag$...$tag$, -- to
 // the end of the line, and /* ... */, which nest. Parentheses do not
 // matter: a semicolon cannot occur inside them except in the quoted forms
 // above (a function body is dollar-quoted, and BEGIN ATOMIC bodies are

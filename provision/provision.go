@@ -447,7 +447,7 @@ func (s *Service) insertOwner(ctx context.Context, schema db.Schema, c publicdb.
 		}
 		return onCreated(ctx, tx, c, owner)
 	})
-	if isUniqueViolation(err, "users_username_key") {
+	if db.IsUniqueViolation(err, "users_username_key") {
 		return fieldErr("admin_username", "A user with that username already exists.")
 	}
 	return err
