@@ -101,7 +101,9 @@ func TestJobsListAndRetry(t *testing.T) {
 	assert.Equal(t, "smtp: connection refused", listed[0]["last_error"])
 	assert.Equal(t, map[string]any{"schema": "acme"}, listed[0]["args"])
 
-	assert.Equal(t, "no completed jobs\n", a.ok("jobs", "list", "--state", "completed").stdout)
+	// The only completed jobs are serve's daily maintenance, if it ran yet.
+	completed := a.ok("jobs", "list", "--state", "completed").stdout
+	assert.NotContains(t, completed, "test.fail")
 
 	assert.Equal(t, fmt.Sprintf("retrying job %d (test.fail, was retryable)\n", id), a.ok("jobs", "retry", "--id", fmt.Sprint(id)).stdout)
 	assert.Equal(t, rivertype.JobStateAvailable, jobState(t, q, id))
