@@ -43,11 +43,13 @@ type User struct {
 	IsActive   bool
 	DateJoined time.Time
 	LastLogin  *time.Time
+	// Role is owner, admin or member.
+	Role string
 }
 
 func userOf(u tenantdb.User) User {
 	return User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-		DateJoined: u.DateJoined, LastLogin: u.LastLogin}
+		DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role}
 }
 
 // likePatterns turns a search into the one ILIKE pattern matching it as a
@@ -121,7 +123,7 @@ func (s *Service) ListUsers(ctx context.Context, schemaName string, q Query) (Pa
 	p := Page[User]{Items: make([]User, len(rows))}
 	for i, u := range rows {
 		p.Items[i] = User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-			DateJoined: u.DateJoined, LastLogin: u.LastLogin}
+			DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role}
 		p.Total = u.Total
 	}
 	if len(rows) == 0 && off > 0 {
