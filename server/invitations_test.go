@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -346,7 +348,20 @@ func TestInvitationAccept(t *testing.T) {
 func TestInvitationAcceptConcurrent(t *testing.T) {
 	e, box := newMailEnv(t, nil)
 	_, tok := e.invited(box, "once@example.com", "member", 1)
-	const n = 6
+	// The test holds the invitation's row lock until every acceptance waits
+	// for it in its transaction (after its first check and its hashing), so
+	// that they all race for it at once.
+	// It holds it on a connection of its own: the server's pool is small
+	// (four connections), and n acceptances hold n of them while they wait.
+	conn, err := pgx.Connect(t.Context(), e.db.URL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(t.Context())
+	require.NoError(t, err)
+	defer tx.Rollback(context.Background()) //nolint:errcheck // committed below
+	_, err = tx.Exec(t.Context(), "SELECT 1 FROM school1.invitations WHERE email = 'once@example.com' FOR UPDATE")
+	require.NoError(t, err)
+	const n = 3
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -360,6 +375,10 @@ func TestInvitationAcceptConcurrent(t *testing.T) {
 			}
 		}()
 	}
+	require.Eventually(t, func() bool {
+		return e.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") >= n
+	}, 20*time.Second, 10*time.Millisecond, "every acceptance waits for the invitation")
+	require.NoError(t, tx.Commit(t.Context()))
 	wg.Wait()
 	var created, refused int
 	for _, s := range statuses {
