@@ -184,28 +184,41 @@ func TestInvitationsReplace(t *testing.T) {
 }
 
 // TestInvitationsConcurrentInvite: concurrent invitations of one address
-// replace one another: every one answers 201, one stays pending.
+// replace one another: every one answers 201, one stays pending. They are
+// an admin's, whose invitations lock no owner, and the test holds the
+// invitations table until all of them wait, so that they race at once.
 func TestInvitationsConcurrentInvite(t *testing.T) {
 	e, _ := newMailEnv(t, nil)
-	owner := e.demo(school1)
-	const n = 6
+	e.addUser("school1", "deputy", provision.RoleAdmin)
+	admin := e.signIn(school1, "deputy")
+	conn, err := pgx.Connect(t.Context(), e.db.URL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(t.Context())
+	require.NoError(t, err)
+	defer tx.Rollback(context.Background()) //nolint:errcheck // committed below
+	_, err = tx.Exec(t.Context(), "LOCK TABLE school1.invitations IN EXCLUSIVE MODE")
+	require.NoError(t, err)
+	const n = 3 // the server's pool has four connections
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, _, _, err := e.send(req{method: "POST", host: school1, path: "/api/invitations/", bearer: owner,
+			r, _, _, err := e.send(req{method: "POST", host: school1, path: "/api/invitations/", bearer: admin,
 				body: map[string]any{"email": "race@example.com"}})
 			if err == nil {
 				statuses[i] = r.status
 			}
 		}()
 	}
+	require.Eventually(t, func() bool {
+		return e.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") >= n
+	}, 20*time.Second, 10*time.Millisecond, "every invitation waits")
+	require.NoError(t, tx.Commit(t.Context()))
 	wg.Wait()
-	for _, s := range statuses {
-		assert.Equal(t, 201, s)
-	}
+	assert.Equal(t, []int{201, 201, 201}, statuses)
 	assert.Equal(t, n, e.count("SELECT count(*) FROM school1.invitations WHERE email = 'race@example.com'"))
 	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.invitations WHERE email = 'race@example.com' AND revoked_at IS NULL"))
 	assert.Equal(t, n, e.queuedEmails("race@example.com"))
