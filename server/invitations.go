@@ -42,6 +42,10 @@ var (
 	// unknown (or of another tenant), expired, used, revoked or replaced.
 	errInvitationInvalid = &apiError{status: http.StatusBadRequest,
 		body: map[string][]string{"token": {"This invitation link is invalid or has expired."}}}
+	// errInvitationTaken answers the acceptance of an invitation whose
+	// address is a user's by now.
+	errInvitationTaken = &apiError{status: http.StatusBadRequest,
+		body: map[string][]string{"token": {"The invited email address already belongs to a user of this organization: sign in with that account instead."}}}
 	errEmailTaken = &apiError{status: http.StatusBadRequest,
 		body: map[string][]string{"email": {"A user with this email address already exists in this organization."}}}
 )
@@ -307,8 +311,8 @@ func (s *Server) acceptInvitationAPI(w http.ResponseWriter, r *http.Request) err
 // transaction. The password is hashed before, outside it (it is slow), so
 // the token is checked twice: before hashing, then locked in the
 // transaction, so that of two concurrent acceptances one only succeeds.
-// It returns errInvitationInvalid, a *provision.FieldError (username,
-// password), or the username field error.
+// It returns errInvitationInvalid, errInvitationTaken, a
+// *provision.FieldError (username, password), or the username field error.
 func (s *Server) acceptInvitation(ctx context.Context, t tenant, raw, username, pw string) (tokenPair, tenantdb.User, error) {
 	var user tenantdb.User
 	hashed := token.HashSecret(raw)
@@ -338,6 +342,15 @@ func (s *Server) acceptInvitation(ctx context.Context, t tenant, raw, username, 
 		}
 		if err != nil {
 			return err
+		}
+		// An address that became a user's since the invitation was sent
+		// (made by an owner or admin meanwhile) is not given a second user.
+		taken, err := q.EmailTaken(ctx, inv.Email)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return errInvitationTaken
 		}
 		user, err = q.CreateInvitedUser(ctx, tenantdb.CreateInvitedUserParams{
 			Username: p.Username, Email: inv.Email, PasswordHash: pwHash, IsStaff: inv.Role != provision.RoleMember, Role: inv.Role,

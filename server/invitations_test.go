@@ -347,6 +347,15 @@ func TestInvitationAccept(t *testing.T) {
 	assert.Equal(t, bad, r.json(t))
 	assert.Equal(t, 0, e.count("SELECT count(*) FROM school1.users WHERE username = 'newcomer2'"))
 
+	// An address that became a user's meanwhile: refused, pending still.
+	takenID, takenTok := e.invited(box, "meanwhile@example.com", "member", 1)
+	e.exec("UPDATE school1.users SET email = 'MEANWHILE@example.com' WHERE username = 'taken'")
+	r = e.accept(school1, takenTok, "meanwhile", invitedPassword)
+	require.Equal(t, 400, r.status, "%s", r.body)
+	assert.Equal(t, map[string]any{"token": []any{
+		"The invited email address already belongs to a user of this organization: sign in with that account instead."}}, r.json(t))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.invitations WHERE id = $1 AND accepted_at IS NULL", takenID))
+
 	// Expired: refused.
 	_, late := e.invited(box, "late@example.com", "member", 1)
 	e.exec("UPDATE school1.invitations SET expires_at = now() - interval '1 second' WHERE email = 'late@example.com'")
