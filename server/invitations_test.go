@@ -542,6 +542,11 @@ func TestInvitationsAdminUI(t *testing.T) {
 
 	p = b.post(resend, url.Values{})
 	assert.Equal(t, 403, p.status, "no CSRF token")
+	p = b.post(revoke, url.Values{"csrf_token": {"forged"}})
+	assert.Equal(t, 403, p.status, "a wrong CSRF token")
+	p = b.do("POST", revoke, url.Values{"csrf_token": {csrf}}, http.Header{"Origin": {"https://evil.example"}})
+	assert.Equal(t, 403, p.status, "another site's form")
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.invitations WHERE id = $1 AND revoked_at IS NULL", id), "refused posts change nothing")
 	assert.Equal(t, 1, e.queuedEmails("staff@example.com"))
 
 	p = b.post(resend, url.Values{"csrf_token": {csrf}})
@@ -575,4 +580,46 @@ func TestInvitationsAdminUI(t *testing.T) {
 	assert.Equal(t, 404, p.status)
 	p = b.post("/admin/tenants/nosuch/invitations/1/revoke/", url.Values{"csrf_token": {csrf}})
 	assert.Equal(t, 404, p.status)
+}
+
+// TestInvitationFrontendURL: with FRONTEND_URL the email links to the
+// customer's own front end, which accepts through the API.
+func TestInvitationFrontendURL(t *testing.T) {
+	e, box := newMailEnv(t, func(c *config.Config) { c.FrontendURL = "https://app.example.com/{kind}?token={token}&host={host}" })
+	r := e.invite(school1, e.demo(school1), "front@example.com", "")
+	require.Equal(t, 201, r.status, "%s", r.body)
+	link := box.wait("front@example.com", 1).link(t)
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	assert.Equal(t, "app.example.com", u.Host)
+	assert.Equal(t, "/invite", u.Path)
+	assert.Equal(t, school1, u.Query().Get("host"))
+	r = e.accept(school1, u.Query().Get("token"), "front", invitedPassword)
+	require.Equal(t, 201, r.status, "%s", r.body)
+}
+
+// TestInvitationsOptions: OPTIONS on the invitation paths authenticates and
+// checks the role as their other methods do.
+func TestInvitationsOptions(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("school1", "pupil", provision.RoleMember)
+	opts := func(path, bearer string) req {
+		return req{method: "OPTIONS", host: school1, path: path, bearer: bearer}
+	}
+	r := e.do(opts("/api/invitations/", e.demo(school1)))
+	require.Equal(t, 200, r.status, "%s", r.body)
+	body := r.json(t)
+	assert.Equal(t, "Invitation List", body["name"])
+	post := body["actions"].(map[string]any)["POST"].(map[string]any)
+	assert.Equal(t, true, post["email"].(map[string]any)["required"])
+	assert.Equal(t, "choice", post["role"].(map[string]any)["type"])
+	member := e.signIn(school1, "pupil")
+	for _, p := range []string{"/api/invitations/", "/api/invitations/1/"} {
+		assert.Equal(t, 403, e.do(opts(p, member)).status, p)
+		assert.Equal(t, 401, e.do(opts(p, "")).status, p)
+		assert.Equal(t, 403, e.do(opts(p, e.demo(school2))).status, p)
+	}
+	r = e.do(opts("/api/invitations/accept/", ""))
+	require.Equal(t, 200, r.status, "%s", r.body)
+	assert.Equal(t, "Invitation Accept", r.json(t)["name"])
 }
