@@ -43,13 +43,15 @@ type User struct {
 	IsActive   bool
 	DateJoined time.Time
 	LastLogin  *time.Time
-	// Role is owner, admin or member.
-	Role string
+	// Role is owner, admin or member (RoleOwner...).
+	Role          string
+	EmailVerified bool
 }
 
-func userOf(u tenantdb.User) User {
+// UserOf is the admin's view of a tenant's user row.
+func UserOf(u tenantdb.User) User {
 	return User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-		DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role}
+		DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role, EmailVerified: u.EmailVerified}
 }
 
 // likePatterns turns a search into the one ILIKE pattern matching it as a
@@ -123,7 +125,7 @@ func (s *Service) ListUsers(ctx context.Context, schemaName string, q Query) (Pa
 	p := Page[User]{Items: make([]User, len(rows))}
 	for i, u := range rows {
 		p.Items[i] = User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-			DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role}
+			DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role, EmailVerified: u.EmailVerified}
 		p.Total = u.Total
 	}
 	if len(rows) == 0 && off > 0 {
@@ -154,7 +156,7 @@ func (s *Service) GetUser(ctx context.Context, schemaName string, id int64) (Use
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(u), nil
+	return UserOf(u), nil
 }
 
 // SetUserActive activates or deactivates user id of the tenant of
@@ -179,7 +181,7 @@ func (s *Service) SetUserActive(ctx context.Context, schemaName string, id int64
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(u), nil
+	return UserOf(u), nil
 }
 
 // SetUserPassword sets a new password for user id of the tenant of
@@ -212,7 +214,7 @@ func (s *Service) SetUserPassword(ctx context.Context, schemaName string, id int
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(u), nil
+	return UserOf(u), nil
 }
 
 func validatePassword(field, plain string) error {
