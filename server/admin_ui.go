@@ -553,6 +553,8 @@ type tenantPage struct {
 	UserForm   form
 	// SettingsForm edits the tenant's name, plan and paid-until date.
 	SettingsForm form
+	// Invitations are the pending ones (admin_ui_invitations.go).
+	Invitations []adminInvitation
 }
 
 // tenantView loads the detail page of schema, with the given forms (and
@@ -579,6 +581,9 @@ func (s *Server) tenantView(ctx context.Context, r *http.Request, schema string,
 	default:
 		p.UsersReady, p.Users = true, users.Items
 		p.Pager = newPager(r, page, users.Total, len(users.Items))
+		if p.Invitations, err = s.tenantInvitations(ctx, schema); err != nil {
+			return tenantPage{}, err
+		}
 	}
 	return p, nil
 }

@@ -156,6 +156,18 @@ var userFields = fields{
 	{name: "email_verified", Type: "boolean", ReadOnly: true, Label: "Email verified"},
 }
 
+// invitationFields are the fields of /api/invitations/'s serializer.
+var invitationFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "email", Type: "email", Required: true, Label: "Email address", MaxLength: 254},
+	{name: "role", Type: "choice", Label: "Role", Choices: []choice{
+		{Value: owner, DisplayName: "Owner"}, {Value: admin, DisplayName: "Admin"}, {Value: member, DisplayName: "Member"},
+	}},
+	{name: "invited_by", Type: "integer", ReadOnly: true, Label: "Invited by"},
+	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
+	{name: "expires_at", Type: "datetime", ReadOnly: true, Label: "Expires at"},
+}
+
 func stringInput(name, label string) fieldInfo {
 	return fieldInfo{name: name, Type: "string", Required: true, Label: label}
 }
@@ -200,6 +212,12 @@ var apiViews = map[string]apiView{
 	"/api/users/": {name: "User List", auth: authTenant, perm: usersList, post: userFields,
 		description: "The tenant's users, by username, 20 a page (owners and admins)."},
 	"/api/users/{id}/": {name: "User Instance", auth: authTenant, perm: usersView, description: "One user of the tenant (owners and admins)."},
+	"/api/invitations/": {name: "Invitation List", auth: authTenant, perm: invitationsList, post: invitationFields,
+		description: "The tenant's pending invitations, newest first, 20 a page (owners and admins)."},
+	"/api/invitations/{id}/": {name: "Invitation Instance", auth: authTenant, perm: invitationsDelete,
+		description: "One pending invitation: DELETE revokes it (owners and admins)."},
+	"/api/invitations/accept/": {name: "Invitation Accept", post: fields{stringInput("token", "Token"), stringInput("username", "Username"), stringInput("password", "Password")},
+		description: "Takes an invitation's token, a username and a password, creates the invited user and returns an access and refresh JSON web token pair."},
 	"/api/admin/token/": {name: "Admin Token Obtain", post: fields{stringInput("username", "Username"), stringInput("password", "Password")},
 		description: "Takes a superuser's credentials and returns an admin access token."},
 }

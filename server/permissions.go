@@ -23,6 +23,10 @@ const (
 	usersView   action = "users.view"
 	usersUpdate action = "users.update"
 	usersDelete action = "users.delete"
+
+	invitationsList   action = "invitations.list"
+	invitationsCreate action = "invitations.create"
+	invitationsDelete action = "invitations.delete"
 )
 
 const (
@@ -49,6 +53,10 @@ var permissions = map[action][]string{
 	usersView:   {owner, admin},
 	usersUpdate: {owner, admin},
 	usersDelete: {owner, admin},
+
+	invitationsList:   {owner, admin},
+	invitationsCreate: {owner, admin}, // only an owner invites an owner (invitations.go)
+	invitationsDelete: {owner, admin},
 }
 
 // can reports whether a user of role may do act.

@@ -22,6 +22,10 @@ func TestPermissionTable(t *testing.T) {
 		usersView:   {owner: true, admin: true, member: false},
 		usersUpdate: {owner: true, admin: true, member: false},
 		usersDelete: {owner: true, admin: true, member: false},
+
+		invitationsList:   {owner: true, admin: true, member: false},
+		invitationsCreate: {owner: true, admin: true, member: false},
+		invitationsDelete: {owner: true, admin: true, member: false},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {

@@ -28,6 +28,12 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/users/{id}/", s.authed(s.getUser), http.MethodGet)
 	route(t, "/api/users/{id}/", s.authed(s.updateUser), http.MethodPatch)
 	route(t, "/api/users/{id}/", s.authed(s.deleteUser), http.MethodDelete)
+	route(t, "/api/invitations/", s.authed(s.listInvitations), http.MethodGet)
+	route(t, "/api/invitations/", s.authed(s.createInvitation), http.MethodPost)
+	route(t, "/api/invitations/accept/", s.handle(s.acceptInvitationAPI), http.MethodPost)
+	route(t, "/api/invitations/{id}/", s.authed(s.deleteInvitation), http.MethodDelete)
+	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodGet)
+	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodPost)
 	t.PathPrefix("/accounts/static/").Handler(s.accountStatic()).Methods(http.MethodGet, http.MethodHead)
 
 	p := s.newRouter()
@@ -101,6 +107,8 @@ func (s *Server) adminUI(p *mux.Router) {
 	route(p, "/admin/superusers/{id}/password/", s.ui(s.adminSuperuserPasswordUI), http.MethodPost)
 	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodGet)
 	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/invitations/{id}/resend/", s.ui(s.adminResendInvitationUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/invitations/{id}/revoke/", s.ui(s.adminRevokeInvitationUI), http.MethodPost)
 	route(p, "/admin/jobs/", s.ui(s.adminJobsUI), http.MethodGet)
 	route(p, "/admin/jobs/{id}/retry/", s.ui(s.adminJobRetryUI), http.MethodPost)
 	// Any other path under /admin/ is an HTML 404.
