@@ -13,8 +13,8 @@ import "strings"
 // into a prepared statement").
 //
 // A semicolon ends a statement only outside quotes and comments: '...'
-// (with '' inside), E'...' (with \' inside), "...", $tag$...$tag$, -- to
-// the end of the line, and /* ... */, which nest. Parentheses do not
+// (a doubled quote inside stands for one), E'...' (with \' inside), "...",
+// $tag$...$tag$, -- to the end of the line, and /* ... */, which nest. Parentheses do not
 // matter: a semicolon cannot occur inside them except in the quoted forms
 // above (a function body is dollar-quoted, and BEGIN ATOMIC bodies are
 // refused in tenant migrations, see lint).
