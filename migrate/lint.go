@@ -54,7 +54,7 @@ func (e *LintError) Error() string {
 	for i, p := range e.Problems {
 		parts[i] = p.String()
 	}
-	return "tenant migration refused by the linter (Citus could not run it): " + strings.Join(parts, "; ")
+	return "refused by the tenant migration linter (Citus could not run it): " + strings.Join(parts, "; ")
 }
 
 // LintTenantDir lints every migration file in dir of fsys. It returns a
@@ -108,8 +108,14 @@ var (
 // run on Citus. Only the up sections are read: migrate never runs down.
 func LintTenant(name, sql string) []Problem {
 	var problems []Problem
+	line, at := 1, 0 // the line of offset at; problems come mostly in order
 	add := func(pos int, rule, msg string) {
-		problems = append(problems, Problem{File: name, Line: 1 + strings.Count(sql[:pos], "\n"), Rule: rule, Message: msg})
+		if pos < at {
+			line, at = 1, 0
+		}
+		line += strings.Count(sql[at:pos], "\n")
+		at = pos
+		problems = append(problems, Problem{File: name, Line: line, Rule: rule, Message: msg})
 	}
 	ups := upDirective.FindAllStringIndex(sql, -1)
 	for i, up := range ups {
