@@ -179,6 +179,8 @@ func TestMigrateRefusesLintedMigration(t *testing.T) {
 	require.Len(t, results, 1)
 	require.Error(t, results[0].Err)
 	assert.Contains(t, results[0].Err.Error(), "20990102000000_bad.sql:4: alter-table-constraint")
+	assert.True(t, migrate.IsLintError(results[0].Err))
+	assert.Zero(t, results[0].Applied)
 
 	var tables int
 	require.NoError(t, d.Pool.QueryRow(t.Context(),

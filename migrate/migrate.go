@@ -291,6 +291,14 @@ func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (i
 	return n, nil
 }
 
+// LintTenants lints every tenant migration file of m (LintTenantDir),
+// applied or not: a new tenant gets them all, and an older file the linter
+// refuses is rewritten in place, as nothing records a file's contents. It
+// returns a *LintError, an error reading the files, or nil.
+func (m *Migrator) LintTenants() error {
+	return LintTenantDir(m.Tenant, "tenant")
+}
+
 var versionPattern = regexp.MustCompile(`^(\d+).*\.sql$`)
 
 // Versions lists the migration versions in dir of fsys, in order.
@@ -321,11 +329,24 @@ type Result struct {
 // A failing tenant does not stop the others. progress, if not nil, is called
 // after each tenant, from one goroutine at a time. Results are in the order
 // of schemas.
+//
+// It lints every tenant migration file first, once (see LintTenants): if
+// the linter refuses one, every result carries that *LintError and no
+// tenant is touched.
 func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs int, progress func(done int, r Result)) []Result {
 	if jobs < 1 {
 		jobs = 1
 	}
 	results := make([]Result, len(schemas))
+	if err := m.LintTenants(); err != nil {
+		for i, s := range schemas {
+			results[i] = Result{Schema: s, Err: err}
+			if progress != nil {
+				progress(i+1, results[i])
+			}
+		}
+		return results
+	}
 	var (
 		mu   sync.Mutex
 		done int
