@@ -188,7 +188,7 @@ func tokenize(sql string, base int) []token {
 	}
 	for i := 0; i < len(sql); {
 		switch c := sql[i]; {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+		case strings.IndexByte(sqlSpace, c) >= 0:
 			i++
 		case c == '-' && strings.HasPrefix(sql[i:], "--"):
 			i = skipLine(sql, i)
@@ -212,10 +212,7 @@ func tokenize(sql string, base int) []token {
 			}
 			i = j
 		case isIdentChar(c):
-			j := i + 1
-			for j < len(sql) && (isIdentChar(sql[j]) || sql[j] == '$') {
-				j++
-			}
+			j := skipWord(sql, i)
 			emit(tokWord, i, j)
 			i = j
 		default:

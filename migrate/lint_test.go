@@ -197,26 +197,3 @@ func TestMigrateRefusesLintedMigration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 }
-
-// FuzzLint: the linter never panics, and its lines are lines of the file.
-func FuzzLint(f *testing.F) {
-	for _, s := range []string{
-		up("CREATE TABLE a (id int REFERENCES public.b);"),
-		up("ALTER TABLE a ADD COLUMN b int CHECK (b > 0), ADD CONSTRAINT c UNIQUE (b);"),
-		up("INSERT INTO a VALUES ((SELECT 1)) ON CONFLICT DO NOTHING;"),
-		up("CREATE OR REPLACE CONSTRAINT TRIGGER"),
-		"-- migrate:up transaction:false\n-- migrate:up\n$$;$$ 'a;\n-- migrate:down",
-		up("ALTER TABLE ONLY \"a\".b * ADD;;)))((( REFERENCES a. INSERT VALUES ( BEGIN ATOMIC"),
-		up("E'\\'; REFERENCES public.x' /* /* */ REFERENCES x.y */"),
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, sql string) {
-		lines := strings.Count(sql, "\n") + 1
-		for _, p := range migrate.LintTenant("f.sql", sql) {
-			if p.Line < 1 || p.Line > lines || p.Rule == "" || p.Message == "" {
-				t.Fatalf("%q: %+v", sql, p)
-			}
-		}
-	})
-}
