@@ -40,6 +40,7 @@ type Problem struct {
 	Message string // what is refused, why, and how to write it instead
 }
 
+// String gives the problem as FILE:LINE: RULE: MESSAGE, on one line.
 func (p Problem) String() string {
 	return fmt.Sprintf("%s:%d: %s: %s", p.File, p.Line, p.Rule, p.Message)
 }
@@ -49,6 +50,7 @@ type LintError struct {
 	Problems []Problem
 }
 
+// Error lists the problems on one line, for the CLI's one-line errors.
 func (e *LintError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
@@ -128,8 +130,8 @@ func LintTenant(name, sql string) []Problem {
 		}
 		if upOptions(sql[up[0]:end])["transaction"] == "false" {
 			add(up[0], RuleTransactionFalse, "tenant migrations must run in a transaction: remove transaction:false "+
-				"(migrate scopes the tenant's search_path to the transaction; without one it could not, "+
-				"and CREATE INDEX CONCURRENTLY is not needed on a table of one tenant)")
+				"(migrate scopes the tenant's search_path to the migration's transaction, which it cannot do without one; "+
+				"index with a plain CREATE INDEX, which locks only one tenant's table)")
 		}
 		for _, st := range statements(tokenize(sql[up[0]:end], up[0])) {
 			lintStatement(st, add)
