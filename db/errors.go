@@ -16,7 +16,16 @@ func IsUniqueViolation(err error, constraint string) bool {
 	if !errors.As(err, &pe) || pe.Code != "23505" {
 		return false
 	}
-	return isConstraint(pe.ConstraintName, constraint)
+	name := pe.ConstraintName
+	if name == "" {
+		// Citus relays a worker's error without its fields; the message
+		// still names the constraint.
+		_, rest, ok := strings.Cut(pe.Message, `unique constraint "`)
+		if name, _, ok = strings.Cut(rest, `"`); !ok {
+			return false
+		}
+	}
+	return isConstraint(name, constraint)
 }
 
 // isConstraint reports whether name is constraint, or constraint with a

@@ -26,6 +26,13 @@ func TestIsUniqueViolation(t *testing.T) {
 			t.Errorf("%s %s: got %v, want %v", tc.code, tc.name, got, tc.want)
 		}
 	}
+	relayed := &pgconn.PgError{Code: "23505", Message: `duplicate key value violates unique constraint "users_username_key_102009"`}
+	if !IsUniqueViolation(relayed, "users_username_key") {
+		t.Error("a violation relayed by Citus without its constraint field is recognised by its message")
+	}
+	if IsUniqueViolation(&pgconn.PgError{Code: "23505", Message: "duplicate key"}, "users_username_key") {
+		t.Error("a message naming no constraint matches nothing")
+	}
 	if IsUniqueViolation(fmt.Errorf("plain"), "users_username_key") {
 		t.Error("a non-PostgreSQL error is no unique violation")
 	}

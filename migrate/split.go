@@ -13,11 +13,11 @@ import "strings"
 // into a prepared statement").
 //
 // A semicolon ends a statement only outside quotes and comments: '...'
-// (a doubled quote inside stands for one), E'...' (with \' inside), "...",
-// $tag$...$tag$, -- to the end of the line, and /* ... */, which nest. Parentheses do not
-// matter: a semicolon cannot occur inside them except in the quoted forms
-// above (a function body is dollar-quoted, and BEGIN ATOMIC bodies are
-// refused in tenant migrations, see lint).
+// (a doubled quote inside stays inside), E'...' (also backslash escapes),
+// "...", $tag$...$tag$, -- to the end of the line, and /* ... */, which
+// nest. Parentheses do not matter: a semicolon cannot occur inside them
+// except in the quoted forms above (a function body is dollar-quoted, and
+// BEGIN ATOMIC bodies are refused in tenant migrations, see lint.go).
 func splitStatements(sql string) []string {
 	var out []string
 	start := 0

@@ -23,7 +23,6 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-
 // SchemaInUseError is a tenant schema that cannot be dropped because objects
 // outside it (a view, a foreign key, a column of one of its types) depend on
 // objects inside it: dropping it would reach beyond the tenant.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/provision"
