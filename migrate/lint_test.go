@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -196,4 +197,67 @@ func TestMigrateRefusesLintedMigration(t *testing.T) {
 	n, err = d.Migrator.MigrateTenant(t.Context(), s)
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
+}
+
+// TestLintRulesMatchCitus runs, in a tenant schema, what each rule refuses
+// and what its hint says to write instead: on Citus (go tool task
+// test:citus, where the schema is distributed) the first fails with the
+// error the rule foresees and the second works; on plain PostgreSQL the
+// second works too. The linter refuses the first and passes the second.
+func TestLintRulesMatchCitus(t *testing.T) {
+	d := dbtest.New(t)
+	newSchema(t, d, "acme")
+	ctx := t.Context()
+	var citus bool
+	require.NoError(t, d.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')").Scan(&citus))
+	inTenant := func(sql string) error {
+		tx, err := d.Pool.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // after Commit, a no-op
+		if _, err := tx.Exec(ctx, "SET LOCAL search_path = acme"); err != nil {
+			return err
+		}
+		for _, st := range strings.Split(sql, ";\n") {
+			if _, err := tx.Exec(ctx, st); err != nil {
+				return err
+			}
+		}
+		return tx.Commit(ctx)
+	}
+	require.NoError(t, inTenant("CREATE TABLE users (id bigint PRIMARY KEY);\n"+
+		"CREATE TABLE a (id bigint PRIMARY KEY, n bigint);\n"+
+		"CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"))
+
+	for _, tc := range []struct {
+		rule, refused, citusErr, instead string
+	}{
+		{migrate.RuleCrossSchemaFK, "CREATE TABLE b (id int, client_id bigint REFERENCES public.clients (id))",
+			`referenced table "clients" must be a distributed table or a reference table`,
+			"CREATE TABLE b (id int, user_id bigint REFERENCES users (id))"},
+		{migrate.RuleTrigger, "CREATE TRIGGER a_touch BEFORE UPDATE ON a FOR EACH ROW EXECUTE FUNCTION touch()",
+			"triggers are not supported on distributed tables",
+			"UPDATE a SET n = n + 1"},
+		{migrate.RuleAlterTableConstraint, "ALTER TABLE a ADD COLUMN m int CHECK (m > 0)",
+			"cannot execute ADD COLUMN command with PRIMARY KEY, UNIQUE, FOREIGN and CHECK constraints",
+			"ALTER TABLE a ADD COLUMN m int;\nALTER TABLE a ADD CONSTRAINT a_m_check CHECK (m > 0)"},
+		{migrate.RuleAlterTableConstraint, "ALTER TABLE a ADD COLUMN k int, ADD CONSTRAINT a_k_key UNIQUE (k)",
+			"cannot execute ADD CONSTRAINT command with other subcommands",
+			"ALTER TABLE a ADD COLUMN k int, ADD COLUMN j int;\nALTER TABLE a ADD CONSTRAINT a_k_key UNIQUE (k)"},
+		{migrate.RuleInsertSubquery, "INSERT INTO a (id, n) VALUES (1, (SELECT count(*) FROM users))",
+			"subqueries are not supported within INSERT queries",
+			"INSERT INTO a (id, n) SELECT 1, count(*) FROM users"},
+	} {
+		t.Run(tc.rule, func(t *testing.T) {
+			problems := migrate.LintTenant("x.sql", up(tc.refused+";"))
+			require.Len(t, problems, 1, tc.refused)
+			assert.Equal(t, tc.rule, problems[0].Rule)
+			assert.Empty(t, migrate.LintTenant("x.sql", up(tc.instead+";")), tc.instead)
+			if citus {
+				err := inTenant(tc.refused)
+				require.Error(t, err, "Citus runs %s", tc.refused)
+				assert.Contains(t, err.Error(), tc.citusErr)
+			}
+			require.NoError(t, inTenant(tc.instead))
+		})
+	}
 }
