@@ -222,8 +222,8 @@ func (m *Migrator) migrateTenantOn(ctx context.Context, c *pgx.Conn, s db.Schema
 // applyTenant applies the pending tenant migrations to s on c, each file in
 // one transaction scoped to s that also records its version, in dbmate's
 // file format and schema_migrations table, a statement at a time (see
-// splitStatements), after linting them all (a *LintError refuses them
-// before any is applied). The caller holds s's lock.
+// splitStatements), after linting every pending file (a *LintError refuses
+// them before any is applied). The caller holds s's lock.
 func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
 	files, err := fs.ReadDir(m.Tenant, "tenant")
 	if err != nil {
