@@ -60,6 +60,13 @@ func (inv *invocation) migrate(ctx context.Context, shared, tenants bool, names 
 	if err := inv.open(ctx); err != nil {
 		return err
 	}
+	if doTenants {
+		// Before anything is applied: a file the linter refuses stops the
+		// whole run with one error rather than failing every tenant.
+		if err := inv.migrator.LintTenants(); err != nil {
+			return fmt.Errorf("%w; nothing was migrated", err)
+		}
+	}
 	if doPublic {
 		n, err := inv.migrator.MigratePublic(ctx)
 		if err != nil {

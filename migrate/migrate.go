@@ -222,7 +222,8 @@ func (m *Migrator) migrateTenantOn(ctx context.Context, c *pgx.Conn, s db.Schema
 // applyTenant applies the pending tenant migrations to s on c, each file in
 // one transaction scoped to s that also records its version, in dbmate's
 // file format and schema_migrations table, a statement at a time (see
-// splitStatements). The caller holds s's lock.
+// splitStatements), after linting every pending file (a *LintError refuses
+// them before any is applied). The caller holds s's lock.
 func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
 	files, err := fs.ReadDir(m.Tenant, "tenant")
 	if err != nil {
@@ -237,7 +238,12 @@ func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (i
 	if err != nil && !isUndefinedTable(err) {
 		return 0, err
 	}
-	n := 0
+	type pendingFile struct {
+		name, version string
+		sections      []*dbm.ParsedMigration
+	}
+	var pending []pendingFile
+	var names []string
 	for _, f := range files { // ReadDir sorts by name, so by version
 		v := versionPattern.FindStringSubmatch(f.Name())
 		if v == nil || f.IsDir() || slices.Contains(applied, v[1]) {
@@ -246,15 +252,26 @@ func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (i
 		mig := dbm.Migration{FileName: f.Name(), FilePath: path.Join("tenant", f.Name()), FS: m.Tenant, Version: v[1]}
 		sections, err := mig.Parse()
 		if err != nil {
-			return n, fmt.Errorf("migration %s: %w", f.Name(), err)
+			return 0, fmt.Errorf("migration %s: %w", f.Name(), err)
 		}
-		err = db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
+		pending = append(pending, pendingFile{f.Name(), v[1], sections})
+		names = append(names, f.Name())
+	}
+	// Every pending file is linted before any is applied, so a refused one
+	// leaves the schema as it was (see LintTenant).
+	if err := lintTenantFiles(m.Tenant, "tenant", names); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, mig := range pending {
+		err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar PRIMARY KEY)"); err != nil {
 				return err
 			}
-			for _, sec := range sections {
+			for _, sec := range mig.sections {
 				if !sec.UpOptions.Transaction() {
-					// Its search_path could not be scoped to a transaction.
+					// Its search_path could not be scoped to a transaction
+					// (the linter refuses it before; this is the backstop).
 					return errors.New("tenant migrations must run in a transaction: remove transaction:false")
 				}
 				for _, stmt := range splitStatements(sec.Up) {
@@ -263,15 +280,23 @@ func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (i
 					}
 				}
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.Version)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.version)
 			return err
 		})
 		if err != nil {
-			return n, fmt.Errorf("migration %s: %w", f.Name(), err)
+			return n, fmt.Errorf("migration %s: %w", mig.name, err)
 		}
 		n++
 	}
 	return n, nil
+}
+
+// LintTenants lints every tenant migration file of m (LintTenantDir),
+// applied or not: a new tenant gets them all, and an older file the linter
+// refuses is rewritten in place, as nothing records a file's contents. It
+// returns a *LintError, an error reading the files, or nil.
+func (m *Migrator) LintTenants() error {
+	return LintTenantDir(m.Tenant, "tenant")
 }
 
 var versionPattern = regexp.MustCompile(`^(\d+).*\.sql$`)
@@ -304,11 +329,24 @@ type Result struct {
 // A failing tenant does not stop the others. progress, if not nil, is called
 // after each tenant, from one goroutine at a time. Results are in the order
 // of schemas.
+//
+// It lints every tenant migration file first, once (see LintTenants): if
+// the linter refuses one, every result carries that *LintError and no
+// tenant is touched.
 func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs int, progress func(done int, r Result)) []Result {
 	if jobs < 1 {
 		jobs = 1
 	}
 	results := make([]Result, len(schemas))
+	if err := m.LintTenants(); err != nil {
+		for i, s := range schemas {
+			results[i] = Result{Schema: s, Err: err}
+			if progress != nil {
+				progress(i+1, results[i])
+			}
+		}
+		return results
+	}
 	var (
 		mu   sync.Mutex
 		done int

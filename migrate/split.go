@@ -13,16 +13,16 @@ import "strings"
 // into a prepared statement").
 //
 // A semicolon ends a statement only outside quotes and comments: '...'
-// (a doubled quote inside stays inside), E'...' (also backslash escapes), "...", $tag$...$tag$, -- to
-// the end of the line, and /* ... */, which nest. Parentheses do not
-// matter: a semicolon cannot occur inside them except in the quoted forms
-// above (a function body is dollar-quoted, and BEGIN ATOMIC bodies are
-// refused in tenant migrations, see lint).
+// (a doubled quote inside stays inside), E'...' (also backslash escapes),
+// "...", $tag$...$tag$, -- to the end of the line, and /* ... */, which
+// nest. Parentheses do not matter: a semicolon cannot occur inside them
+// except in the quoted forms above (a function body is dollar-quoted, and
+// BEGIN ATOMIC bodies are refused in tenant migrations, see lint.go).
 func splitStatements(sql string) []string {
 	var out []string
 	start := 0
 	keep := func(end int) {
-		if s := strings.TrimSpace(sql[start:end]); s != "" && !onlyComments(s) {
+		if s := strings.Trim(sql[start:end], sqlSpace); s != "" && !onlyComments(s) {
 			out = append(out, s)
 		}
 	}
@@ -43,6 +43,8 @@ func splitStatements(sql string) []string {
 			i = skipBlockComment(sql, i)
 		case c == '$' && (i == 0 || !isIdentChar(sql[i-1])):
 			i = skipDollar(sql, i)
+		case isIdentChar(c):
+			i = skipWord(sql, i)
 		default:
 			i++
 		}
@@ -50,6 +52,10 @@ func splitStatements(sql string) []string {
 	keep(len(sql))
 	return out
 }
+
+// sqlSpace holds PostgreSQL's blank space; other Unicode spaces are not
+// blank to it (they can be part of an identifier), so they are not trimmed.
+const sqlSpace = " \t\n\r\f\v"
 
 // onlyComments reports whether s holds nothing but comments and space.
 func onlyComments(s string) bool {
@@ -59,7 +65,7 @@ func onlyComments(s string) bool {
 			i = skipLine(s, i)
 		case strings.HasPrefix(s[i:], "/*"):
 			i = skipBlockComment(s, i)
-		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r':
+		case strings.IndexByte(sqlSpace, s[i]) >= 0:
 			i++
 		default:
 			return false
@@ -70,6 +76,15 @@ func onlyComments(s string) bool {
 
 func isIdentChar(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+// skipWord returns the index after the word (keyword, identifier or
+// number) starting at i. A $ inside a word belongs to it, as in
+// PostgreSQL, and opens no dollar quote: a$$b$ is one identifier.
+func skipWord(s string, i int) int {
+	for i++; i < len(s) && (isIdentChar(s[i]) || s[i] == '$'); i++ {
+	}
+	return i
 }
 
 // skipQuoted returns the index after the quoted text opening at i with q:
