@@ -28,6 +28,16 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/users/{id}/", s.authed(s.getUser), http.MethodGet)
 	route(t, "/api/users/{id}/", s.authed(s.updateUser), http.MethodPatch)
 	route(t, "/api/users/{id}/", s.authed(s.deleteUser), http.MethodDelete)
+	// Passwords and email addresses (passwords.go).
+	route(t, "/api/password/change/", s.authed(s.changePassword), http.MethodPost)
+	route(t, "/api/password/reset/", s.handle(s.requestReset), http.MethodPost)
+	route(t, "/api/password/reset/confirm/", s.handle(s.confirmReset), http.MethodPost)
+	route(t, "/api/email/verify/", s.handle(s.verifyEmailAPI), http.MethodPost)
+	route(t, "/api/email/verify/resend/", s.authed(s.resendVerification), http.MethodPost)
+	route(t, "/accounts/reset/{token}/", s.handle(s.resetPageUI), http.MethodGet)
+	route(t, "/accounts/reset/{token}/", s.handle(s.resetPageUI), http.MethodPost)
+	route(t, "/accounts/verify/{token}/", s.handle(s.verifyPageUI), http.MethodGet)
+	route(t, "/accounts/verify/{token}/", s.handle(s.verifyPageUI), http.MethodPost)
 	t.PathPrefix("/accounts/static/").Handler(s.accountStatic()).Methods(http.MethodGet, http.MethodHead)
 
 	p := s.newRouter()
