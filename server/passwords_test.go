@@ -347,7 +347,9 @@ func TestEmailVerification(t *testing.T) {
 	secret := m.secret(t)
 	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.account_tokens WHERE token_hash = $1 AND purpose = 'email_verification'", sha(secret)))
 
-	verify := func(host, tok string) req { return post(host, "/api/email/verify/", map[string]string{"token": tok}, "") }
+	verify := func(host, tok string) req {
+		return post(host, "/api/email/verify/", map[string]string{"token": tok}, "")
+	}
 	e.run(t, []scenario{
 		{"ErrRequired", post(school1, "/api/email/verify/", map[string]string{}, ""), 400, map[string]any{"token": []any{"This field is required."}}},
 		{"ErrUnknown", verify(school1, "nope"), 400, map[string]any{"token": []any{linkInvalid}}},
