@@ -517,3 +517,105 @@ func (s *Server) verifyPageUI(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.renderAccount(w, http.StatusOK, "verify", "Verify your email address", u.Email)
 }
+
+var (
+	errResetNoEmail  = fieldErrors{"email": {"This user has no email address to send a reset link to."}}.err()
+	errResetInactive = errDetail(http.StatusBadRequest, "This user is inactive: activate them first.")
+)
+
+// adminSendReset sends user id of the tenant of schemaName a password reset
+// link, for a superuser: to the tenant's primary domain (with the port of
+// request r, see linkHost). It returns the user's address, ErrNotFound
+// (404) for an unknown tenant or user, and a 400 for a user without an
+// address or inactive.
+func (s *Server) adminSendReset(r *http.Request, schemaName string, id int64) (string, error) {
+	ctx := r.Context()
+	t, err := s.prov.DescribeTenant(ctx, schemaName)
+	if err != nil {
+		return "", err
+	}
+	if t.State != "ready" || t.PrimaryDomain == "" {
+		return "", provision.ErrNotFound
+	}
+	schema, err := db.ParseSchema(t.Schema)
+	if err != nil {
+		return "", provision.ErrNotFound
+	}
+	if schema, err = db.Pinned(ctx, s.pool, schema); err != nil {
+		return "", err
+	}
+	host := linkHost(r, t.PrimaryDomain)
+	link := func(kind, secret string) string { return s.accountLink(r, host, kind, secret) }
+	var to string
+	err = db.InTenantTx(ctx, s.pool, schema, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		u, err := q.GetUserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.Email == "":
+			return errResetNoEmail
+		case !u.IsActive:
+			return errResetInactive
+		}
+		to = u.Email
+		return s.sendReset(ctx, tx, schema, u, link)
+	})
+	return to, err
+}
+
+// adminSendResetAPI answers POST
+// /api/admin/tenants/{schema}/users/{id}/send_password_reset/: 202, and the
+// user gets a reset link.
+func (s *Server) adminSendResetAPI(w http.ResponseWriter, r *http.Request) error {
+	schema, id, err := pathSchemaUser(r)
+	if err != nil {
+		return err
+	}
+	to, err := s.adminSendReset(r, schema, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, detail{Detail: "Password reset email sent to " + to + "."})
+	return nil
+}
+
+// adminSendResetUI is the admin's button for it: POST
+// /admin/tenants/{schema}/users/{id}/send_password_reset/.
+func (s *Server) adminSendResetUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
+	schema, id, err := pathSchemaUser(r)
+	if err != nil {
+		return err
+	}
+	back := fmt.Sprintf("/admin/tenants/%s/users/%d/", schema, id)
+	to, err := s.adminSendReset(r, schema, id)
+	refused := ""
+	if msgs, ok := fieldMessages(err, "email"); ok {
+		refused = msgs[0]
+	}
+	var ae *apiError
+	if d, ok := errorDetail(err); ok && errors.As(err, &ae) && ae.status == http.StatusBadRequest {
+		refused = d
+	}
+	if refused != "" {
+		if err := s.setFlash(r.Context(), sess, refused, true); err != nil {
+			return err
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirect(w, r, sess, back, "Password reset email sent to "+to+".")
+}
+
+// errorDetail returns the detail of err, an apiError with a detail body.
+func errorDetail(err error) (string, bool) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return "", false
+	}
+	d, ok := ae.body.(detail)
+	return d.Detail, ok
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -519,4 +520,49 @@ func TestVerifyPage(t *testing.T) {
 	r = e.do(req{method: "POST", host: school1, path: path})
 	assert.Equal(t, 404, r.status)
 	assert.Contains(t, string(r.body), "invalid or has expired")
+}
+
+// TestAdminSendPasswordReset: a superuser emails a tenant's user a reset
+// link to the tenant's primary domain, through the admin API and the UI.
+func TestAdminSendPasswordReset(t *testing.T) {
+	e, box := newMailEnv(t, nil)
+	id := e.addTeacher()
+	nomail := e.addUser("school1", "nomail", provision.RoleMember)
+	admin := e.adminToken()
+	send := func(schema string, uid int64, bearer string) req {
+		return req{method: "POST", host: public, path: fmt.Sprintf("/api/admin/tenants/%s/users/%d/send_password_reset/", schema, uid), bearer: bearer}
+	}
+	e.run(t, []scenario{
+		{"OK", send("school1", id, admin), 202, map[string]any{"detail": "Password reset email sent to " + teacherEmail + "."}},
+		{"ErrNoEmail", send("school1", nomail, admin), 400, map[string]any{"email": []any{"This user has no email address to send a reset link to."}}},
+		{"ErrUnknownUser", send("school1", 999999, admin), 404, nil},
+		{"ErrUnknownTenant", send("nope", id, admin), 404, nil},
+		{"ErrOtherTenantsUser", send("school2", id+1000, admin), 404, nil},
+		{"ErrNoAuth", send("school1", id, ""), 401, nil},
+		{"ErrTenantToken", send("school1", id, e.demo(school1)), 403, nil},
+	})
+	e.t = t
+	m := box.wait(teacherEmail, 1)
+	assert.True(t, strings.HasPrefix(m.link(t), "http://school1.localhost:8000/accounts/reset/"), m.link(t))
+	require.Equal(t, 200, e.do(post(school1, "/api/password/reset/confirm/", map[string]string{"token": m.secret(t), "new_password": newPassword}, "")).status)
+	e.login(school1, "teacher", newPassword)
+
+	// The button on the user's page.
+	b := newBrowser(t, e.srv.URL)
+	csrf := b.signIn(suName, suPassword)
+	userPage := fmt.Sprintf("/admin/tenants/school1/users/%d/", id)
+	p := b.get(userPage)
+	require.Equal(t, 200, p.status)
+	assert.Contains(t, p.body, `action="`+userPage+`send_password_reset/"`)
+	p = b.post(userPage+"send_password_reset/", url.Values{"csrf_token": {"wrong"}})
+	assert.Equal(t, http.StatusForbidden, p.status, "CSRF")
+	p = b.post(userPage+"send_password_reset/", url.Values{"csrf_token": {csrf}})
+	require.Equal(t, http.StatusSeeOther, p.status, p.body)
+	assert.Equal(t, userPage, p.location())
+	assert.Contains(t, b.get(userPage).body, "Password reset email sent to "+teacherEmail+".")
+	box.wait(teacherEmail, 2)
+	nomailPage := fmt.Sprintf("/admin/tenants/school1/users/%d/", nomail)
+	p = b.post(nomailPage+"send_password_reset/", url.Values{"csrf_token": {csrf}})
+	require.Equal(t, http.StatusSeeOther, p.status, p.body)
+	assert.Contains(t, b.get(nomailPage).body, "This user has no email address to send a reset link to.")
 }
