@@ -258,7 +258,7 @@ func (e *env) demo(host string) string {
 	if tok, ok := e.token[host]; ok {
 		return tok
 	}
-	a, _ := e.login(host, "demo", "demo123")
+	a, _ := e.login(host, "demo", demoPassword(host))
 	e.token[host] = a
 	return a
 }
