@@ -23,6 +23,9 @@ const (
 	usersView   action = "users.view"
 	usersUpdate action = "users.update"
 	usersDelete action = "users.delete"
+	// A user's own account (passwords.go).
+	passwordChange action = "password.change"
+	emailResend    action = "email.resend_verification"
 )
 
 const (
@@ -39,16 +42,18 @@ var everyone = []string{owner, admin, member}
 // that depend on the user acted on (an admin cannot change an owner; the
 // last active owner stays) are in the handlers (users.go), on top of this.
 var permissions = map[action][]string{
-	itemsList:   everyone,
-	itemsCreate: everyone,
-	itemsView:   everyone,
-	itemsUpdate: everyone, // as in the starter, any user may edit any item
-	itemsDelete: everyone,
-	usersList:   {owner, admin},
-	usersCreate: {owner, admin},
-	usersView:   {owner, admin},
-	usersUpdate: {owner, admin},
-	usersDelete: {owner, admin},
+	itemsList:      everyone,
+	itemsCreate:    everyone,
+	itemsView:      everyone,
+	itemsUpdate:    everyone, // as in the starter, any user may edit any item
+	itemsDelete:    everyone,
+	usersList:      {owner, admin},
+	usersCreate:    {owner, admin},
+	usersView:      {owner, admin},
+	usersUpdate:    {owner, admin},
+	usersDelete:    {owner, admin},
+	passwordChange: everyone,
+	emailResend:    everyone,
 }
 
 // can reports whether a user of role may do act.

@@ -12,16 +12,18 @@ import (
 // managed by owners and admins only; an unknown role or action is denied.
 func TestPermissionTable(t *testing.T) {
 	want := map[action]map[string]bool{
-		itemsList:   {owner: true, admin: true, member: true},
-		itemsCreate: {owner: true, admin: true, member: true},
-		itemsView:   {owner: true, admin: true, member: true},
-		itemsUpdate: {owner: true, admin: true, member: true},
-		itemsDelete: {owner: true, admin: true, member: true},
-		usersList:   {owner: true, admin: true, member: false},
-		usersCreate: {owner: true, admin: true, member: false},
-		usersView:   {owner: true, admin: true, member: false},
-		usersUpdate: {owner: true, admin: true, member: false},
-		usersDelete: {owner: true, admin: true, member: false},
+		itemsList:      {owner: true, admin: true, member: true},
+		itemsCreate:    {owner: true, admin: true, member: true},
+		itemsView:      {owner: true, admin: true, member: true},
+		itemsUpdate:    {owner: true, admin: true, member: true},
+		itemsDelete:    {owner: true, admin: true, member: true},
+		usersList:      {owner: true, admin: true, member: false},
+		usersCreate:    {owner: true, admin: true, member: false},
+		usersView:      {owner: true, admin: true, member: false},
+		usersUpdate:    {owner: true, admin: true, member: false},
+		usersDelete:    {owner: true, admin: true, member: false},
+		passwordChange: {owner: true, admin: true, member: true},
+		emailResend:    {owner: true, admin: true, member: true},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {
