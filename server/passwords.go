@@ -358,6 +358,9 @@ func (s *Server) resetPassword(ctx context.Context, t tenant, raw, pw string) er
 			return err
 		}
 		_, err = q.SetEmailVerified(ctx, tenantdb.SetEmailVerifiedParams{UserID: used.UserID, Email: used.Email})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errLinkInvalid // the address changed meanwhile
+		}
 		return err
 	})
 }
@@ -397,6 +400,9 @@ func (s *Server) verifyEmail(ctx context.Context, t tenant, raw string) error {
 			return err
 		}
 		_, err = q.SetEmailVerified(ctx, tenantdb.SetEmailVerifiedParams{UserID: used.UserID, Email: used.Email})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errLinkInvalid // the address changed meanwhile
+		}
 		return err
 	})
 }
