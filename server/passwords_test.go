@@ -566,3 +566,17 @@ func TestAdminSendPasswordReset(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, p.status, p.body)
 	assert.Contains(t, b.get(nomailPage).body, "This user has no email address to send a reset link to.")
 }
+
+// TestPasswordOptions: OPTIONS describes the new endpoints as DRF would,
+// after the same authentication.
+func TestPasswordOptions(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(req{method: "OPTIONS", host: school1, path: "/api/password/reset/confirm/"})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	assert.Equal(t, "Password Reset Confirm", r.json(t)["name"])
+	assert.Contains(t, r.json(t)["actions"].(map[string]any)["POST"], "new_password")
+	assert.Equal(t, 401, e.do(req{method: "OPTIONS", host: school1, path: "/api/password/change/"}).status)
+	r = e.do(req{method: "OPTIONS", host: school1, path: "/api/password/change/", bearer: e.demo(school1)})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	assert.Contains(t, r.json(t)["actions"].(map[string]any)["POST"], "old_password")
+}
