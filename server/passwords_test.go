@@ -231,6 +231,7 @@ func TestPasswordResetRequest(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // any stray email would be sent by now
 	assert.Len(t, box.messages(), 3, "no email for an unknown, inactive or other tenant's address")
 	assert.Equal(t, 3, e.count("SELECT count(*) FROM school1.account_tokens"))
+	assert.Equal(t, 3, e.count("SELECT count(*) FROM river.river_job WHERE kind = 'email.send'"), "three emails were ever enqueued")
 	assert.Zero(t, e.count("SELECT count(*) FROM school2.account_tokens"))
 
 	e.run(t, []scenario{
@@ -579,4 +580,47 @@ func TestPasswordOptions(t *testing.T) {
 	r = e.do(req{method: "OPTIONS", host: school1, path: "/api/password/change/", bearer: e.demo(school1)})
 	require.Equal(t, 200, r.status, "%s", r.body)
 	assert.Contains(t, r.json(t)["actions"].(map[string]any)["POST"], "old_password")
+}
+
+// TestPasswordResetLinkStates: an expired link, a verification link, the
+// link of a user deactivated since, or sent to an address the user no
+// longer has, resets nothing.
+func TestPasswordResetLinkStates(t *testing.T) {
+	e, box := newMailEnv(t, nil)
+	id := e.addTeacher()
+	access := e.signIn(school1, "teacher")
+	confirm := func(tok string) reply {
+		return e.do(post(school1, "/api/password/reset/confirm/", map[string]string{"token": tok, "new_password": newPassword}, ""))
+	}
+	requestLink := func(n int) string {
+		require.Equal(t, 202, e.do(post(school1, "/api/password/reset/", map[string]string{"email": teacherEmail}, "")).status)
+		return box.wait(teacherEmail, n).secret(t)
+	}
+
+	expired := requestLink(1)
+	e.exec("UPDATE school1.account_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = $1", sha(expired))
+	r := confirm(expired)
+	assert.Equal(t, 400, r.status)
+	assert.Equal(t, map[string]any{"token": []any{linkInvalid}}, r.json(t))
+
+	require.Equal(t, 202, e.do(post(school1, "/api/email/verify/resend/", nil, access)).status)
+	verification := box.wait(teacherEmail, 2).secret(t)
+	assert.Equal(t, 400, confirm(verification).status, "a verification link is no reset link")
+	assert.Equal(t, 400, e.do(post(school1, "/api/email/verify/", map[string]string{"token": expired}, "")).status,
+		"nor a reset link a verification link")
+
+	deactivated := requestLink(3)
+	e.exec("UPDATE school1.users SET is_active = false WHERE id = $1", id)
+	assert.Equal(t, 400, confirm(deactivated).status)
+	e.exec("UPDATE school1.users SET is_active = true WHERE id = $1", id)
+
+	moved := requestLink(4)
+	e.exec("UPDATE school1.users SET email = 'elsewhere@school1.com' WHERE id = $1", id)
+	assert.Equal(t, 400, confirm(moved).status)
+	e.exec("UPDATE school1.users SET email = $1 WHERE id = $2", teacherEmail, id)
+
+	// Back as it was, the deactivated user's link works again (it was not used up).
+	assert.Equal(t, 200, confirm(deactivated).status)
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.account_tokens WHERE token_hash = $1 AND used_at IS NULL", sha(verification)),
+		"the verification link was not used by the reset confirm")
 }
