@@ -93,6 +93,8 @@ type Scenario struct {
 	// Fraction is HTTP throughput over ceiling throughput.
 	Fraction float64 `json:"http_fraction_of_ceiling"`
 	Note     string  `json:"note,omitempty"`
+	// Hash is the signup scenario's password hash cost (signup.go).
+	Hash *SignupHash `json:"hash,omitempty"`
 }
 
 // Stats are one load's results over its measured window.

@@ -38,6 +38,9 @@ func scenarios() []scenario {
 			body: `{"username":"` + adminUsername + `","password":"` + adminPassword + `"}`,
 			note: "HTTP also verifies the argon2id hash; the ceiling is the SQL only",
 		},
+		// Measured by measureSignup (signup.go), not by drive: a new tenant
+		// per request, on the public host.
+		{name: signupScenario, method: http.MethodPost, path: "/api/signup/"},
 	}
 }
 

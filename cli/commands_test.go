@@ -107,7 +107,7 @@ func TestUserCreate(t *testing.T) {
 		r := a.runWith(runOpts{stdin: "user-pass-1\n"}, "user", "create", "--schema", "acme", "--username", "ann",
 			"--email", "ann@acme.com", "--password-stdin", "--staff")
 		require.NoError(t, r.err)
-		assert.Equal(t, "created user ann in tenant acme (staff)\n", r.stdout)
+		assert.Equal(t, "created user ann in tenant acme (role admin, staff)\n", r.stdout)
 		u, ok := userOf(t, d, "acme", "ann")
 		require.True(t, ok)
 		assert.True(t, u.IsStaff)
@@ -117,12 +117,26 @@ func TestUserCreate(t *testing.T) {
 	t.Run("OKPrompt", func(t *testing.T) {
 		r := a.runWith(runOpts{term: typing("user-pass-2", "user-pass-2")}, "user", "create", "--schema", "acme", "--username", "bob")
 		require.NoError(t, r.err)
-		assert.Equal(t, "created user bob in tenant acme\n", r.stdout)
+		assert.Equal(t, "created user bob in tenant acme (role member)\n", r.stdout)
 		assert.Contains(t, r.stderr, "Password for bob: ")
 		u, ok := userOf(t, d, "acme", "bob")
 		require.True(t, ok)
 		assert.False(t, u.IsStaff)
 		checkPassword(t, u.PasswordHash, "user-pass-2")
+	})
+	t.Run("OKRole", func(t *testing.T) {
+		r := a.run("user", "create", "--schema", "acme", "--username", "cat", "--password", "user-pass-3", "--role", "owner")
+		require.NoError(t, r.err)
+		assert.Equal(t, "created user cat in tenant acme (role owner, staff)\n", r.stdout)
+		u, _ := userOf(t, d, "acme", "cat")
+		assert.Equal(t, "owner", u.Role)
+		assert.True(t, u.IsStaff)
+	})
+	t.Run("ErrRole", func(t *testing.T) {
+		r := a.run("user", "create", "--schema", "acme", "--username", "dan", "--password", "user-pass-4", "--role", "boss")
+		wantErr(t, r, 2, `--role: "boss" is not owner, admin or member`)
+		_, ok := userOf(t, d, "acme", "dan")
+		assert.False(t, ok)
 	})
 	for _, tc := range []struct {
 		name string
@@ -141,7 +155,7 @@ func TestUserCreate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantErr(t, a.runWith(tc.o, append([]string{"user", "create"}, tc.args...)...), tc.code, tc.msg)
-			assert.Equal(t, 2, count(t, d, "SELECT count(*) FROM acme.users"))
+			assert.Equal(t, 3, count(t, d, "SELECT count(*) FROM acme.users"), "ann, bob and cat only")
 		})
 	}
 }

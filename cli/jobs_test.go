@@ -50,7 +50,7 @@ func TestJobsServeRunsWorkers(t *testing.T) {
 	d := dbtest.New(t)
 	a := newApp(t, d)
 	a.ok("tenant", "create", "--schema", "acme", "--name", "ACME", "--domain", "acme.example.com")
-	q, id := enqueue(t, d, jobs.PurgeRefreshTokensArgs{TenantArgs: jobs.TenantArgs{Schema: "acme"}})
+	q, id := enqueue(t, d, jobs.PurgeExpiredArgs{TenantArgs: jobs.TenantArgs{Schema: "acme"}})
 
 	t.Run("OffWithWorkers0", func(t *testing.T) {
 		a.env["WORKERS"] = "0"

@@ -125,9 +125,9 @@ func TestUserManage(t *testing.T) {
 	t.Run("List", func(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(a.ok("user", "list", "--schema", "acme").stdout), "\n")
 		require.Len(t, lines, 3)
-		assert.Equal(t, []string{"USERNAME", "EMAIL", "STAFF", "ACTIVE", "JOINED", "LAST", "LOGIN"}, strings.Fields(lines[0]))
-		assert.Equal(t, []string{"ann", "-", "no", "yes"}, strings.Fields(lines[1])[:4])
-		assert.Equal(t, []string{"boss", "boss@acme.com", "yes", "yes"}, strings.Fields(lines[2])[:4])
+		assert.Equal(t, []string{"USERNAME", "EMAIL", "ROLE", "STAFF", "ACTIVE", "JOINED", "LAST", "LOGIN"}, strings.Fields(lines[0]))
+		assert.Equal(t, []string{"ann", "-", "member", "no", "yes"}, strings.Fields(lines[1])[:5])
+		assert.Equal(t, []string{"boss", "boss@acme.com", "owner", "yes", "yes"}, strings.Fields(lines[2])[:5])
 	})
 	t.Run("ListJSON", func(t *testing.T) {
 		var got []map[string]any
@@ -137,7 +137,8 @@ func TestUserManage(t *testing.T) {
 		for k := range got[1] {
 			keys = append(keys, k)
 		}
-		assert.ElementsMatch(t, []string{"id", "username", "email", "is_staff", "is_active", "date_joined", "last_login"}, keys)
+		assert.ElementsMatch(t, []string{"id", "username", "email", "is_staff", "is_active", "date_joined", "last_login", "role", "email_verified"}, keys)
+		assert.Equal(t, "owner", got[1]["role"])
 		assert.Equal(t, "boss", got[1]["username"])
 		assert.Equal(t, true, got[1]["is_staff"])
 		assert.Nil(t, got[1]["last_login"])
@@ -148,7 +149,7 @@ func TestUserManage(t *testing.T) {
 			SELECT gen_random_uuid(), gen_random_uuid(), id, now() + interval '1 day' FROM acme.users WHERE username = 'ann'`)
 		require.NoError(t, err)
 		r := a.ok("user", "update", "--schema", "acme", "--username", "ann", "--email", "ann@acme.com", "--staff", "--active=false")
-		assert.Equal(t, "updated user ann in tenant acme: email ann@acme.com, staff yes, active no\n", r.stdout)
+		assert.Equal(t, "updated user ann in tenant acme: email ann@acme.com, role member, staff yes, active no\n", r.stdout)
 		u, ok := userOf(t, d, "acme", "ann")
 		require.True(t, ok)
 		assert.Equal(t, "ann@acme.com", u.Email)
@@ -161,6 +162,8 @@ func TestUserManage(t *testing.T) {
 		assert.True(t, u.IsActive)
 		assert.True(t, u.IsStaff)
 		assert.Equal(t, "ann@acme.com", u.Email)
+		r = a.ok("user", "update", "--schema", "acme", "--username", "ann", "--role", "admin")
+		assert.Equal(t, "updated user ann in tenant acme: email ann@acme.com, role admin, staff yes, active yes\n", r.stdout)
 		// The other tenant's ann is untouched.
 		o, _ := userOf(t, d, "other", "ann")
 		assert.Equal(t, "", o.Email)
@@ -172,7 +175,7 @@ func TestUserManage(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"ErrUpdateNothing", []string{"update", "--schema", "acme", "--username", "ann"}, 2, "nothing to change: give --email, --staff or --active"},
+		{"ErrUpdateNothing", []string{"update", "--schema", "acme", "--username", "ann"}, 2, "nothing to change: give --email, --role, --staff or --active"},
 		{"ErrUpdateUnknownUser", []string{"update", "--schema", "acme", "--username", "ghost", "--staff"}, 1, `user "ghost" not found in tenant acme`},
 		{"ErrUpdateUnknownTenant", []string{"update", "--schema", "ghost", "--username", "ann", "--staff"}, 1, `tenant "ghost" not found`},
 		{"ErrUpdateBadEmail", []string{"update", "--schema", "acme", "--username", "ann", "--email", "nope"}, 1, "email: Enter a valid email address."},

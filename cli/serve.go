@@ -30,6 +30,10 @@ func serveCommand(inv *invocation) *ucli.Command {
 			if err := cfg.CheckMail(); err != nil {
 				return fmt.Errorf("refusing to serve: %w", err)
 			}
+			// Signup creates tenants this server must then answer for.
+			if err := cfg.CheckSignup(); err != nil {
+				return fmt.Errorf("refusing to serve: %w", err)
+			}
 			if cmd.IsSet("addr") {
 				cfg.ListenAddr = cmd.String("addr")
 			}

@@ -29,7 +29,8 @@ func userCommand(inv *invocation) *ucli.Command {
 					schemaFlag(),
 					&ucli.StringFlag{Name: "username", Usage: "the user's username", Required: true},
 					&ucli.StringFlag{Name: "email", Usage: "the user's email"},
-					&ucli.BoolFlag{Name: "staff", Usage: "make the user staff"},
+					&ucli.BoolFlag{Name: "staff", Usage: "make the user staff (and an admin, unless --role says otherwise)"},
+					&ucli.StringFlag{Name: "role", Usage: "owner, admin or member (default: admin with --staff, else member); owners and admins are staff unless --staff=false"},
 				}, passwordFlags("password", "user's")...),
 				Action: action(inv.userCreate),
 			},
@@ -44,13 +45,14 @@ func userCommand(inv *invocation) *ucli.Command {
 			},
 			{
 				Name:  "update",
-				Usage: "change a user's email, staff or active flag; only the flags given change",
+				Usage: "change a user's email, role, staff or active flag; only the flags given change",
 				Description: "Deactivating a user (--active=false) also signs them out everywhere: their\n" +
 					"refresh tokens are revoked.",
 				Flags: []ucli.Flag{
 					schemaFlag(),
 					&ucli.StringFlag{Name: "username", Usage: "the user's username", Required: true},
 					&ucli.StringFlag{Name: "email", Usage: "the user's new email (\"\" for none)"},
+					&ucli.StringFlag{Name: "role", Usage: "the user's new role: owner, admin or member (sets staff too, unless --staff is given)"},
 					&ucli.BoolFlag{Name: "staff", Usage: "whether the user is staff (--staff=false to unset)"},
 					&ucli.BoolFlag{Name: "active", Usage: "whether the user may sign in (--active=false to deactivate)"},
 				},
@@ -84,6 +86,9 @@ func (inv *invocation) userCreate(ctx context.Context, cmd *ucli.Command) error 
 	if err := checkPasswordFlags(cmd, "password"); err != nil {
 		return err
 	}
+	if err := checkRole(cmd); err != nil {
+		return err
+	}
 	schema := cmd.String("schema")
 	if err := checkSchema(schema); err != nil {
 		return err
@@ -96,31 +101,48 @@ func (inv *invocation) userCreate(ctx context.Context, cmd *ucli.Command) error 
 		return notFound(err, "tenant", schema)
 	}
 	u := provision.UserParams{Username: cmd.String("username"), Email: cmd.String("email"), Staff: cmd.Bool("staff")}
+	if cmd.IsSet("role") {
+		u.Role = cmd.String("role")
+		if !cmd.IsSet("staff") {
+			u.Staff = u.Role != provision.RoleMember
+		}
+	}
 	pw, err := inv.password(ctx, cmd, "password", u.Username)
 	if err != nil {
 		return err
 	}
 	u.Password = pw
-	if _, err := inv.svc.CreateUser(ctx, schema, u); err != nil {
+	created, err := inv.svc.CreateUser(ctx, schema, u)
+	if err != nil {
 		return notFound(err, "tenant", schema)
 	}
-	msg := fmt.Sprintf("created user %s in tenant %s", u.Username, schema)
-	if u.Staff {
-		msg += " (staff)"
+	msg := fmt.Sprintf("created user %s in tenant %s (role %s", u.Username, schema, created.Role)
+	if created.IsStaff {
+		msg += ", staff"
 	}
-	fmt.Fprintln(inv.out(), msg)
+	fmt.Fprintln(inv.out(), msg+")")
+	return nil
+}
+
+// checkRole refuses a --role that is not one of the roles (exit 2).
+func checkRole(cmd *ucli.Command) error {
+	if r := cmd.String("role"); cmd.IsSet("role") && !provision.ValidRole(r) {
+		return usageErrorf("--role: %q is not owner, admin or member", r)
+	}
 	return nil
 }
 
 // userJSON is one user of user list --json, as the admin API shows users.
 type userJSON struct {
-	ID         int64      `json:"id"`
-	Username   string     `json:"username"`
-	Email      string     `json:"email"`
-	IsStaff    bool       `json:"is_staff"`
-	IsActive   bool       `json:"is_active"`
-	DateJoined time.Time  `json:"date_joined"`
-	LastLogin  *time.Time `json:"last_login"`
+	ID            int64      `json:"id"`
+	Username      string     `json:"username"`
+	Email         string     `json:"email"`
+	IsStaff       bool       `json:"is_staff"`
+	IsActive      bool       `json:"is_active"`
+	DateJoined    time.Time  `json:"date_joined"`
+	LastLogin     *time.Time `json:"last_login"`
+	Role          string     `json:"role"`
+	EmailVerified bool       `json:"email_verified"`
 }
 
 func (inv *invocation) userList(ctx context.Context, cmd *ucli.Command) error {
@@ -146,14 +168,14 @@ func (inv *invocation) userList(ctx context.Context, cmd *ucli.Command) error {
 		out := make([]userJSON, len(users))
 		for i, u := range users {
 			out[i] = userJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-				DateJoined: u.DateJoined.UTC(), LastLogin: utc(u.LastLogin)}
+				DateJoined: u.DateJoined.UTC(), LastLogin: utc(u.LastLogin), Role: u.Role, EmailVerified: u.EmailVerified}
 		}
 		return writeJSON(inv.out(), out)
 	}
 	tw := tabwriter.NewWriter(inv.out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tEMAIL\tSTAFF\tACTIVE\tJOINED\tLAST LOGIN")
+	fmt.Fprintln(tw, "USERNAME\tEMAIL\tROLE\tSTAFF\tACTIVE\tJOINED\tLAST LOGIN")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, dash(u.Email), yesNo(u.IsStaff), yesNo(u.IsActive),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, dash(u.Email), u.Role, yesNo(u.IsStaff), yesNo(u.IsActive),
 			u.DateJoined.Local().Format(dateLayout), dateOrDash(u.LastLogin))
 	}
 	return tw.Flush()
@@ -174,8 +196,15 @@ func (inv *invocation) userUpdate(ctx context.Context, cmd *ucli.Command) error 
 		b := cmd.Bool("active")
 		ch.Active = &b
 	}
+	if err := checkRole(cmd); err != nil {
+		return err
+	}
+	if cmd.IsSet("role") {
+		r := cmd.String("role")
+		ch.Role = &r
+	}
 	if ch == (provision.UserChanges{}) {
-		return usageErrorf("nothing to change: give --email, --staff or --active")
+		return usageErrorf("nothing to change: give --email, --role, --staff or --active")
 	}
 	if err := checkSchema(schema); err != nil {
 		return err
@@ -187,8 +216,8 @@ func (inv *invocation) userUpdate(ctx context.Context, cmd *ucli.Command) error 
 	if err != nil {
 		return inv.userNotFound(ctx, err, schema, username)
 	}
-	fmt.Fprintf(inv.out(), "updated user %s in tenant %s: email %s, staff %s, active %s\n",
-		u.Username, schema, dash(u.Email), yesNo(u.IsStaff), yesNo(u.IsActive))
+	fmt.Fprintf(inv.out(), "updated user %s in tenant %s: email %s, role %s, staff %s, active %s\n",
+		u.Username, schema, dash(u.Email), u.Role, yesNo(u.IsStaff), yesNo(u.IsActive))
 	return nil
 }
 

@@ -33,8 +33,19 @@ func Open(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
-	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
-		c.PgConn().CustomData()[stateKey] = newConnState(lim.Plans)
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		st := newConnState(lim.Plans)
+		// Citus cannot plan some of the product's statements generically
+		// (an INSERT inside WITH: "could not create distributed plan"), so
+		// on a Citus coordinator PostgreSQL chooses, as by default.
+		var citus bool
+		if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')").Scan(&citus); err != nil {
+			return err
+		}
+		if citus {
+			st.planMode = "auto"
+		}
+		c.PgConn().CustomData()[stateKey] = st
 		return nil
 	}
 	cfg.AfterRelease = func(c *pgx.Conn) bool {
@@ -86,12 +97,15 @@ type connState struct {
 	tagged   int // how many of stmts are tenant-specific
 	prepared int // statements ever prepared: numbers their names
 	maxPlans int // Limits.Plans
+	// planMode is the plan_cache_mode of its tenant transactions (openTx).
+	planMode string
 }
 
 const stateKey = "tenantctl"
 
 func newConnState(maxPlans int) *connState {
-	return &connState{schemas: map[string]struct{}{}, stmts: map[string]map[string]string{}, maxPlans: maxPlans}
+	return &connState{schemas: map[string]struct{}{}, stmts: map[string]map[string]string{}, maxPlans: maxPlans,
+		planMode: "force_generic_plan"}
 }
 
 // stateOf returns c's state, with the default limits for a connection of a
@@ -213,8 +227,9 @@ const setSearchPath = "SELECT set_config('search_path', $1, true)"
 // every request. The product's statements are key lookups, pages and inserts
 // whose best plan does not depend on the values; the benchmark measured the
 // list 50% faster with generic plans. It is transaction-scoped, like the
-// search_path, so it holds behind PgBouncer too.
-const openTx = "SELECT set_config('search_path', $1, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+// search_path, so it holds behind PgBouncer too. $2 is the mode, the
+// connection's planMode: force_generic_plan, except on Citus.
+const openTx = "SELECT set_config('search_path', $1, true), set_config('plan_cache_mode', $2, true)"
 
 // openPinnedTx is openTx for a pinned schema: the search_path is set only
 // if the schema named $2 still has the oid $3, else public.tenant_gone($4,
@@ -222,7 +237,7 @@ const openTx = "SELECT set_config('search_path', $1, true), set_config('plan_cac
 // fn's first statement travels in the same pipeline, so it is skipped when
 // the check fails: no extra round trip, and nothing runs in a schema that is
 // not the one the caller was authorized for.
-const openPinnedTx = "SELECT set_config('search_path', CASE WHEN to_regnamespace($2)::oid = $3::bigint::oid THEN $1 ELSE public.tenant_gone($4, $2) END, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+const openPinnedTx = "SELECT set_config('search_path', CASE WHEN to_regnamespace($2)::oid = $3::bigint::oid THEN $1 ELSE public.tenant_gone($4, $2) END, true), set_config('plan_cache_mode', $5, true)"
 
 // ErrTenantGone is returned by the transaction helpers for a pinned schema
 // whose tenant is no longer registered under that name and id: deleted, or
@@ -456,9 +471,9 @@ func (t *pipelinedTx) begin(ctx context.Context, s stmt, args []any) (pgx.BatchR
 		b.Queue("BEGIN")
 	}
 	if t.schema.client != 0 {
-		b.Queue(openPinnedTx, t.searchPath, t.schema.name, t.schema.oid, t.schema.client)
+		b.Queue(openPinnedTx, t.searchPath, t.schema.name, t.schema.oid, t.schema.client, t.st.planMode)
 	} else {
-		b.Queue(openTx, t.searchPath)
+		b.Queue(openTx, t.searchPath, t.st.planMode)
 	}
 	setup := len(b.QueuedQueries)
 	if s.rides {

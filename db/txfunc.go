@@ -50,13 +50,14 @@ func beginFunc(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(tx pgx
 		searchPath = s.Ident()
 	}
 	// Counted like InTenant's, so that Limits.Schemas holds.
-	stateOf(c.Conn().PgConn()).schemas[searchPath] = struct{}{}
+	st := stateOf(c.Conn().PgConn())
+	st.schemas[searchPath] = struct{}{}
 	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 		var err error
 		if s.client != 0 {
-			_, err = tx.Exec(ctx, openPinnedTx, searchPath, s.name, s.oid, s.client)
+			_, err = tx.Exec(ctx, openPinnedTx, searchPath, s.name, s.oid, s.client, st.planMode)
 		} else {
-			_, err = tx.Exec(ctx, openTx, searchPath)
+			_, err = tx.Exec(ctx, openTx, searchPath, st.planMode)
 		}
 		if err != nil {
 			return err

@@ -87,6 +87,9 @@ func NewEmptyOn(t testing.TB, serverURL string) *DB {
 		t.Fatal(err)
 	}
 	u.Path = "/" + name
+	if workers := CitusWorkers(); len(workers) > 0 && serverURL == ServerURL() {
+		spanWorkers(t, u, workers)
+	}
 	d := &DB{URL: u.String()}
 	if d.Pool, err = db.Open(ctx, d.URL, db.DefaultLimits); err != nil {
 		t.Fatal(err)

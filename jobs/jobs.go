@@ -102,6 +102,7 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	}
 	if opts.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+		cfg.PeriodicJobs = periodic()
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {
@@ -146,8 +147,14 @@ func (q *Queue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs) (*r
 // ForEachTenant enqueues one job per ready tenant, argsFor's for that
 // tenant, in one transaction, and returns how many it enqueued.
 func (q *Queue) ForEachTenant(ctx context.Context, argsFor func(t TenantArgs) river.JobArgs) (int, error) {
+	return forEachTenant(ctx, q.pool, q.Client, argsFor)
+}
+
+// forEachTenant is ForEachTenant with client c, for workers, which get
+// theirs from their context.
+func forEachTenant(ctx context.Context, pool *pgxpool.Pool, c *river.Client[pgx.Tx], argsFor func(t TenantArgs) river.JobArgs) (int, error) {
 	n := 0
-	err := db.InPublicTx(ctx, q.pool, func(pq *publicdb.Queries, tx pgx.Tx) error {
+	err := db.InPublicTx(ctx, pool, func(pq *publicdb.Queries, tx pgx.Tx) error {
 		rows, err := pq.ListReadyTenants(ctx)
 		if err != nil {
 			return err
@@ -159,7 +166,7 @@ func (q *Queue) ForEachTenant(ctx context.Context, argsFor func(t TenantArgs) ri
 		if len(params) == 0 {
 			return nil
 		}
-		res, err := q.Client.InsertManyTx(ctx, tx, params)
+		res, err := c.InsertManyTx(ctx, tx, params)
 		n = len(res)
 		return err
 	})

@@ -97,15 +97,15 @@ func (e *env) wait(q *jobs.Queue, id int64, state rivertype.JobState) *rivertype
 	return j
 }
 
-func purge(s string) jobs.PurgeRefreshTokensArgs {
-	return jobs.PurgeRefreshTokensArgs{TenantArgs: jobs.TenantArgs{Schema: s}}
+func purge(s string) jobs.PurgeExpiredArgs {
+	return jobs.PurgeExpiredArgs{TenantArgs: jobs.TenantArgs{Schema: s}}
 }
 
 func TestJobsRolledBackEnqueuesNothing(t *testing.T) {
 	e := newEnv(t, "acme")
 	q := e.queue(0)
 	require.EqualError(t, e.addExpiredToken(q, "acme", purge("acme"), true), "rolled back")
-	assert.Empty(t, e.list(q, jobs.PurgeRefreshTokensArgs{}.Kind()))
+	assert.Empty(t, e.list(q, jobs.PurgeExpiredArgs{}.Kind()))
 	assert.Equal(t, 0, e.tokens("acme"))
 }
 
@@ -114,7 +114,7 @@ func TestJobsCommittedRunsInItsTenant(t *testing.T) {
 	ins := e.queue(0)
 	require.NoError(t, e.addExpiredToken(ins, "acme", purge("acme"), false))
 	require.NoError(t, e.addExpiredToken(ins, "beta", nil, false))
-	js := e.list(ins, jobs.PurgeRefreshTokensArgs{}.Kind())
+	js := e.list(ins, jobs.PurgeExpiredArgs{}.Kind())
 	require.Len(t, js, 1)
 
 	q := e.queue(1)
@@ -128,7 +128,7 @@ func TestJobsDeletedTenantIsCancelled(t *testing.T) {
 	ins := e.queue(0)
 	require.NoError(t, e.addExpiredToken(ins, "acme", purge("acme"), false))
 	require.NoError(t, e.prov.DeleteTenant(t.Context(), "acme"))
-	j := e.list(ins, jobs.PurgeRefreshTokensArgs{}.Kind())[0]
+	j := e.list(ins, jobs.PurgeExpiredArgs{}.Kind())[0]
 
 	q := e.queue(1)
 	j = e.wait(q, j.ID, rivertype.JobStateCancelled)
@@ -143,12 +143,12 @@ func TestJobsRecreatedTenantIsNotTheJobs(t *testing.T) {
 	var id int64
 	require.NoError(t, e.d.Pool.QueryRow(t.Context(), "SELECT id FROM clients WHERE schema_name = 'acme'").Scan(&id))
 	s := db.MustParseSchema("acme").Pin(id, 0)
-	_, err := ins.Insert(t.Context(), jobs.PurgeRefreshTokensArgs{TenantArgs: jobs.Tenant(s)}, nil)
+	_, err := ins.Insert(t.Context(), jobs.PurgeExpiredArgs{TenantArgs: jobs.Tenant(s)}, nil)
 	require.NoError(t, err)
 	require.NoError(t, e.prov.DeleteTenant(t.Context(), "acme"))
 	_, err = e.prov.CreateTenant(t.Context(), provision.TenantParams{Schema: "acme", Name: "acme", Domain: "acme.localhost"})
 	require.NoError(t, err)
-	j := e.list(ins, jobs.PurgeRefreshTokensArgs{}.Kind())[0]
+	j := e.list(ins, jobs.PurgeExpiredArgs{}.Kind())[0]
 	e.wait(e.queue(1), j.ID, rivertype.JobStateCancelled)
 }
 
@@ -182,12 +182,12 @@ func TestJobsForEachTenant(t *testing.T) {
 	e := newEnv(t, "acme", "beta", "gamma")
 	q := e.queue(0)
 	n, err := q.ForEachTenant(t.Context(), func(ta jobs.TenantArgs) river.JobArgs {
-		return jobs.PurgeRefreshTokensArgs{TenantArgs: ta}
+		return jobs.PurgeExpiredArgs{TenantArgs: ta}
 	})
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 	var got []string
-	for _, j := range e.list(q, jobs.PurgeRefreshTokensArgs{}.Kind()) {
+	for _, j := range e.list(q, jobs.PurgeExpiredArgs{}.Kind()) {
 		var a jobs.TenantArgs
 		require.NoError(t, json.Unmarshal(j.EncodedArgs, &a))
 		assert.NotZero(t, a.TenantID)
@@ -229,4 +229,63 @@ func TestJobsInTenantTxScopesSearchPath(t *testing.T) {
 	require.NoError(t, e.prov.DeleteTenant(t.Context(), "acme"))
 	err = db.InTenantTx(t.Context(), e.d.Pool, pinned, func(*tenantdb.Queries, pgx.Tx) error { return nil })
 	assert.ErrorIs(t, err, db.ErrTenantGone)
+}
+
+// TestJobsMaintenance: once a process with workers starts, the daily
+// maintenance runs (RunOnStart) and purges every tenant's dead credentials
+// in a job per tenant, keeping the live ones; a second process starting in
+// the same day does not run it again.
+func TestJobsMaintenance(t *testing.T) {
+	e := newEnv(t, "acme", "beta")
+	for _, s := range []string{"acme", "beta"} {
+		e.exec(s, `INSERT INTO refresh_tokens (jti, family, user_id, expires_at)
+			SELECT gen_random_uuid(), gen_random_uuid(), id, now() + d FROM users,
+			(VALUES (interval '-1 day'), (interval '1 day')) v(d)`)
+		e.exec(s, `INSERT INTO account_tokens (token_hash, purpose, user_id, email, expires_at, used_at)
+			SELECT decode(md5(random()::text), 'hex'), 'password_reset', id, 'a@example.com', now() + d, u FROM users,
+			(VALUES (interval '-2 days', NULL::timestamptz), (interval '1 hour', now() - interval '2 days'), (interval '1 hour', NULL)) v(d, u)`)
+		e.exec(s, `INSERT INTO invitations (email, role, token_hash, expires_at, revoked_at, accepted_at)
+			SELECT 'i' || n || '@example.com', 'member', decode(md5(random()::text), 'hex'), now() + d, r, a
+			FROM (VALUES (1, interval '-31 days', NULL::timestamptz, NULL::timestamptz), (2, interval '-1 day', NULL, NULL),
+			             (3, interval '1 day', now() - interval '40 days', NULL), (4, interval '-40 days', NULL, now() - interval '41 days'),
+			             (5, interval '7 days', NULL, NULL)) v(n, d, r, a)`)
+	}
+	q := e.queue(1)
+	require.Eventually(t, func() bool {
+		js := e.list(q, jobs.PurgeExpiredArgs{}.Kind())
+		done := 0
+		for _, j := range js {
+			if j.State == rivertype.JobStateCompleted {
+				done++
+			}
+		}
+		return done == 2
+	}, 30*time.Second, 100*time.Millisecond, "the maintenance never purged both tenants")
+	for _, s := range []string{"acme", "beta"} {
+		assert.Equal(t, 1, e.tokens(s), "%s: the live refresh token stays", s)
+		assert.Equal(t, 1, e.count(s, "account_tokens"), "%s: the unused unexpired link stays", s)
+		assert.Equal(t, 3, e.count(s, "invitations"), "%s: recently expired, accepted and pending invitations stay", s)
+	}
+	require.Len(t, e.list(q, jobs.MaintenanceArgs{}.Kind()), 1)
+	require.NoError(t, q.Stop(5*time.Second))
+
+	// Another leader starting today finds today's maintenance enqueued.
+	e.queue(1)
+	time.Sleep(3 * time.Second)
+	assert.Len(t, e.list(q, jobs.MaintenanceArgs{}.Kind()), 1)
+}
+
+// exec runs sql in tenant s's schema.
+func (e *env) exec(s, sql string) {
+	err := db.InTenantTx(e.t.Context(), e.d.Pool, db.MustParseSchema(s), func(_ *tenantdb.Queries, tx pgx.Tx) error {
+		_, err := tx.Exec(e.t.Context(), sql)
+		return err
+	})
+	require.NoError(e.t, err)
+}
+
+func (e *env) count(s, table string) int {
+	var n int
+	require.NoError(e.t, e.d.Pool.QueryRow(e.t.Context(), "SELECT count(*) FROM "+s+"."+table).Scan(&n))
+	return n
 }

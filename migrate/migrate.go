@@ -221,7 +221,8 @@ func (m *Migrator) migrateTenantOn(ctx context.Context, c *pgx.Conn, s db.Schema
 
 // applyTenant applies the pending tenant migrations to s on c, each file in
 // one transaction scoped to s that also records its version, in dbmate's
-// file format and schema_migrations table. The caller holds s's lock.
+// file format and schema_migrations table, a statement at a time (see
+// splitStatements). The caller holds s's lock.
 func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
 	files, err := fs.ReadDir(m.Tenant, "tenant")
 	if err != nil {
@@ -256,8 +257,10 @@ func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (i
 					// Its search_path could not be scoped to a transaction.
 					return errors.New("tenant migrations must run in a transaction: remove transaction:false")
 				}
-				if _, err := tx.Exec(ctx, sec.Up); err != nil {
-					return err
+				for _, stmt := range splitStatements(sec.Up) {
+					if _, err := tx.Exec(ctx, stmt); err != nil {
+						return err
+					}
 				}
 			}
 			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.Version)

@@ -34,13 +34,6 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// isUniqueViolation reports whether err is a unique-constraint violation on
-// the named constraint.
-func isUniqueViolation(err error, constraint string) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
-}
-
 // SchemaInUseError is a tenant schema that cannot be dropped because objects
 // outside it (a view, a foreign key, a column of one of its types) depend on
 // objects inside it: dropping it would reach beyond the tenant.

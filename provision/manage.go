@@ -132,11 +132,16 @@ func (s *Service) ListAllDomains(ctx context.Context, schemaName string) ([]Doma
 }
 
 // UserChanges are the fields of a tenant's user to change; a nil field keeps
-// its value.
+// its value. A superuser (admin API, admin UI, CLI) is not held to the
+// tenant API's owner rules: an operator may demote or suspend a tenant's
+// last owner, e.g. to stop abuse.
 type UserChanges struct {
 	Email  *string
 	Staff  *bool
 	Active *bool
+	// Role, when set, also sets is_staff (owner and admin are staff)
+	// unless Staff is set too.
+	Role *string
 }
 
 // UpdateUserByID changes user id of the tenant of schemaName, as UpdateUser
@@ -153,8 +158,17 @@ func (s *Service) UpdateUserByID(ctx context.Context, schemaName string, id int6
 			return User{}, err
 		}
 	}
+	if ch.Role != nil {
+		if !ValidRole(*ch.Role) {
+			return User{}, fieldErr("role", "\"%s\" is not a valid choice.", *ch.Role)
+		}
+		if ch.Staff == nil {
+			staff := *ch.Role != RoleMember
+			ch.Staff = &staff
+		}
+	}
 	out, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		row, err := q.UpdateUserByID(ctx, tenantdb.UpdateUserByIDParams{ID: id, Email: ch.Email, IsStaff: ch.Staff, IsActive: ch.Active})
+		row, err := q.UpdateUserByID(ctx, tenantdb.UpdateUserByIDParams{ID: id, Email: ch.Email, Role: ch.Role, IsStaff: ch.Staff, IsActive: ch.Active})
 		if err != nil || ch.Active == nil || *ch.Active {
 			return row, err
 		}
@@ -166,7 +180,7 @@ func (s *Service) UpdateUserByID(ctx context.Context, schemaName string, id int6
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(out), nil
+	return UserOf(out), nil
 }
 
 // DeleteUserByID deletes user id of the tenant of schemaName and returns
@@ -187,7 +201,7 @@ func (s *Service) DeleteUserByID(ctx context.Context, schemaName string, id int6
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(u), nil
+	return UserOf(u), nil
 }
 
 // userID returns the id of the user username of the tenant of schemaName,

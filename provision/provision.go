@@ -65,6 +65,14 @@ type TenantParams struct {
 	PaidUntil *time.Time
 	// Admin, if not nil, is the tenant's first user.
 	Admin *UserParams
+	// OnCreated, if not nil, runs in the transaction that creates Admin
+	// (which it requires), before it commits: tx is a plain pgx transaction
+	// scoped to the new tenant's schema, fit for jobs.Queue's ...Tx methods
+	// (River's tables are schema-qualified), and c is the tenant's client
+	// row. An error from it rolls the whole tenant back, as any failure of
+	// CreateTenant does: self-service signup sends the owner's verification
+	// email and records the owner's first refresh token here.
+	OnCreated func(ctx context.Context, tx pgx.Tx, c publicdb.Client, owner tenantdb.User) error
 	// demo marks the tenant as made by Demo, the only tenants Demo adds its
 	// user to.
 	demo bool
@@ -132,6 +140,9 @@ func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Cl
 	if err != nil {
 		return publicdb.Client{}, err
 	}
+	if p.OnCreated != nil && p.Admin == nil {
+		return publicdb.Client{}, errors.New("provision: OnCreated needs an Admin to run with")
+	}
 	var hash string
 	if p.Admin != nil {
 		if err := validateUser(*p.Admin, "admin_"); err != nil {
@@ -154,7 +165,7 @@ func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Cl
 		if err != nil {
 			return err
 		}
-		if err := s.build(ctx, schema, client, p.Admin, hash); err != nil {
+		if err := s.build(ctx, schema, client, p, hash); err != nil {
 			// Undo with a context of its own: the caller's may be what failed.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
@@ -176,23 +187,23 @@ func (s *Service) reserve(ctx context.Context, schema db.Schema, p TenantParams,
 		c, err := q.CreateClient(ctx, publicdb.CreateClientParams{
 			SchemaName: schema.String(), Name: p.Name, OnTrial: p.OnTrial, PaidUntil: p.PaidUntil, Demo: p.demo,
 		})
-		if isUniqueViolation(err, "clients_schema_name_key") {
+		if db.IsUniqueViolation(err, "clients_schema_name_key") {
 			return c, fieldErr("schema_name", "A tenant with schema %q already exists.", schema)
 		}
 		if err != nil {
 			return c, err
 		}
 		_, err = q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: true})
-		if isUniqueViolation(err, "domains_domain_key") {
+		if db.IsUniqueViolation(err, "domains_domain_key") {
 			return c, fieldErr("domain", "The domain %q is already in use.", domain)
 		}
 		return c, err
 	})
 }
 
-// build creates and migrates the schema, adds the first user and makes the
-// tenant routable.
-func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client, admin *UserParams, hash string) error {
+// build creates and migrates the schema, adds the first user (running
+// p.OnCreated in its transaction) and makes the tenant routable.
+func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client, p TenantParams, hash string) error {
 	if err := db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
 		return q.CreateTenantSchema(ctx, schema.String())
 	}); err != nil {
@@ -207,10 +218,10 @@ func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client
 	if _, err := s.migrator.MigrateTenantHeld(ctx, schema); err != nil {
 		return err
 	}
-	if admin != nil {
-		first := *admin
+	if p.Admin != nil {
+		first := *p.Admin
 		first.Role = RoleOwner // the tenant's first user owns it
-		if _, err := s.insertUser(ctx, schema, first, hash, "admin_"); err != nil {
+		if err := s.insertOwner(ctx, schema, c, first, hash, p.OnCreated); err != nil {
 			return err
 		}
 	}
@@ -370,7 +381,7 @@ func (s *Service) AddDomain(ctx context.Context, schemaName, domain string, prim
 			}
 		}
 		d, err := q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: primary})
-		if isUniqueViolation(err, "domains_domain_key") {
+		if db.IsUniqueViolation(err, "domains_domain_key") {
 			return d, fieldErr("domain", "The domain %q is already in use.", domain)
 		}
 		return d, err
@@ -422,13 +433,37 @@ func (s *Service) CreateUser(ctx context.Context, schemaName string, u UserParam
 	return s.insertUser(ctx, schema, u, hash, "")
 }
 
+// insertOwner inserts the tenant's first user and runs onCreated, if any,
+// in the same transaction. Without onCreated it is insertUser (the
+// pipelined transaction, cheaper by a round trip).
+func (s *Service) insertOwner(ctx context.Context, schema db.Schema, c publicdb.Client, u UserParams, hash string,
+	onCreated func(ctx context.Context, tx pgx.Tx, c publicdb.Client, owner tenantdb.User) error) error {
+	if onCreated == nil {
+		_, err := s.insertUser(ctx, schema, u, hash, "admin_")
+		return err
+	}
+	err := db.InTenantTx(ctx, s.pool, schema, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		owner, err := q.CreateUser(ctx, tenantdb.CreateUserParams{
+			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff, Role: u.role(),
+		})
+		if err != nil {
+			return err
+		}
+		return onCreated(ctx, tx, c, owner)
+	})
+	if db.IsUniqueViolation(err, "users_username_key") {
+		return fieldErr("admin_username", "A user with that username already exists.")
+	}
+	return err
+}
+
 func (s *Service) insertUser(ctx context.Context, schema db.Schema, u UserParams, hash, prefix string) (tenantdb.User, error) {
 	user, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.CreateUser(ctx, tenantdb.CreateUserParams{
 			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff, Role: u.role(),
 		})
 	})
-	if isUniqueViolation(err, "users_username_key") {
+	if db.IsUniqueViolation(err, "users_username_key") {
 		return user, fieldErr(prefix+"username", "A user with that username already exists.")
 	}
 	return user, err
@@ -447,7 +482,7 @@ func (s *Service) CreateSuperuser(ctx context.Context, u UserParams) (publicdb.S
 	su, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
 		return q.CreateSuperuser(ctx, publicdb.CreateSuperuserParams{Username: u.Username, Email: u.Email, PasswordHash: hash})
 	})
-	if isUniqueViolation(err, "superusers_username_key") {
+	if db.IsUniqueViolation(err, "superusers_username_key") {
 		return su, fieldErr("username", "A superuser with that username already exists.")
 	}
 	return su, err

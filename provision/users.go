@@ -42,11 +42,15 @@ type User struct {
 	IsActive   bool
 	DateJoined time.Time
 	LastLogin  *time.Time
+	// Role is owner, admin or member (RoleOwner...).
+	Role          string
+	EmailVerified bool
 }
 
-func userOf(u tenantdb.User) User {
+// UserOf is the admin's view of a tenant's user row.
+func UserOf(u tenantdb.User) User {
 	return User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-		DateJoined: u.DateJoined, LastLogin: u.LastLogin}
+		DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role, EmailVerified: u.EmailVerified}
 }
 
 // likePatterns turns a search into the one ILIKE pattern matching it as a
@@ -120,7 +124,7 @@ func (s *Service) ListUsers(ctx context.Context, schemaName string, q Query) (Pa
 	p := Page[User]{Items: make([]User, len(rows))}
 	for i, u := range rows {
 		p.Items[i] = User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-			DateJoined: u.DateJoined, LastLogin: u.LastLogin}
+			DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role, EmailVerified: u.EmailVerified}
 		p.Total = u.Total
 	}
 	if len(rows) == 0 && off > 0 {
@@ -151,7 +155,7 @@ func (s *Service) GetUser(ctx context.Context, schemaName string, id int64) (Use
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(u), nil
+	return UserOf(u), nil
 }
 
 // SetUserActive activates or deactivates user id of the tenant of
@@ -176,7 +180,7 @@ func (s *Service) SetUserActive(ctx context.Context, schemaName string, id int64
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(u), nil
+	return UserOf(u), nil
 }
 
 // SetUserPassword sets a new password for user id of the tenant of
@@ -222,7 +226,7 @@ func (s *Service) SetUserPassword(ctx context.Context, schemaName string, id int
 	if err != nil {
 		return User{}, tenantGone(err)
 	}
-	return userOf(u), nil
+	return UserOf(u), nil
 }
 
 // ActiveSuperuser returns superuser id if it exists and is active, or

@@ -121,3 +121,7 @@ func ValidateUser(u UserParams) error { return validateUser(u, "") }
 // ValidateEmail checks an email address ("" is valid): a *FieldError on
 // field if it is not one.
 func ValidateEmail(field, email string) error { return validateEmail(field, email) }
+
+// ValidateName checks a tenant's name as CreateTenant does: a *FieldError
+// on field name if it is blank, too long or not UTF-8.
+func ValidateName(name string) error { return validateName(name) }

@@ -80,28 +80,25 @@ func newAdminDomainJSON(d publicdb.Domain) adminDomainJSON {
 }
 
 type adminUserJSON struct {
-	ID         int64      `json:"id"`
-	Username   string     `json:"username"`
-	Email      string     `json:"email"`
-	IsStaff    bool       `json:"is_staff"`
-	IsActive   bool       `json:"is_active"`
-	DateJoined time.Time  `json:"date_joined"`
-	LastLogin  *time.Time `json:"last_login"`
+	ID            int64      `json:"id"`
+	Username      string     `json:"username"`
+	Email         string     `json:"email"`
+	IsStaff       bool       `json:"is_staff"`
+	IsActive      bool       `json:"is_active"`
+	DateJoined    time.Time  `json:"date_joined"`
+	LastLogin     *time.Time `json:"last_login"`
+	Role          string     `json:"role"`
+	EmailVerified bool       `json:"email_verified"`
 }
 
 func newAdminUserJSON(u provision.User) adminUserJSON {
 	out := adminUserJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-		DateJoined: u.DateJoined.UTC()}
+		DateJoined: u.DateJoined.UTC(), Role: u.Role, EmailVerified: u.EmailVerified}
 	if u.LastLogin != nil {
 		t := u.LastLogin.UTC()
 		out.LastLogin = &t
 	}
 	return out
-}
-
-func tenantUser(u tenantdb.User) provision.User {
-	return provision.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-		DateJoined: u.DateJoined, LastLogin: u.LastLogin}
 }
 
 // adminHandle adapts an admin API handler; every admin handler needs the
@@ -638,7 +635,7 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 			results := make([]adminUserJSON, len(rows))
 			for i, u := range rows {
 				results[i] = newAdminUserJSON(provision.User{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
-					IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin})
+					IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin, Role: u.Role, EmailVerified: u.EmailVerified})
 				total = u.Total
 			}
 			return results, total, err
@@ -656,7 +653,9 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 }
 
 // adminCreateUser answers POST /api/admin/tenants/{schema}/users/
-// {username, email, password, is_staff}.
+// {username, email, password, is_staff, role}: role is admin for a staff
+// user and member otherwise unless given; is_staff follows role unless
+// given.
 func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
 	schema, err := pathSchema(r)
 	if err != nil {
@@ -676,6 +675,12 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
 		u.Password = optionalString(fe, body, "password", false)
 	}
 	u.Staff, _ = optionalBool(fe, body, "is_staff", false)
+	if role := roleField(fe, body); role != nil {
+		u.Role = *role
+		if !field(body, "is_staff").present {
+			u.Staff = u.Role != provision.RoleMember
+		}
+	}
 	if err := fe.err(); err != nil {
 		return err
 	}
@@ -683,7 +688,7 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, newAdminUserJSON(tenantUser(created)))
+	writeJSON(w, http.StatusCreated, newAdminUserJSON(provision.UserOf(created)))
 	return nil
 }
 
@@ -702,7 +707,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // adminUpdateUser answers PATCH /api/admin/tenants/{schema}/users/{id}/
-// {"email", "is_staff", "is_active"}, each optional (a partial update, as
+// {"email", "is_staff", "is_active", "role"}, each optional (a partial update, as
 // DRF's PATCH): deactivating also ends the user's sign-ins. Other fields
 // are ignored, as DRF ignores read-only and unknown ones.
 func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
@@ -719,6 +724,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 		Email:  optionalText(fe, body, "email"),
 		Staff:  patchBool(fe, body, "is_staff"),
 		Active: patchBool(fe, body, "is_active"),
+		Role:   roleField(fe, body),
 	}
 	if err := fe.err(); err != nil {
 		return err

@@ -362,7 +362,16 @@ func TestAdminUsers(t *testing.T) {
 		{"ErrListPage", req{method: "GET", host: public, path: path + "?page=3", bearer: tok}, 404, map[string]any{"detail": "Invalid page."}},
 		{"ErrListUnknownTenant", req{method: "GET", host: public, path: "/api/admin/tenants/nobody/users/", bearer: tok}, 404, nil},
 		{"OKCreate", create(map[string]any{"username": "teacher", "email": "t@school1.com", "password": "longenough", "is_staff": true}), 201,
-			map[string]any{"username": "teacher", "email": "t@school1.com", "is_staff": true, "is_active": true, "last_login": nil}},
+			map[string]any{"username": "teacher", "email": "t@school1.com", "is_staff": true, "is_active": true, "last_login": nil, "role": "admin"}},
+		{"OKCreateOwner", create(map[string]any{"username": "head", "password": "longenough", "role": "owner"}), 201,
+			map[string]any{"username": "head", "is_staff": true, "role": "owner", "email_verified": false}},
+		{"OKCreateStaffMember", create(map[string]any{"username": "aide", "password": "longenough", "role": "member", "is_staff": true}), 201,
+			map[string]any{"username": "aide", "is_staff": true, "role": "member"}},
+		{"ErrCreateBadRole", create(map[string]any{"username": "x", "password": "longenough", "role": "boss"}), 400,
+			map[string]any{"role": []any{`"boss" is not a valid choice.`}}},
+		{"OKPatchRole", patch(user, map[string]any{"role": "admin"}), 200, map[string]any{"role": "admin", "is_staff": true}},
+		{"OKPatchRoleMember", patch(user, map[string]any{"role": "member"}), 200, map[string]any{"role": "member", "is_staff": false}},
+		{"ErrPatchBadRole", patch(user, map[string]any{"role": ""}), 400, map[string]any{"role": []any{`"" is not a valid choice.`}}},
 		{"ErrCreateDuplicate", create(map[string]any{"username": "teacher", "password": "longenough"}), 400,
 			map[string]any{"username": []any{"A user with that username already exists."}}},
 		{"ErrCreateRequired", create(map[string]any{}), 400, map[string]any{"username": required, "password": required}},
@@ -391,9 +400,20 @@ func TestAdminUsers(t *testing.T) {
 		{"ErrSetPasswordRequired", setPassword(user, map[string]any{}), 400, map[string]any{"password": required}},
 		{"ErrSetPasswordUnknown", setPassword(path+"9999/", map[string]any{"password": "longenough"}), 404, nil},
 	})
-	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE username = 'teacher' AND is_staff"))
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE username = 'teacher' AND is_staff AND role = 'admin'"))
 	assert.Equal(t, 0, e.count("SELECT count(*) FROM school2.users WHERE username = 'teacher'"))
-	assert.Equal(t, 2, e.count("SELECT count(*) FROM school1.users WHERE is_active"))
+	assert.Equal(t, 4, e.count("SELECT count(*) FROM school1.users WHERE is_active"))
+
+	// A verified address stays verified when only its case changes, and
+	// is no longer once it is another address, whoever changes it.
+	e.exec("UPDATE school1.users SET email_verified = true WHERE username = 'demo'")
+	r := e.do(patch(user, map[string]any{"email": "X@Y.Z"}))
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, true, r.json(t)["email_verified"])
+	r = e.do(patch(user, map[string]any{"email": "other@school1.com"}))
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, false, r.json(t)["email_verified"])
+	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE username = 'demo' AND NOT email_verified"))
 }
 
 // TestAdminTenantsForeignSchema: the admin API neither adopts nor drops a

@@ -17,7 +17,7 @@ func TestAdminUIJobs(t *testing.T) {
 	e.superuser(suName, suPassword)
 	q, err := jobs.Open(e.db.Pool, jobs.Options{})
 	require.NoError(t, err)
-	res, err := q.Insert(t.Context(), jobs.PurgeRefreshTokensArgs{TenantArgs: jobs.TenantArgs{Schema: "acme"}}, nil)
+	res, err := q.Insert(t.Context(), jobs.PurgeExpiredArgs{TenantArgs: jobs.TenantArgs{Schema: "acme"}}, nil)
 	require.NoError(t, err)
 	id := strconv.FormatInt(res.Job.ID, 10)
 	_, err = e.db.Pool.Exec(t.Context(), `UPDATE river.river_job SET state = 'discarded', attempt = 25, finalized_at = now(),
@@ -30,7 +30,7 @@ func TestAdminUIJobs(t *testing.T) {
 	p := b.get("/admin/jobs/")
 	require.Equal(t, 200, p.status)
 	assert.Contains(t, p.body, `href="/admin/jobs/"`, "in the navigation")
-	assert.Contains(t, p.body, "tenant.purge_refresh_tokens")
+	assert.Contains(t, p.body, "tenant.purge_expired")
 	assert.Contains(t, p.body, "smtp: &lt;connection&gt; refused")
 	assert.Contains(t, p.body, `action="/admin/jobs/`+id+`/retry/"`)
 
@@ -38,7 +38,7 @@ func TestAdminUIJobs(t *testing.T) {
 	p = b.post("/admin/jobs/"+id+"/retry/", url.Values{"csrf_token": {csrf}})
 	require.Equal(t, http.StatusSeeOther, p.status, p.body)
 	p = b.get("/admin/jobs/")
-	assert.Contains(t, p.body, "Job "+id+" (tenant.purge_refresh_tokens) will run again now.")
+	assert.Contains(t, p.body, "Job "+id+" (tenant.purge_expired) will run again now.")
 	assert.Contains(t, p.body, "No failed jobs.")
 	assert.Equal(t, http.StatusNotFound, b.post("/admin/jobs/999999/retry/", url.Values{"csrf_token": {csrf}}).status)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -58,6 +59,7 @@ var adminFuncs = template.FuncMap{
 		}
 		return m, nil
 	},
+	"roles": func() []string { return []string{provision.RoleMember, provision.RoleAdmin, provision.RoleOwner} },
 	"date": func(t *time.Time) string {
 		if t == nil {
 			return "—"
@@ -665,11 +667,13 @@ func (s *Server) adminCreateUserUI(w http.ResponseWriter, r *http.Request, sess 
 	if err != nil {
 		return err
 	}
-	f := formOf(r, "username", "email", "password", "is_staff")
+	f := formOf(r, "username", "email", "password", "role")
 	f.require("username", "password")
 	if len(f.Errors) == 0 {
+		role := cmp.Or(f.Values["role"], provision.RoleMember)
 		u, err := s.prov.CreateUser(r.Context(), schema, provision.UserParams{
-			Username: f.Values["username"], Email: f.Values["email"], Password: f.Values["password"], Staff: f.Values["is_staff"] != "",
+			Username: f.Values["username"], Email: f.Values["email"], Password: f.Values["password"],
+			Role: role, Staff: role != provision.RoleMember,
 		})
 		if err != nil && !f.fail(err) {
 			return err

@@ -95,7 +95,8 @@ func (s *Server) tenantUser(r *http.Request) (provision.Tenant, provision.User, 
 }
 
 // adminUserUI shows (GET) and handles (POST) the edit form of a tenant
-// user, their email and staff role: /admin/tenants/{schema}/users/{id}/.
+// user, their email and role (is_staff follows the role):
+// /admin/tenants/{schema}/users/{id}/.
 func (s *Server) adminUserUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
 	t, u, err := s.tenantUser(r)
 	if err != nil {
@@ -103,15 +104,16 @@ func (s *Server) adminUserUI(w http.ResponseWriter, r *http.Request, sess *admin
 	}
 	f, status := emptyForm(), http.StatusOK
 	f.Values["email"] = u.Email
-	if u.IsStaff {
-		f.Values["is_staff"] = "on"
-	}
+	f.Values["role"] = u.Role
 	if r.Method == http.MethodPost {
-		f = formOf(r, "email", "is_staff")
+		f = formOf(r, "email", "role")
 		noNUL(f, "email")
+		if f.Values["role"] == "" { // absent: unchanged
+			f.Values["role"] = u.Role
+		}
 		if len(f.Errors) == 0 {
-			email, staff := f.Values["email"], f.Values["is_staff"] != ""
-			_, err := s.prov.UpdateUserByID(r.Context(), t.Schema, u.ID, provision.UserChanges{Email: &email, Staff: &staff})
+			email, role := f.Values["email"], f.Values["role"]
+			_, err := s.prov.UpdateUserByID(r.Context(), t.Schema, u.ID, provision.UserChanges{Email: &email, Role: &role})
 			if err != nil && !f.fail(err) {
 				return err
 			}

@@ -291,18 +291,24 @@ func TestAdminUICSRF(t *testing.T) {
 		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/active/", url.Values{"active": {"false"}}},
 		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/password/", url.Values{"password": {"hijacked"}}},
 		{"/admin/tenants/school1/settings/", url.Values{"name": {"Hijacked"}}},
-		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/", url.Values{"email": {"eve@evil.example"}, "is_staff": {"on"}}},
+		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/", url.Values{"email": {"eve@evil.example"}, "role": {"member"}}},
 		{"/admin/tenants/school1/users/" + strconv.Itoa(demoID) + "/delete/", url.Values{}},
 		{"/admin/superusers/" + strconv.FormatInt(otherID, 10) + "/password/", url.Values{"password": {"hijacked"}}},
 		{"/admin/superusers/" + strconv.FormatInt(otherID, 10) + "/delete/", url.Values{}},
 		{"/admin/logout/", url.Values{}},
+	}
+	// A token that differs from the session's in its first character (a
+	// fixed "x" was the session's own token whenever that began with x).
+	wrong := "x" + csrf[1:]
+	if csrf[0] == 'x' {
+		wrong = "y" + csrf[1:]
 	}
 	for _, c := range posts {
 		t.Run("ErrNoToken"+c.path, func(t *testing.T) {
 			assert.Equal(t, http.StatusForbidden, b.post(c.path, with(c.form, "")).status)
 		})
 		t.Run("ErrWrongToken"+c.path, func(t *testing.T) {
-			assert.Equal(t, http.StatusForbidden, b.post(c.path, with(c.form, "x"+csrf[1:])).status)
+			assert.Equal(t, http.StatusForbidden, b.post(c.path, with(c.form, wrong)).status)
 		})
 		t.Run("ErrOtherSessionsToken"+c.path, func(t *testing.T) {
 			assert.Equal(t, http.StatusForbidden, b.post(c.path, with(c.form, otherCSRF)).status)
@@ -440,10 +446,10 @@ func TestAdminUITenants(t *testing.T) {
 		assert.Equal(t, 1, e.count("SELECT count(*) FROM domains WHERE domain = 'school1.localhost'"))
 	})
 	t.Run("Users", func(t *testing.T) {
-		p := b.post("/admin/tenants/acme/users/", form("username", "teacher", "email", "t@acme.com", "password", "longenough", "is_staff", "on"))
+		p := b.post("/admin/tenants/acme/users/", form("username", "teacher", "email", "t@acme.com", "password", "longenough", "role", "admin"))
 		require.Equal(t, http.StatusSeeOther, p.status, p.body)
-		assert.Equal(t, 1, e.count("SELECT count(*) FROM acme.users WHERE username = 'teacher' AND is_staff"))
-		p = b.post("/admin/tenants/acme/users/", form("username", "teacher", "password", "longenough"))
+		assert.Equal(t, 1, e.count("SELECT count(*) FROM acme.users WHERE username = 'teacher' AND is_staff AND role = 'admin'"))
+		p = b.post("/admin/tenants/acme/users/", form("username", "teacher", "password", "longenough", "role", "member"))
 		require.Equal(t, http.StatusBadRequest, p.status)
 		assert.Contains(t, p.body, `id="user-username-error">A user with that username already exists.`)
 		assert.NotContains(t, p.body, `value="longenough"`)

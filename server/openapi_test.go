@@ -104,7 +104,7 @@ const sampleAdminTenant = `{"id": 1, "schema_name": "acme", "name": "ACME", "sta
 	"paid_until": "2030-01-31", "created_at": "2025-01-02T03:04:05Z", "primary_domain": "acme.localhost", "domains": ["acme.localhost"]}`
 
 const sampleAdminUser = `{"id": 3, "username": "boss", "email": "", "is_staff": true, "is_active": false,
-	"date_joined": "2025-01-02T03:04:05Z", "last_login": null}`
+	"date_joined": "2025-01-02T03:04:05Z", "last_login": null, "role": "admin", "email_verified": false}`
 
 func TestOpenAPIDocumentValidates(t *testing.T) {
 	doc, _, _ := loadOpenAPI(t)

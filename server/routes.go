@@ -44,6 +44,7 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(p, "/", s.handle(s.welcome), http.MethodGet)
 	s.adminAPI(p)
 	s.adminUI(p)
+	route(p, "/api/signup/", s.handle(s.signup), http.MethodPost)
 
 	a := s.newRouter()
 	route(a, "/health/", http.HandlerFunc(s.health), http.MethodGet)

@@ -14,8 +14,9 @@ import (
 
 // registeredOperations walks the routers of tenant hosts, of the public
 // host and of every host and returns each "METHOD /path/" they serve, paths
-// with their trailing slash. HEAD (implied by GET) and the HTML admin under
-// /admin/ are left out: neither is part of the JSON API.
+// with their trailing slash. HEAD (implied by GET), the HTML admin under
+// /admin/ and the HTML account pages under /accounts/ are left out: none is
+// part of the JSON API.
 func registeredOperations(t *testing.T) map[string]bool {
 	t.Helper()
 	s := &Server{}
@@ -30,7 +31,6 @@ func registeredOperations(t *testing.T) map[string]bool {
 				return err
 			}
 			if strings.HasPrefix(path, "/admin") || strings.HasPrefix(path, "/accounts/") {
-				// The account pages are HTML too.
 				return nil
 			}
 			methods, err := route.GetMethods()

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -173,8 +171,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		created, err := q.CreateUser(ctx, tenantdb.CreateUserParams{
 			Username: p.Username, Email: p.Email, PasswordHash: hash, IsStaff: p.Staff, Role: p.Role,
 		})
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "users_username_key" {
+		if db.IsUniqueViolation(err, "users_username_key") {
 			return response{}, fieldErrors{"username": {"A user with that username already exists."}}.err()
 		}
 		if err != nil {

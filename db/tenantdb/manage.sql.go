@@ -37,7 +37,8 @@ func (q *Queries) DeleteUserByID(ctx context.Context, id int64) (User, error) {
 const updateUserByID = `-- name: UpdateUserByID :one
 
 UPDATE users
-SET email = coalesce($1::text, email),
+SET email_verified = email_verified AND lower(email) = lower(coalesce($1::text, email)),
+    email = coalesce($1::text, email),
     role = coalesce($2::text, role),
     is_staff = coalesce($3::boolean, is_staff),
     is_active = coalesce($4::boolean, is_active)
@@ -56,6 +57,7 @@ type UpdateUserByIDParams struct {
 // Queries of the admin's management operations (see provision/manage.go).
 // UpdateUserByID changes the fields given (a NULL argument keeps the column);
 // the admin's and the tenant's own user management (/api/users/) share it.
+// A new email address is not verified, whoever set it.
 func (q *Queries) UpdateUserByID(ctx context.Context, arg UpdateUserByIDParams) (User, error) {
 	row := q.db.QueryRow(ctx, updateUserByID,
 		arg.Email,

@@ -2,9 +2,11 @@
 
 -- Roles of a tenant's users (issue #12): owner, admin, member. The
 -- permission table in server/permissions.go says what each may do.
-ALTER TABLE users
-    ADD COLUMN role text NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member')),
-    ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
+-- One action per ALTER TABLE, and the constraint apart: Citus refuses an
+-- ADD COLUMN with a constraint in a distributed schema.
+ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'member';
+ALTER TABLE users ADD CONSTRAINT users_role_check CHECK (role IN ('owner', 'admin', 'member'));
+ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
 
 -- Existing data: the tenant's first staff user (by id) becomes its owner,
 -- the other staff users admins; everyone else stays a member. is_staff stays

@@ -3,8 +3,10 @@
 -- name: UpdateUserByID :one
 -- UpdateUserByID changes the fields given (a NULL argument keeps the column);
 -- the admin's and the tenant's own user management (/api/users/) share it.
+-- A new email address is not verified, whoever set it.
 UPDATE users
-SET email = coalesce(sqlc.narg('email')::text, email),
+SET email_verified = email_verified AND lower(email) = lower(coalesce(sqlc.narg('email')::text, email)),
+    email = coalesce(sqlc.narg('email')::text, email),
     role = coalesce(sqlc.narg('role')::text, role),
     is_staff = coalesce(sqlc.narg('is_staff')::boolean, is_staff),
     is_active = coalesce(sqlc.narg('is_active')::boolean, is_active)
