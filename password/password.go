@@ -5,7 +5,6 @@ package password
 
 import (
 	"context"
-	"errors"
 	"runtime"
 
 	"github.com/alexedwards/argon2id"
@@ -14,12 +13,6 @@ import (
 // Params are the argon2id costs: OWASP's first recommendation
 // (19 MiB, 2 passes, 1 lane).
 var Params = argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-
-// ErrTooShort is returned by Validate for a password under MinLength.
-var ErrTooShort = errors.New("password is too short")
-
-// MinLength is the shortest password accepted when one is set.
-const MinLength = 6
 
 // Hasher hashes and verifies passwords, at most a fixed number at a time.
 type Hasher struct {
@@ -71,14 +64,6 @@ func (h *Hasher) Verify(ctx context.Context, plain, hash string) (bool, error) {
 		return false, err
 	}
 	return ok, nil
-}
-
-// Validate returns ErrTooShort for a password shorter than MinLength.
-func Validate(plain string) error {
-	if len([]rune(plain)) < MinLength {
-		return ErrTooShort
-	}
-	return nil
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {

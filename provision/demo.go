@@ -51,7 +51,9 @@ func (s *Service) Demo(ctx context.Context) ([]DemoResult, error) {
 	var results []DemoResult
 	for _, t := range demoTenants {
 		res := DemoResult{Schema: t.Schema, Domain: t.Domain}
-		user := UserParams{Username: DemoUsername, Email: DemoUsername + "@" + t.Schema + ".com", Password: DemoPassword}
+		// DemoPassword breaks the password rules on purpose: it is the
+		// seed's fixed credential (see UserParams.fixture), not a choice.
+		user := UserParams{Username: DemoUsername, Email: DemoUsername + "@" + t.Schema + ".com", Password: DemoPassword, fixture: true}
 		c, err := s.GetTenant(ctx, t.Schema)
 		switch {
 		case errors.Is(err, ErrNotFound):

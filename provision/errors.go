@@ -15,6 +15,17 @@ var ErrNotFound = errors.New("not found")
 type FieldError struct {
 	Field   string
 	Message string
+	// Messages, when set, are every message of the field (a password that
+	// breaks several rules); Message is then all of them in one line.
+	Messages []string
+}
+
+// All returns every message of the field.
+func (e *FieldError) All() []string {
+	if len(e.Messages) > 0 {
+		return e.Messages
+	}
+	return []string{e.Message}
 }
 
 func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }

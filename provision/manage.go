@@ -325,7 +325,20 @@ func (s *Service) DeleteSuperuserByID(ctx context.Context, id int64) (Superuser,
 // access tokens, run out on their own). It returns a *FieldError (password)
 // for an invalid password and ErrNotFound for an unknown superuser.
 func (s *Service) SetSuperuserPasswordByID(ctx context.Context, id int64, plain string) (Superuser, error) {
-	if err := validatePassword("password", plain); err != nil {
+	if plain == "" {
+		return Superuser{}, fieldErr("password", "This field is required.")
+	}
+	// The rules compare the password with the superuser's username and email.
+	cur, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Superuser, error) {
+		return q.GetSuperuserByID(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Superuser{}, ErrNotFound
+	}
+	if err != nil {
+		return Superuser{}, err
+	}
+	if err := checkPassword("password", plain, cur.Username, cur.Email); err != nil {
 		return Superuser{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, plain)
@@ -375,8 +388,8 @@ func (s *Service) DeleteSuperuser(ctx context.Context, username string) (Superus
 // SetSuperuserPassword is SetSuperuserPasswordByID for the superuser
 // username.
 func (s *Service) SetSuperuserPassword(ctx context.Context, username, plain string) (Superuser, error) {
-	if err := validatePassword("password", plain); err != nil {
-		return Superuser{}, err
+	if plain == "" {
+		return Superuser{}, fieldErr("password", "This field is required.")
 	}
 	su, err := s.GetSuperuser(ctx, username)
 	if err != nil {

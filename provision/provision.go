@@ -88,6 +88,10 @@ type UserParams struct {
 	// member for anyone else (as the roles migration mapped existing users).
 	// A tenant's first user (TenantParams.Admin) is always its owner.
 	Role string
+	// fixture marks the demo user, whose password is fixed data (demo123,
+	// as the Django starter's README and clients promise), not a choice a
+	// person made: the password rules are not applied to it.
+	fixture bool
 }
 
 // The roles of a tenant's users (see server/permissions.go for what each

@@ -183,7 +183,7 @@ func ValidateTenant(p TenantParams) []*FieldError {
 		if errors.As(err, &fe) && fe.Field != "admin_password" {
 			// validateUser stops at its first error; the password is
 			// checked on its own too.
-			add(validatePassword("admin_password", p.Admin.Password))
+			add(checkPassword("admin_password", p.Admin.Password, p.Admin.Username, p.Admin.Email))
 		}
 	}
 	return errs

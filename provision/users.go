@@ -12,7 +12,6 @@ import (
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
-	"github.com/tenantctl/tenantctl/password"
 )
 
 // MaxPageSize is the most rows one search returns.
@@ -194,7 +193,20 @@ func (s *Service) SetUserPassword(ctx context.Context, schemaName string, id int
 	if err != nil {
 		return User{}, err
 	}
-	if err := validatePassword("password", plain); err != nil {
+	if plain == "" {
+		return User{}, fieldErr("password", "This field is required.")
+	}
+	// The rules compare the password with the user's username and email.
+	cur, err := db.ReadTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		return q.GetUserByID(ctx, id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, tenantGone(err)
+	}
+	if err := checkPassword("password", plain, cur.Username, cur.Email); err != nil {
 		return User{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, plain)
@@ -215,16 +227,6 @@ func (s *Service) SetUserPassword(ctx context.Context, schemaName string, id int
 		return User{}, tenantGone(err)
 	}
 	return UserOf(u), nil
-}
-
-func validatePassword(field, plain string) error {
-	if plain == "" {
-		return fieldErr(field, "This field is required.")
-	}
-	if err := password.Validate(plain); err != nil {
-		return fieldErr(field, "This password is too short. It must contain at least %d characters.", password.MinLength)
-	}
-	return nil
 }
 
 // ActiveSuperuser returns superuser id if it exists and is active, or

@@ -73,13 +73,31 @@ func validateUser(u UserParams, prefix string) error {
 	if u.Role != "" && !ValidRole(u.Role) {
 		return fieldErr(prefix+"role", "\"%s\" is not a valid choice.", u.Role)
 	}
-	if u.Password == "" {
-		return fieldErr(prefix+"password", "This field is required.")
+	if u.fixture && u.Password != "" {
+		return nil
 	}
-	if err := password.Validate(u.Password); err != nil {
-		return fieldErr(prefix+"password", "This password is too short. It must contain at least %d characters.", password.MinLength)
+	return checkPassword(prefix+"password", u.Password, u.Username, u.Email)
+}
+
+// checkPassword applies the password rules (password.Check) to the
+// password plain of the user username with address email: a *FieldError
+// on field with every rule it breaks, or "This field is required." for an
+// empty one.
+func checkPassword(field, plain, username, email string) error {
+	if plain == "" {
+		return fieldErr(field, "This field is required.")
+	}
+	if msgs := password.Check(plain, password.Username(username), password.Email(email)); len(msgs) > 0 {
+		return &FieldError{Field: field, Message: strings.Join(msgs, " "), Messages: msgs}
 	}
 	return nil
+}
+
+// CheckPassword applies the password rules to a new password of the user
+// username with address email, as every flow setting a password does: a
+// *FieldError on field listing every rule it breaks, or nil.
+func CheckPassword(field, plain, username, email string) error {
+	return checkPassword(field, plain, username, email)
 }
 
 // validateEmail checks an email address; "" (no email) is valid.
@@ -96,6 +114,8 @@ func validateEmail(field, email string) error {
 
 // ValidateUser checks a new user's fields as CreateUser does: a
 // *FieldError (username, email, role or password) for the first invalid one.
+// The password gets the full rules (CheckPassword), against this user's
+// username and email.
 func ValidateUser(u UserParams) error { return validateUser(u, "") }
 
 // ValidateEmail checks an email address ("" is valid): a *FieldError on

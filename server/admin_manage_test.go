@@ -262,8 +262,8 @@ func TestAdminSuperusers(t *testing.T) {
 	e.run(t, []scenario{
 		{"OKList", list, 200, map[string]any{"count": float64(3), "next": nil, "previous": nil}},
 		{"ErrListPage", req{method: "GET", host: public, path: "/api/admin/superusers/?page=2", bearer: tok}, 404, map[string]any{"detail": "Invalid page."}},
-		{"ErrSetPasswordShort", setPassword(otherID, map[string]any{"password": "short"}), 400,
-			map[string]any{"password": []any{"This password is too short. It must contain at least 6 characters."}}},
+		{"ErrSetPasswordShort", setPassword(otherID, map[string]any{"password": "Qz9!"}), 400,
+			map[string]any{"password": []any{"This password is too short. It must contain at least 8 characters."}}},
 		{"ErrSetPasswordRequired", setPassword(otherID, map[string]any{}), 400, map[string]any{"password": []any{"This field is required."}}},
 		{"ErrSetPasswordUnknown", setPassword(9999, map[string]any{"password": "longenough"}), 404, nil},
 	})

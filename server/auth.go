@@ -58,6 +58,18 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 	if !ok || !u.IsActive {
 		return errBadCredential
 	}
+	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
+		// Checked once the password proved right, so that it tells nothing
+		// to whoever does not know it; the attempt is given back, as for
+		// any correct password.
+		err := db.InTenant(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) error {
+			return q.ThrottleSucceeded(ctx, attempt.keys)
+		})
+		if err != nil {
+			return err
+		}
+		return errUnverified
+	}
 	user := tenantdb.User{ID: u.ID, Username: u.Username, Email: u.Email}
 	requestInfoFrom(ctx).userID = user.ID
 	pair, err := s.tokens.IssuePair(tokenUser(user, t), uuid.Nil)
@@ -154,6 +166,9 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		if err != nil {
 			return response{}, err
+		}
+		if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
+			return response{}, errUnverified // rolls the rotation back
 		}
 		pair, err := s.tokens.IssuePair(tokenUser(u, t), family)
 		if err != nil {

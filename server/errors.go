@@ -113,7 +113,7 @@ func toAPIError(err error) (*apiError, bool) {
 	case errors.As(err, &ae):
 		return ae, false
 	case errors.As(err, &fe):
-		return &apiError{status: http.StatusBadRequest, body: map[string][]string{fe.Field: {fe.Message}}}, false
+		return &apiError{status: http.StatusBadRequest, body: map[string][]string{fe.Field: fe.All()}}, false
 	case errors.As(err, &se):
 		// Objects outside the schema depend on it: nothing was dropped.
 		return errDetail(http.StatusBadRequest, se.Error()), false

@@ -69,7 +69,7 @@ func TestRequestOutlivesTenant(t *testing.T) {
 			if recreate {
 				_, err := e.prov.CreateTenant(ctx, provision.TenantParams{
 					Schema: "school1", Name: "School 1 again", Domain: "school1.localhost",
-					Admin: &provision.UserParams{Username: "demo", Password: provision.DemoPassword},
+					Admin: &provision.UserParams{Username: "demo", Password: tenantPassword},
 				})
 				require.NoError(t, err)
 			}

@@ -27,6 +27,9 @@ const (
 	invitationsList   action = "invitations.list"
 	invitationsCreate action = "invitations.create"
 	invitationsDelete action = "invitations.delete"
+	// A user's own account (passwords.go).
+	passwordChange action = "password.change"
+	emailResend    action = "email.resend_verification"
 )
 
 const (
@@ -57,6 +60,8 @@ var permissions = map[action][]string{
 	invitationsList:   {owner, admin},
 	invitationsCreate: {owner, admin}, // only an owner invites an owner (invitations.go)
 	invitationsDelete: {owner, admin},
+	passwordChange:    everyone,
+	emailResend:       everyone,
 }
 
 // can reports whether a user of role may do act.

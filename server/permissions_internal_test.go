@@ -26,6 +26,8 @@ func TestPermissionTable(t *testing.T) {
 		invitationsList:   {owner: true, admin: true, member: false},
 		invitationsCreate: {owner: true, admin: true, member: false},
 		invitationsDelete: {owner: true, admin: true, member: false},
+		passwordChange:    {owner: true, admin: true, member: true},
+		emailResend:       {owner: true, admin: true, member: true},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {

@@ -16,8 +16,22 @@ import (
 func provisionParams(i int) provision.TenantParams {
 	return provision.TenantParams{
 		Schema: fmt.Sprintf("school%d", i), Name: fmt.Sprintf("School %d", i), Domain: fmt.Sprintf("school%d.localhost", i),
-		Admin: &provision.UserParams{Username: "demo", Password: "demo123"},
+		Admin: &provision.UserParams{Username: "demo", Password: tenantPassword},
 	}
+}
+
+// tenantPassword is the password of the demo user of the tenants tests
+// make with provisionParams: the seed's demo123 is fixed data that only
+// tenantctl demo may set (the password rules refuse it).
+const tenantPassword = "School-Admin-Pass-9"
+
+// demoPassword is the password of user demo on host: demo123 on the seed's
+// tenants, tenantPassword on those made by provisionParams.
+func demoPassword(host string) string {
+	if host == school1 || host == school2 {
+		return provision.DemoPassword
+	}
+	return tenantPassword
 }
 
 func TestPublicHost(t *testing.T) {

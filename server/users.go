@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -241,7 +244,8 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 	demote := role != nil && *role != provision.RoleOwner
 	deactivate := active != nil && !*active
 	ctx := r.Context()
-	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
+	link := s.tenantLink(r)
+	return a.txMail(ctx, w, func(q *tenantdb.Queries, tx pgx.Tx, u tenantdb.User) (response, error) {
 		if err := allow(u.Role, usersUpdate); err != nil {
 			return response{}, err
 		}
@@ -263,6 +267,18 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		}
 		if deactivate {
 			if err := q.RevokeUserRefreshTokens(ctx, target.ID); err != nil {
+				return response{}, err
+			}
+		}
+		if email != nil && !strings.EqualFold(*email, target.Email) {
+			// A new address is not verified: mark it so, and send it a
+			// link, in this transaction (the link to the old address stops
+			// working, as UseAccountToken checks the address).
+			if err := q.SetEmailUnverified(ctx, out.ID); err != nil {
+				return response{}, err
+			}
+			out.EmailVerified = false
+			if err := s.sendVerification(ctx, tx, a.tenant.Schema, out, link); err != nil {
 				return response{}, err
 			}
 		}

@@ -72,7 +72,7 @@ func TestUsersCRUD(t *testing.T) {
 		{"ErrPasswordRequired", as("POST", "/api/users/", map[string]any{"username": "nopw"}), 400,
 			map[string]any{"password": []any{"This field is required."}}},
 		{"ErrPasswordShort", as("POST", "/api/users/", map[string]any{"username": "shortpw", "password": "abc"}), 400,
-			map[string]any{"password": []any{"This password is too short. It must contain at least 6 characters."}}},
+			map[string]any{"password": []any{"This password is too short. It must contain at least 8 characters."}}},
 		{"ErrEmailInvalid", as("POST", "/api/users/", map[string]any{"username": "bademail", "email": "nope", "password": userPassword}), 400,
 			map[string]any{"email": []any{"Enter a valid email address."}}},
 		{"ErrRoleInvalid", as("POST", "/api/users/", map[string]any{"username": "boss", "password": userPassword, "role": "boss"}), 400,

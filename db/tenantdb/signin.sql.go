@@ -15,7 +15,8 @@ SELECT a.wait::integer AS wait_seconds,
        coalesce(u.username, '')::text AS username,
        coalesce(u.email, '')::text AS email,
        coalesce(u.password_hash, '')::text AS password_hash,
-       coalesce(u.is_active, false)::boolean AS is_active
+       coalesce(u.is_active, false)::boolean AS is_active,
+       coalesce(u.email_verified, false)::boolean AS email_verified
 FROM public.signin_attempt($1::bytea[], $2::integer[], $3::integer) AS a (wait)
 LEFT JOIN users u ON u.username = $4::text
 `
@@ -28,12 +29,13 @@ type StartSignInParams struct {
 }
 
 type StartSignInRow struct {
-	WaitSeconds  int32
-	ID           int64
-	Username     string
-	Email        string
-	PasswordHash string
-	IsActive     bool
+	WaitSeconds   int32
+	ID            int64
+	Username      string
+	Email         string
+	PasswordHash  string
+	IsActive      bool
+	EmailVerified bool
 }
 
 // StartSignIn counts a sign-in attempt against its throttle keys
@@ -57,6 +59,7 @@ func (q *Queries) StartSignIn(ctx context.Context, arg StartSignInParams) (Start
 		&i.Email,
 		&i.PasswordHash,
 		&i.IsActive,
+		&i.EmailVerified,
 	)
 	return i, err
 }

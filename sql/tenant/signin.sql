@@ -10,6 +10,7 @@ SELECT a.wait::integer AS wait_seconds,
        coalesce(u.username, '')::text AS username,
        coalesce(u.email, '')::text AS email,
        coalesce(u.password_hash, '')::text AS password_hash,
-       coalesce(u.is_active, false)::boolean AS is_active
+       coalesce(u.is_active, false)::boolean AS is_active,
+       coalesce(u.email_verified, false)::boolean AS email_verified
 FROM public.signin_attempt(@keys::bytea[], @limits::integer[], @window_secs::integer) AS a (wait)
 LEFT JOIN users u ON u.username = @username::text;
