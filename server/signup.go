@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -23,10 +24,11 @@ import (
 )
 
 // Signups are throttled per client address in the sign-in throttle's table
-// (throttle.go), under keys of their own. The window is the sign-in
-// throttle's: the table's rows are pruned by whichever caller's window, so a
-// longer one would silently shrink to it.
-const maxSignupsPerAddr = 5 // per client address and throttleWindow
+// (throttle.go), under keys of their own, each counted in its own window.
+const (
+	maxSignupsPerAddr = 10 // per client address and signupWindow
+	signupWindow      = time.Hour
+)
 
 // subdomainPattern is what a subdomain may be: it is the tenant's schema
 // name (lower-case letters, digits, underscores, not starting with a digit)
@@ -78,7 +80,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	addr := clientAddr(r)
 	wait, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (int32, error) {
 		return q.SignupAttempt(ctx, publicdb.SignupAttemptParams{
-			Keys: [][]byte{throttleKey("signup", addr)}, Limits: []int32{maxSignupsPerAddr}, WindowSecs: windowSecs,
+			Keys: [][]byte{throttleKey("signup", addr)}, Limits: []int32{maxSignupsPerAddr}, WindowSecs: int32(signupWindow / time.Second),
 		})
 	})
 	if err != nil {

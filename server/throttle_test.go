@@ -60,6 +60,20 @@ func TestThrottleWindow(t *testing.T) {
 		attempt(k)
 	}
 	assert.Equal(t, 1, count("SELECT count(*) FROM signin_attempts"), "until none is left")
+
+	// A key counted in a long window is not pruned by attempts counted in
+	// short ones once a short window has passed: each row ends with its own.
+	long := throttleKey("long")
+	_, err := d.Pool.Exec(ctx, "SELECT public.signin_attempt(ARRAY[$1::bytea], ARRAY[1], 3600)", long)
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond)
+	for range 3 {
+		attempt(throttleKey("short"))
+	}
+	assert.Equal(t, 1, count("SELECT count(*) FROM signin_attempts WHERE key = $1", long), "the hour's count stays")
+	var wait int
+	require.NoError(t, d.Pool.QueryRow(ctx, "SELECT public.signin_attempt(ARRAY[$1::bytea], ARRAY[1], 3600)", long).Scan(&wait))
+	assert.Greater(t, wait, 3500, "still refused for most of the hour")
 }
 
 func TestSignInKeys(t *testing.T) {
