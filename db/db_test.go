@@ -78,7 +78,7 @@ func setup(t *testing.T) (*pgxpool.Pool, *atomic.Int64, chan string) {
 	prov := provision.New(d.Pool, d.Migrator, password.NewHasher(1))
 	for _, s := range []string{"acme", "beta"} {
 		_, err := prov.CreateTenant(t.Context(), provision.TenantParams{Schema: s, Name: s, Domain: s + ".example.com",
-			Admin: &provision.UserParams{Username: "u", Password: "password1"}})
+			Admin: &provision.UserParams{Username: "u", Password: "Harbour-Lamp-71"}})
 		require.NoError(t, err)
 	}
 	cfg, err := pgxpool.ParseConfig(d.URL)
@@ -415,7 +415,7 @@ func TestPlansLimit(t *testing.T) {
 	prov := provision.New(d.Pool, d.Migrator, password.NewHasher(1))
 	for _, s := range []string{"acme", "beta"} {
 		_, err := prov.CreateTenant(ctx, provision.TenantParams{Schema: s, Name: s, Domain: s + ".example.com",
-			Admin: &provision.UserParams{Username: "u_" + s, Password: "password1"}})
+			Admin: &provision.UserParams{Username: "u_" + s, Password: "Harbour-Lamp-71"}})
 		require.NoError(t, err)
 	}
 	_, err := db.Open(ctx, d.URL, db.Limits{Schemas: 0})

@@ -58,7 +58,7 @@ func TestKilledTenantCreate(t *testing.T) {
 	d := dbtest.New(t)
 	ctx := t.Context()
 	args := []string{"tenant", "create", "--schema", "killme", "--name", "Kill Me", "--domain", "killme.localhost",
-		"--admin-username", "admin", "--admin-password", "password1"}
+		"--admin-username", "admin", "--admin-password", "Harbour-Lamp-71"}
 	routable := func() bool {
 		_, err := db.InPublicV(ctx, d.Pool, func(q *publicdb.Queries) (publicdb.ResolveDomainRow, error) {
 			return q.ResolveDomain(ctx, "killme.localhost")
