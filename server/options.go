@@ -232,6 +232,13 @@ var apiViews = map[string]apiView{
 		description: "Verifies an email address with the token of a verification link."},
 	"/api/email/verify/resend/": {name: "Resend Email Verification", auth: authTenant, perm: emailResend,
 		description: "Emails the signed-in user a new verification link."},
+	"/api/signup/": {name: "Signup", post: fields{
+		{name: "organization", Type: "string", Required: true, Label: "Organization", MaxLength: 100},
+		{name: "subdomain", Type: "string", Required: true, Label: "Subdomain", MaxLength: 63},
+		stringInput("username", "Username"),
+		{name: "email", Type: "email", Required: true, Label: "Email address", MaxLength: 254},
+		stringInput("password", "Password"),
+	}, description: "Creates a tenant on <subdomain>.TENANT_BASE_DOMAIN with the caller as its owner, emails a verification link, and returns the schema, the domain and a token pair valid there."},
 	"/api/admin/token/": {name: "Admin Token Obtain", post: fields{stringInput("username", "Username"), stringInput("password", "Password")},
 		description: "Takes a superuser's credentials and returns an admin access token."},
 }

@@ -255,6 +255,10 @@ func TestSignupPublicHostOnly(t *testing.T) {
 	r = e.do(req{method: "OPTIONS", host: public, path: "/api/signup/"})
 	assert.Equal(t, http.StatusOK, r.status)
 	assert.Equal(t, "Signup", r.json(t)["name"])
+	post := r.json(t)["actions"].(map[string]any)["POST"].(map[string]any)
+	for _, f := range []string{"organization", "subdomain", "username", "email", "password"} {
+		assert.Equal(t, true, post[f].(map[string]any)["required"], f)
+	}
 }
 
 func TestSignupThrottled(t *testing.T) {
