@@ -105,6 +105,16 @@ func TestSignup(t *testing.T) {
 		require.NoError(t, e.db.Pool.QueryRow(ctx,
 			`SELECT count(*) FROM acme.account_tokens WHERE token_hash = $1`, []byte(secret)).Scan(&n))
 		assert.Zero(t, n, "only the hash is stored")
+
+		// The end of the flow: the link's token verifies the owner's address
+		// on the new tenant's host, once.
+		verify := req{method: "POST", host: "acme.localhost:8000", path: "/api/email/verify/", body: map[string]string{"token": secret}}
+		r := e.do(verify)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		var verified bool
+		require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT email_verified FROM acme.users WHERE username = 'alice'`).Scan(&verified))
+		assert.True(t, verified)
+		assert.Equal(t, http.StatusBadRequest, e.do(verify).status, "single-use")
 	})
 
 	t.Run("PairWorksOnTheNewDomain", func(t *testing.T) {
@@ -113,7 +123,7 @@ func TestSignup(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		p := r.json(t)
 		assert.Equal(t, "owner", p["role"])
-		assert.Equal(t, false, p["email_verified"])
+		assert.Equal(t, true, p["email_verified"], "verified with the email's link above")
 		assert.Equal(t, "alice@acme.example", p["email"])
 		assert.Equal(t, "acme", p["tenant_schema"])
 
