@@ -16,7 +16,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"path"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -165,22 +164,7 @@ var accountsFS embed.FS
 // like the admin's, each with accounts/templates/layout.html around it.
 type accountPages map[string]*template.Template
 
-func parseAccountPages() accountPages {
-	names, err := fs.Glob(accountsFS, "accounts/templates/*.html")
-	if err != nil {
-		panic(err)
-	}
-	pages := accountPages{}
-	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" {
-			continue
-		}
-		pages[strings.TrimSuffix(base, ".html")] = template.Must(
-			template.New(base).Funcs(adminFuncs).ParseFS(accountsFS, "accounts/templates/layout.html", n))
-	}
-	return pages
-}
+func parseAccountPages() accountPages { return parsePages(accountsFS, "accounts/templates") }
 
 // accountView is what the accounts layout renders around a page.
 type accountView struct {

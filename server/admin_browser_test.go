@@ -74,6 +74,44 @@ func startBrowser(t *testing.T, chrome string, width, height int, timeout time.D
 	return ctx
 }
 
+// chromeTab is one test's Chromium tab (startBrowser), with the steps every
+// browser test takes.
+type chromeTab struct {
+	t   *testing.T
+	ctx context.Context
+	// failed names the screenshot saved when a step fails.
+	failed string
+}
+
+// newChromeTab starts Chromium as startBrowser does, for a test whose failed
+// step leaves screenshotDir/<failed>.png behind.
+func newChromeTab(t *testing.T, chrome string, width, height int, timeout time.Duration, failed string) *chromeTab {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(screenshotDir, 0o755))
+	return &chromeTab{t: t, ctx: startBrowser(t, chrome, width, height, timeout), failed: failed}
+}
+
+// run takes one step of at most 30 s; if it fails, the test stops with a
+// screenshot and the page's main element.
+func (b *chromeTab) run(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		_ = chromedp.Do(b.ctx, screenshot(b.failed))
+		html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		b.t.Fatalf("browser step %q: %v; the page (see %s/%s.png):\n%s", step, err, screenshotDir, b.failed, html)
+	}
+}
+
+// text is the text of the element sel.
+func (b *chromeTab) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(b.t, err, "read %s", sel)
+	return s
+}
+
 // screenshot saves a full-page PNG of the tab as screenshotDir/name.png.
 func screenshot(name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
@@ -100,27 +138,8 @@ func TestAdminInBrowser(t *testing.T) {
 	// Chromium resolves localhost to the loopback address itself (the machine
 	// may have no resolver at all), and localhost is an allowed public host.
 	base := "http://localhost:" + u.Port()
-	require.NoError(t, os.MkdirAll(screenshotDir, 0o755))
-
-	ctx := startBrowser(t, chrome, 1280, 900, 3*time.Minute)
-
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			// Show where it stopped.
-			_ = chromedp.Do(ctx, screenshot("failed"))
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
-			t.Fatalf("browser step %q: %v; the page (see %s/failed.png):\n%s", step, err, screenshotDir, html)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "read %s", sel)
-		return s
-	}
+	b := newChromeTab(t, chrome, 1280, 900, 3*time.Minute, "failed")
+	ctx, run, text := b.ctx, b.run, b.text
 
 	// Signed out, the admin sends the browser to the sign-in page.
 	run("open the admin",

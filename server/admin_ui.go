@@ -70,19 +70,23 @@ var adminFuncs = template.FuncMap{
 
 // parseAdminPages parses the embedded templates; they are part of the
 // binary, so a parse error is a bug caught by every test.
-func parseAdminPages() adminPages {
-	names, err := fs.Glob(adminFS, "admin/templates/*.html")
+func parseAdminPages() adminPages { return parsePages(adminFS, "admin/templates") }
+
+// parsePages parses each page template in dir of fsys with dir's
+// layout.html around it, by name (the file name without .html).
+func parsePages(fsys fs.FS, dir string) map[string]*template.Template {
+	names, err := fs.Glob(fsys, dir+"/*.html")
 	if err != nil {
 		panic(err)
 	}
-	pages := adminPages{}
+	pages := map[string]*template.Template{}
 	for _, n := range names {
 		base := path.Base(n)
 		if base == "layout.html" {
 			continue
 		}
 		pages[strings.TrimSuffix(base, ".html")] = template.Must(
-			template.New(base).Funcs(adminFuncs).ParseFS(adminFS, "admin/templates/layout.html", n))
+			template.New(base).Funcs(adminFuncs).ParseFS(fsys, dir+"/layout.html", n))
 	}
 	return pages
 }

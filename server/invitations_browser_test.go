@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"context"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -30,25 +28,8 @@ func TestInvitationInBrowser(t *testing.T) {
 	u, err := url.Parse(e.srv.URL)
 	require.NoError(t, err)
 	link = strings.Replace(link, "school1.localhost:8000", "school1.localhost:"+u.Port(), 1)
-	require.NoError(t, os.MkdirAll(screenshotDir, 0o755))
-
-	ctx := startBrowser(t, chrome, 1024, 800, 2*time.Minute)
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			_ = chromedp.Do(ctx, screenshot("invite-failed"))
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
-			t.Fatalf("browser step %q: %v; the page (see %s/invite-failed.png):\n%s", step, err, screenshotDir, html)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "read %s", sel)
-		return s
-	}
+	b := newChromeTab(t, chrome, 1024, 800, 2*time.Minute, "invite-failed")
+	run, text := b.run, b.text
 
 	run("open the invitation link",
 		chromedp.Navigate(link),
