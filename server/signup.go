@@ -149,6 +149,8 @@ func (s *Server) decodeSignup(r *http.Request) (signupRequest, error) {
 			fe.add("subdomain", msg)
 		}
 	}
+	// The owner is staff, as every owner and admin made through the API is.
+	req.owner.Role, req.owner.Staff = provision.RoleOwner, true
 	req.owner.Username, _ = requiredString(fe, body, "username", 0)
 	req.owner.Email, _ = requiredString(fe, body, "email", 0)
 	// Passwords are taken as sent (no trimming): spaces may be part of one.

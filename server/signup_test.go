@@ -74,6 +74,7 @@ func TestSignup(t *testing.T) {
 		assert.Equal(t, "alice", username)
 		assert.Equal(t, "alice@acme.example", email)
 		assert.Equal(t, "owner", role)
+		assert.True(t, staff, "owners are staff")
 		assert.False(t, verified)
 
 		var n int
