@@ -46,6 +46,7 @@ type SigninAttempt struct {
 	Key         []byte
 	WindowStart time.Time
 	Attempts    int32
+	WindowEnd   time.Time
 }
 
 type Superuser struct {
