@@ -30,6 +30,9 @@ func periodic() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(MaintenanceInterval), func() (river.JobArgs, *river.InsertOpts) {
 			return MaintenanceArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: MaintenanceInterval}}
 		}, &river.PeriodicJobOpts{ID: MaintenanceArgs{}.Kind(), RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(MaintenanceInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return PurgeDeletedArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: MaintenanceInterval}}
+		}, &river.PeriodicJobOpts{ID: PurgeDeletedArgs{}.Kind(), RunOnStart: true}),
 	}
 }
 

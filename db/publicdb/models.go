@@ -28,6 +28,7 @@ type Client struct {
 	CreatedAt     time.Time
 	SchemaCreated bool
 	Demo          bool
+	DeletedAt     *time.Time
 }
 
 type Domain struct {
@@ -46,6 +47,7 @@ type SigninAttempt struct {
 	Key         []byte
 	WindowStart time.Time
 	Attempts    int32
+	WindowEnd   time.Time
 }
 
 type Superuser struct {
