@@ -69,6 +69,7 @@ func (s *Server) adminAPI(p *mux.Router) {
 	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminGetTenant), http.MethodGet)
 	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminUpdateTenant), http.MethodPatch)
 	route(p, "/api/admin/tenants/{schema}/", s.adminAuthed(s.adminDeleteTenant), http.MethodDelete)
+	route(p, "/api/admin/tenants/{schema}/restore/", s.adminAuthed(s.adminRestoreTenant), http.MethodPost)
 	route(p, "/api/admin/tenants/{schema}/domains/", s.adminAuthed(s.adminListDomains), http.MethodGet)
 	route(p, "/api/admin/tenants/{schema}/domains/", s.adminAuthed(s.adminAddDomain), http.MethodPost)
 	route(p, "/api/admin/tenants/{schema}/domains/{domain}/", s.adminAuthed(s.adminUpdateDomain), http.MethodPatch)
