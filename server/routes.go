@@ -100,6 +100,7 @@ func (s *Server) adminUI(p *mux.Router) {
 	route(p, "/admin/tenants/{schema}/", s.ui(s.adminTenant), http.MethodGet)
 	route(p, "/admin/tenants/{schema}/delete/", s.ui(s.adminDeleteUI), http.MethodGet)
 	route(p, "/admin/tenants/{schema}/delete/", s.ui(s.adminDeleteUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/restore/", s.ui(s.adminRestoreUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/domains/", s.ui(s.adminAddDomainUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/domains/{domain}/primary/", s.ui(s.adminPrimaryDomainUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/settings/", s.ui(s.adminTenantSettingsUI), http.MethodPost)
