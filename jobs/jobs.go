@@ -107,7 +107,7 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	}
 	if opts.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
-		cfg.PeriodicJobs = periodic()
+		cfg.PeriodicJobs = periodic(opts.PurgeDeleted != nil && opts.TenantRetention > 0)
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

@@ -18,7 +18,8 @@ type PurgeDeletedFunc func(ctx context.Context, retention time.Duration) ([]stri
 
 // PurgeDeletedArgs run the daily purge of the softly deleted tenants whose
 // retention (TENANT_RETENTION) is over. The queue's leader enqueues it daily
-// with MaintenanceArgs.
+// (and when it starts) in the processes given Options.PurgeDeleted, as
+// tenantctl serve is.
 type PurgeDeletedArgs struct{}
 
 // Kind is the job's name in River's tables and in tenantctl jobs list.
