@@ -44,6 +44,8 @@ func (inv *invocation) queue(ctx context.Context, workers int) (*jobs.Queue, err
 		Workers:           workers,
 		Register:          inv.opts.JobWorkers,
 		Mail:              inv.mailer(cfg),
+		PurgeDeleted:      inv.svc.PurgeDeleted,
+		TenantRetention:   cfg.TenantRetention,
 		FetchPollInterval: inv.opts.JobPollInterval,
 		Logger:            inv.log,
 	})

@@ -23,13 +23,14 @@ const dateLayout = "2006-01-02"
 func tenantCommand(inv *invocation) *ucli.Command {
 	return &ucli.Command{
 		Name:   "tenant",
-		Usage:  "create, list, update and delete tenants",
+		Usage:  "create, list, update, delete and restore tenants",
 		Action: groupAction,
 		Commands: []*ucli.Command{
 			tenantCreateCommand(inv),
 			tenantListCommand(inv),
 			tenantUpdateCommand(inv),
 			tenantDeleteCommand(inv),
+			tenantRestoreCommand(inv),
 		},
 	}
 }
@@ -127,15 +128,16 @@ func tenantListCommand(inv *invocation) *ucli.Command {
 // tenantJSON is one tenant of tenant list --json, with the keys and values
 // of the admin API's tenant JSON.
 type tenantJSON struct {
-	ID            int64     `json:"id"`
-	SchemaName    string    `json:"schema_name"`
-	Name          string    `json:"name"`
-	State         string    `json:"state"`
-	OnTrial       bool      `json:"on_trial"`
-	PaidUntil     *string   `json:"paid_until"`
-	CreatedAt     time.Time `json:"created_at"`
-	PrimaryDomain *string   `json:"primary_domain"`
-	Domains       []string  `json:"domains"`
+	ID            int64      `json:"id"`
+	SchemaName    string     `json:"schema_name"`
+	Name          string     `json:"name"`
+	State         string     `json:"state"`
+	OnTrial       bool       `json:"on_trial"`
+	PaidUntil     *string    `json:"paid_until"`
+	CreatedAt     time.Time  `json:"created_at"`
+	PrimaryDomain *string    `json:"primary_domain"`
+	Domains       []string   `json:"domains"`
+	DeletedAt     *time.Time `json:"deleted_at"`
 }
 
 // allTenants returns every tenant, by schema name.
@@ -175,27 +177,34 @@ func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
 			if t.PrimaryDomain != "" {
 				j.PrimaryDomain = &t.PrimaryDomain
 			}
+			if t.DeletedAt != nil {
+				d := t.DeletedAt.UTC()
+				j.DeletedAt = &d
+			}
 			out = append(out, j)
 		}
 		return writeJSON(inv.out(), out)
 	}
 
 	tw := tabwriter.NewWriter(inv.out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSCHEMA\tDOMAINS\tCREATED\tTRIAL\tPAID UNTIL")
+	fmt.Fprintln(tw, "NAME\tSCHEMA\tDOMAINS\tCREATED\tTRIAL\tPAID UNTIL\tDELETED AT")
 	for _, t := range tenants {
 		name := t.Name
 		if t.State != "ready" {
 			name += " (provisioning)"
 		}
-		trial, paid := "no", "-"
+		trial, paid, deleted := "no", "-", "-"
 		if t.OnTrial {
 			trial = "yes"
 		}
 		if t.PaidUntil != nil {
 			paid = t.PaidUntil.Format(dateLayout)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
-			cell(name), t.Schema, strings.Join(t.Domains, ","), t.CreatedAt.Local().Format(dateLayout), trial, paid)
+		if t.DeletedAt != nil {
+			deleted = t.DeletedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			cell(name), t.Schema, strings.Join(t.Domains, ","), t.CreatedAt.Local().Format(dateLayout), trial, paid, deleted)
 	}
 	return tw.Flush()
 }
@@ -281,11 +290,15 @@ func (inv *invocation) tenantUpdate(ctx context.Context, cmd *ucli.Command) erro
 func tenantDeleteCommand(inv *invocation) *ucli.Command {
 	return &ucli.Command{
 		Name:  "delete",
-		Usage: "delete a tenant: drop its schema with all its data, and its domains",
+		Usage: "delete a tenant: drop its schema with all its data, and its domains (--soft: can be undone)",
 		Description: "Asks to type the schema name to confirm, unless --yes is given.\n" +
-			"Refuses without --yes when stdin is not a terminal.",
+			"Refuses without --yes when stdin is not a terminal.\n" +
+			"With --soft the tenant stops answering (its hosts answer 404) and its sign-ins end,\n" +
+			"but its schema, data and domains are kept for TENANT_RETENTION (default 30 days):\n" +
+			"tenant restore brings it back; the daily purge job then deletes it permanently.",
 		Flags: []ucli.Flag{
 			schemaFlag(),
+			&ucli.BoolFlag{Name: "soft", Usage: "unroute the tenant and keep its data for TENANT_RETENTION (undo with tenant restore)"},
 			&ucli.BoolFlag{Name: "yes", Usage: "do not ask for confirmation"},
 		},
 		Action: action(inv.tenantDelete),
@@ -304,11 +317,20 @@ func (inv *invocation) tenantDelete(ctx context.Context, cmd *ucli.Command) erro
 	if err != nil {
 		return notFound(err, "tenant", schema)
 	}
+	soft := cmd.Bool("soft")
+	if soft && c.DeletedAt != nil {
+		return fmt.Errorf("tenant %s is already deleted (on %s); restore it with tenant restore, or delete it permanently without --soft",
+			c.SchemaName, c.DeletedAt.UTC().Format(time.RFC3339))
+	}
 	if !cmd.Bool("yes") {
 		if inv.opts.Terminal == nil {
 			return errors.New("refusing to delete without --yes when not on a terminal")
 		}
-		fmt.Fprintf(inv.errOut(), "This permanently deletes tenant %s (%s): its schema with all of its data, and its domains.\n", c.SchemaName, c.Name)
+		if soft {
+			fmt.Fprintf(inv.errOut(), "This deletes tenant %s (%s): its hosts stop answering and its sign-ins end; its data is kept and can be restored until the retention ends.\n", c.SchemaName, c.Name)
+		} else {
+			fmt.Fprintf(inv.errOut(), "This permanently deletes tenant %s (%s): its schema with all of its data, and its domains.\n", c.SchemaName, c.Name)
+		}
 		fmt.Fprintf(inv.errOut(), "Type the schema name to confirm: ")
 		typed, err := inv.readLine(ctx)
 		if err != nil {
@@ -318,9 +340,48 @@ func (inv *invocation) tenantDelete(ctx context.Context, cmd *ucli.Command) erro
 			return fmt.Errorf("confirmation %q does not match %q; nothing deleted", strings.TrimSpace(typed), c.SchemaName)
 		}
 	}
+	if soft {
+		t, err := inv.svc.SoftDeleteTenant(ctx, schema)
+		if err != nil {
+			return notFound(err, "tenant", schema)
+		}
+		fmt.Fprintf(inv.out(), "deleted tenant %s (%s) softly at %s; restore it with: tenantctl tenant restore --schema %s\n",
+			t.Schema, t.Name, t.DeletedAt.UTC().Format(time.RFC3339), t.Schema)
+		return nil
+	}
 	if err := inv.svc.DeleteTenant(ctx, schema); err != nil {
 		return notFound(err, "tenant", schema)
 	}
 	fmt.Fprintf(inv.out(), "deleted tenant %s (%s)\n", c.SchemaName, c.Name)
+	return nil
+}
+
+func tenantRestoreCommand(inv *invocation) *ucli.Command {
+	return &ucli.Command{
+		Name:  "restore",
+		Usage: "restore a tenant deleted with --soft: its hosts answer again, with its data",
+		Description: "Sign-ins made before the deletion stay ended: its users sign in again.\n" +
+			"Fails for a tenant that is not deleted or not known.",
+		Flags:  []ucli.Flag{schemaFlag()},
+		Action: action(inv.tenantRestore),
+	}
+}
+
+func (inv *invocation) tenantRestore(ctx context.Context, cmd *ucli.Command) error {
+	schema := cmd.String("schema")
+	if _, err := db.ParseSchema(schema); err != nil {
+		return &provision.FieldError{Field: "schema_name", Message: err.Error()}
+	}
+	if err := inv.open(ctx); err != nil {
+		return err
+	}
+	t, err := inv.svc.RestoreTenant(ctx, schema)
+	if errors.Is(err, provision.ErrTenantLive) {
+		return fmt.Errorf("tenant %s is not deleted: there is nothing to restore", schema)
+	}
+	if err != nil {
+		return notFound(err, "tenant", schema)
+	}
+	fmt.Fprintf(inv.out(), "restored tenant %s (%s) at %s\n", t.Schema, t.Name, strings.Join(t.Domains, ","))
 	return nil
 }

@@ -154,9 +154,9 @@ func TestTenantList(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(a.ok("tenant", "list").stdout), "\n")
 		require.Len(t, lines, 3)
-		assert.Equal(t, []string{"NAME", "SCHEMA", "DOMAINS", "CREATED", "TRIAL", "PAID", "UNTIL"}, strings.Fields(lines[0]))
-		assert.Equal(t, []string{"Alpha", "alpha", "alpha.example.com,a-www.example.com", today, "no", "-"}, strings.Fields(lines[1]))
-		assert.Equal(t, []string{"Zeta", "Ltd", "zeta", "zeta.example.com", today, "yes", "2030-12-31"}, strings.Fields(lines[2]))
+		assert.Equal(t, []string{"NAME", "SCHEMA", "DOMAINS", "CREATED", "TRIAL", "PAID", "UNTIL", "DELETED", "AT"}, strings.Fields(lines[0]))
+		assert.Equal(t, []string{"Alpha", "alpha", "alpha.example.com,a-www.example.com", today, "no", "-", "-"}, strings.Fields(lines[1]))
+		assert.Equal(t, []string{"Zeta", "Ltd", "zeta", "zeta.example.com", today, "yes", "2030-12-31", "-"}, strings.Fields(lines[2]))
 		// Columns line up: every row's SCHEMA starts where the header's does.
 		col := strings.Index(lines[0], "SCHEMA")
 		assert.Equal(t, "alpha", lines[1][col:col+5])
@@ -173,7 +173,7 @@ func TestTenantList(t *testing.T) {
 				keys = append(keys, k)
 			}
 			// The admin API's tenant JSON (GET /api/admin/tenants/).
-			assert.ElementsMatch(t, []string{"id", "schema_name", "name", "state", "on_trial", "paid_until", "created_at", "primary_domain", "domains"}, keys)
+			assert.ElementsMatch(t, []string{"id", "schema_name", "name", "state", "on_trial", "paid_until", "created_at", "primary_domain", "domains", "deleted_at"}, keys)
 		}
 		assert.Equal(t, "alpha", raw[0]["schema_name"])
 		assert.Equal(t, "zeta", raw[1]["schema_name"])

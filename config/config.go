@@ -91,6 +91,9 @@ type Config struct {
 	InvitationTTL        time.Duration
 	PasswordResetTTL     time.Duration
 	EmailVerificationTTL time.Duration
+	// TenantRetention is how long a softly deleted tenant is kept
+	// (restorable) before the daily purge job drops it.
+	TenantRetention time.Duration
 	// RequireVerifiedEmail refuses sign-in (403) to users whose email
 	// address is not verified.
 	RequireVerifiedEmail bool
@@ -147,6 +150,9 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.InvitationTTL, err = positiveDuration("INVITATION_TTL", get("INVITATION_TTL", "168h")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TenantRetention, err = positiveDuration("TENANT_RETENTION", get("TENANT_RETENTION", "720h")); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PasswordResetTTL, err = positiveDuration("PASSWORD_RESET_TTL", get("PASSWORD_RESET_TTL", "1h")); err != nil {

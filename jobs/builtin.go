@@ -24,13 +24,20 @@ func Builtin(ws *river.Workers, pool *pgxpool.Pool) {
 // periodic are the jobs the elected leader among the processes running
 // workers enqueues on a schedule. Each also runs when a leader starts; the
 // uniqueness by period keeps restarts from running it more than once a
-// period.
-func periodic() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
+// period. purge adds the daily purge of the softly deleted tenants, which a
+// process can run only when it was given the provisioning's PurgeDeleted.
+func periodic(purge bool) []*river.PeriodicJob {
+	jobs := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(MaintenanceInterval), func() (river.JobArgs, *river.InsertOpts) {
 			return MaintenanceArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: MaintenanceInterval}}
 		}, &river.PeriodicJobOpts{ID: MaintenanceArgs{}.Kind(), RunOnStart: true}),
 	}
+	if purge {
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(MaintenanceInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return PurgeDeletedArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: MaintenanceInterval}}
+		}, &river.PeriodicJobOpts{ID: PurgeDeletedArgs{}.Kind(), RunOnStart: true}))
+	}
+	return jobs
 }
 
 // MaintenanceArgs fan the daily housekeeping out: one PurgeExpiredArgs per

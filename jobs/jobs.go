@@ -65,8 +65,13 @@ type Options struct {
 	// Mail sends the email jobs (email.send). Every client knows the kind,
 	// so that any can enqueue it; nil fails each email (it is retried), for
 	// clients that run no workers.
-	Mail   mail.Sender
-	Logger *slog.Logger
+	Mail mail.Sender
+	// PurgeDeleted drops the softly deleted tenants older than
+	// TenantRetention (PurgeDeletedArgs, daily); nil fails that job (it is
+	// retried), for clients that run no workers.
+	PurgeDeleted    PurgeDeletedFunc
+	TenantRetention time.Duration
+	Logger          *slog.Logger
 }
 
 // Queue is the River client of one process.
@@ -83,7 +88,7 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	if send == nil {
 		send = noMail{}
 	}
-	for _, r := range append([]func(*river.Workers, *pgxpool.Pool){Builtin, email(send)}, opts.Register...) {
+	for _, r := range append([]func(*river.Workers, *pgxpool.Pool){Builtin, email(send), purgeDeleted(opts.PurgeDeleted, opts.TenantRetention)}, opts.Register...) {
 		r(ws, pool)
 	}
 	log := opts.Logger
@@ -102,7 +107,7 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	}
 	if opts.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
-		cfg.PeriodicJobs = periodic()
+		cfg.PeriodicJobs = periodic(opts.PurgeDeleted != nil && opts.TenantRetention > 0)
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

@@ -24,6 +24,9 @@ type Tenant struct {
 	Domains []string
 	// PrimaryDomain is "" for a tenant without domains.
 	PrimaryDomain string
+	// DeletedAt is when the tenant was deleted softly (SoftDeleteTenant),
+	// nil for a live tenant.
+	DeletedAt *time.Time
 }
 
 // SearchTenants returns one page of the tenants, by schema name, whose name,
@@ -42,7 +45,7 @@ func (s *Service) SearchTenants(ctx context.Context, q Query) (Page[Tenant], err
 	p := Page[Tenant]{Items: make([]Tenant, len(rows))}
 	for i, c := range rows {
 		p.Items[i] = Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State, OnTrial: c.OnTrial,
-			PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain}
+			PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain, DeletedAt: c.DeletedAt}
 		p.Total = c.Total
 	}
 	if len(rows) == 0 && off > 0 {
@@ -73,7 +76,7 @@ func (s *Service) DescribeTenant(ctx context.Context, schemaName string) (Tenant
 		return Tenant{}, err
 	}
 	return Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State, OnTrial: c.OnTrial,
-		PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain}, nil
+		PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain, DeletedAt: c.DeletedAt}, nil
 }
 
 // ListDomains returns the domains of the tenant of schemaName, primary

@@ -40,15 +40,16 @@ type adminTokenJSON struct {
 }
 
 type adminTenantJSON struct {
-	ID            int64     `json:"id"`
-	SchemaName    string    `json:"schema_name"`
-	Name          string    `json:"name"`
-	State         string    `json:"state"`
-	OnTrial       bool      `json:"on_trial"`
-	PaidUntil     *string   `json:"paid_until"`
-	CreatedAt     time.Time `json:"created_at"`
-	PrimaryDomain *string   `json:"primary_domain"`
-	Domains       []string  `json:"domains"`
+	ID            int64      `json:"id"`
+	SchemaName    string     `json:"schema_name"`
+	Name          string     `json:"name"`
+	State         string     `json:"state"`
+	OnTrial       bool       `json:"on_trial"`
+	PaidUntil     *string    `json:"paid_until"`
+	CreatedAt     time.Time  `json:"created_at"`
+	PrimaryDomain *string    `json:"primary_domain"`
+	Domains       []string   `json:"domains"`
+	DeletedAt     *time.Time `json:"deleted_at"`
 }
 
 func newAdminTenantJSON(t provision.Tenant) adminTenantJSON {
@@ -65,6 +66,10 @@ func newAdminTenantJSON(t provision.Tenant) adminTenantJSON {
 	}
 	if t.PrimaryDomain != "" {
 		out.PrimaryDomain = &t.PrimaryDomain
+	}
+	if t.DeletedAt != nil {
+		d := t.DeletedAt.UTC()
+		out.DeletedAt = &d
 	}
 	return out
 }
@@ -275,7 +280,8 @@ func (s *Server) adminListTenants(w http.ResponseWriter, r *http.Request) error 
 			results := make([]adminTenantJSON, len(rows))
 			for i, c := range rows {
 				results[i] = newAdminTenantJSON(provision.Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State,
-					OnTrial: c.OnTrial, PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain})
+					OnTrial: c.OnTrial, PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain,
+					DeletedAt: c.DeletedAt})
 				total = c.Total
 			}
 			return results, total, err
@@ -482,16 +488,43 @@ func (s *Server) adminUpdateTenant(w http.ResponseWriter, r *http.Request) error
 }
 
 // adminDeleteTenant answers DELETE /api/admin/tenants/{schema}/: the schema
-// is dropped with all its data.
+// is dropped with all its data; with ?soft=true the tenant is only
+// unrouted, its data kept until TENANT_RETENTION ends (restorable).
 func (s *Server) adminDeleteTenant(w http.ResponseWriter, r *http.Request) error {
 	schema, err := pathSchema(r)
 	if err != nil {
 		return err
 	}
-	if err := s.prov.DeleteTenant(r.Context(), schema); err != nil {
+	soft := false
+	if v, ok := r.URL.Query()["soft"]; ok {
+		if soft, err = strconv.ParseBool(v[len(v)-1]); err != nil || len(v) > 1 {
+			return fieldErrors{"soft": {"Must be a valid boolean."}}.err()
+		}
+	}
+	if soft {
+		_, err = s.prov.SoftDeleteTenant(r.Context(), schema)
+	} else {
+		err = s.prov.DeleteTenant(r.Context(), schema)
+	}
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// adminRestoreTenant answers POST /api/admin/tenants/{schema}/restore/: a
+// softly deleted tenant is routable again, with its data.
+func (s *Server) adminRestoreTenant(w http.ResponseWriter, r *http.Request) error {
+	schema, err := pathSchema(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.prov.RestoreTenant(r.Context(), schema)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newAdminTenantJSON(t))
 	return nil
 }
 

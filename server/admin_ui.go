@@ -559,6 +559,9 @@ type tenantPage struct {
 	SettingsForm form
 	// Invitations are the pending ones (admin_ui_invitations.go).
 	Invitations []adminInvitation
+	// PurgeAt is when the purge job deletes a softly deleted tenant for
+	// good (DeletedAt + TENANT_RETENTION); nil for a live tenant.
+	PurgeAt *time.Time
 }
 
 // tenantView loads the detail page of schema, with the given forms (and
@@ -572,7 +575,8 @@ func (s *Server) tenantView(ctx context.Context, r *http.Request, schema string,
 	if err != nil {
 		return tenantPage{}, err
 	}
-	p := tenantPage{Tenant: t, Domains: ds, DomainForm: domainForm, UserForm: userForm, SettingsForm: tenantSettingsForm(t)}
+	p := tenantPage{Tenant: t, Domains: ds, DomainForm: domainForm, UserForm: userForm, SettingsForm: tenantSettingsForm(t),
+		PurgeAt: s.purgeAt(t)}
 	page := int64(1)
 	if r.Method == http.MethodGet {
 		page = uiPage(r)
@@ -769,11 +773,16 @@ type deletePage struct {
 	Tenant provision.Tenant
 	Users  int64
 	Form   form
+	// Retention is how long a soft deletion can be undone (TENANT_RETENTION).
+	Retention string
+	PurgeAt   *time.Time
 }
 
 // adminDeleteUI shows (GET) and handles (POST) the deletion of a tenant:
-// /admin/tenants/{schema}/delete/. It deletes only when the schema name was
-// typed exactly.
+// /admin/tenants/{schema}/delete/. The page offers first the deletion that
+// can be undone (mode=soft: the tenant is unrouted, its data kept for
+// TENANT_RETENTION), then the permanent one, which deletes only when the
+// schema name was typed exactly.
 func (s *Server) adminDeleteUI(w http.ResponseWriter, r *http.Request, sess *adminSession) error {
 	schema, err := pathSchema(r)
 	if err != nil {
@@ -785,8 +794,20 @@ func (s *Server) adminDeleteUI(w http.ResponseWriter, r *http.Request, sess *adm
 	}
 	f, status := emptyForm(), http.StatusOK
 	if r.Method == http.MethodPost {
-		f = formOf(r, "confirm")
-		if f.Values["confirm"] == schema {
+		f = formOf(r, "confirm", "mode")
+		switch {
+		case f.Values["mode"] == "soft":
+			d, err := s.prov.SoftDeleteTenant(r.Context(), schema)
+			if err == nil {
+				return s.redirect(w, r, sess, tenantURL(schema),
+					fmt.Sprintf("Deleted tenant %s (%s): its domains no longer answer and its sign-ins were ended. It can be restored until %s.",
+						schema, t.Name, s.purgeAt(d).UTC().Format("2006-01-02 15:04 UTC")))
+			}
+			if !errors.Is(err, provision.ErrTenantDeleted) {
+				return err
+			}
+			f.Errors["mode"] = "This tenant is already deleted: restore it, or delete it permanently below."
+		case f.Values["confirm"] == schema:
 			err := s.prov.DeleteTenant(r.Context(), schema)
 			if err == nil {
 				return s.redirect(w, r, sess, "/admin/tenants/",
@@ -797,12 +818,12 @@ func (s *Server) adminDeleteUI(w http.ResponseWriter, r *http.Request, sess *adm
 				return err
 			}
 			f.Errors["confirm"] = se.Error() + " Nothing was deleted."
-		} else {
+		default:
 			f.Errors["confirm"] = fmt.Sprintf("Type %s exactly to confirm; nothing was deleted.", schema)
 		}
 		status = http.StatusBadRequest
 	}
-	p := deletePage{Tenant: t, Form: f}
+	p := deletePage{Tenant: t, Form: f, Retention: retentionText(s.cfg.TenantRetention), PurgeAt: s.purgeAt(t)}
 	if users, err := s.prov.ListUsers(r.Context(), schema, provision.Query{Limit: 1}); err == nil {
 		p.Users = users.Total
 	}

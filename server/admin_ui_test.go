@@ -285,6 +285,8 @@ func TestAdminUICSRF(t *testing.T) {
 	}{
 		{"/admin/new-tenant/", newTenant},
 		{"/admin/tenants/school1/delete/", url.Values{"confirm": {"school1"}}},
+		{"/admin/tenants/school1/delete/", url.Values{"mode": {"soft"}}},
+		{"/admin/tenants/school1/restore/", url.Values{}},
 		{"/admin/tenants/school1/domains/", url.Values{"domain": {"x.school1.localhost"}}},
 		{"/admin/tenants/school1/domains/school1.localhost/remove/", url.Values{}},
 		{"/admin/tenants/school1/users/", url.Values{"username": {"eve"}, "password": {"longenough"}}},
@@ -332,6 +334,7 @@ func TestAdminUICSRF(t *testing.T) {
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM domains"))
 	assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE is_active AND NOT is_staff AND email = 'demo@school1.com'"))
 	assert.Equal(t, 1, e.count("SELECT count(*) FROM clients WHERE name = 'School 1'"))
+	assert.Zero(t, e.count("SELECT count(*) FROM clients WHERE deleted_at IS NOT NULL"))
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM superusers"))
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM admin_sessions"), "nobody was signed out")
 	assert.Equal(t, 200, e.do(req{method: "POST", host: school1, path: "/api/token/",

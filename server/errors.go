@@ -121,6 +121,10 @@ func toAPIError(err error) (*apiError, bool) {
 		return errLastDomain, false
 	case errors.Is(err, provision.ErrLastSuperuser):
 		return errLastSuperuser, false
+	case errors.Is(err, provision.ErrTenantDeleted):
+		return errDetail(http.StatusBadRequest, "This tenant is already deleted: restore it, or delete it permanently."), false
+	case errors.Is(err, provision.ErrTenantLive):
+		return errDetail(http.StatusBadRequest, "This tenant is not deleted: there is nothing to restore."), false
 	case errors.Is(err, pgx.ErrNoRows), errors.Is(err, provision.ErrNotFound), errors.Is(err, db.ErrTenantGone):
 		// A tenant deleted while its request was in flight is gone, as its
 		// host will be once every cache has heard of it.

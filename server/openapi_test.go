@@ -101,7 +101,7 @@ const sampleItem = `{"id": 1, "name": "First", "description": "", "created_by": 
 	"updated_at": "2025-01-02T03:04:05Z"}`
 
 const sampleAdminTenant = `{"id": 1, "schema_name": "acme", "name": "ACME", "state": "ready", "on_trial": true,
-	"paid_until": "2030-01-31", "created_at": "2025-01-02T03:04:05Z", "primary_domain": "acme.localhost", "domains": ["acme.localhost"]}`
+	"paid_until": "2030-01-31", "created_at": "2025-01-02T03:04:05Z", "primary_domain": "acme.localhost", "domains": ["acme.localhost"], "deleted_at": null}`
 
 const sampleAdminUser = `{"id": 3, "username": "boss", "email": "", "is_staff": true, "is_active": false,
 	"date_joined": "2025-01-02T03:04:05Z", "last_login": null, "role": "admin", "email_verified": false}`
@@ -293,8 +293,13 @@ func TestOpenAPISampleResponses(t *testing.T) {
 		{name: "admin tenant created", method: "POST", url: "http://localhost:8000/api/admin/tenants/", status: 201, body: sampleAdminTenant},
 		{name: "admin tenant without domains", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/", status: 200,
 			body: `{"id": 1, "schema_name": "acme", "name": "A", "state": "provisioning", "on_trial": false, "paid_until": null,
-				"created_at": "2025-01-02T03:04:05Z", "primary_domain": null, "domains": []}`},
+				"created_at": "2025-01-02T03:04:05Z", "primary_domain": null, "domains": [], "deleted_at": null}`},
 		{name: "admin tenant deleted", method: "DELETE", url: "http://localhost:8000/api/admin/tenants/acme/", status: 204},
+		{name: "admin tenant deleted softly", method: "DELETE", url: "http://localhost:8000/api/admin/tenants/acme/?soft=true", status: 204},
+		{name: "admin tenant restored", method: "POST", url: "http://localhost:8000/api/admin/tenants/acme/restore/", status: 200, body: sampleAdminTenant},
+		{name: "admin tenant softly deleted shown", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/", status: 200,
+			body: `{"id": 1, "schema_name": "acme", "name": "A", "state": "ready", "on_trial": false, "paid_until": null,
+				"created_at": "2025-01-02T03:04:05Z", "primary_domain": "acme.localhost", "domains": ["acme.localhost"], "deleted_at": "2025-02-03T04:05:06.123456Z"}`},
 		{name: "admin domains", method: "GET", url: "http://localhost:8000/api/admin/tenants/acme/domains/", status: 200,
 			body: `[{"domain": "acme.localhost", "is_primary": true, "created_at": "2025-01-02T03:04:05Z"}]`},
 		{name: "admin domain primary", method: "PATCH", url: "http://localhost:8000/api/admin/tenants/acme/domains/acme.localhost/", status: 200,

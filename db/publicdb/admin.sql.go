@@ -103,7 +103,7 @@ func (q *Queries) GetAdminSession(ctx context.Context, tokenHash []byte) (GetAdm
 }
 
 const getClientWithDomains = `-- name: GetClientWithDomains :one
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.deleted_at,
        coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
                  FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
        coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain
@@ -119,6 +119,7 @@ type GetClientWithDomainsRow struct {
 	OnTrial       bool
 	PaidUntil     *time.Time
 	CreatedAt     time.Time
+	DeletedAt     *time.Time
 	Domains       []string
 	PrimaryDomain string
 }
@@ -136,6 +137,7 @@ func (q *Queries) GetClientWithDomains(ctx context.Context, schemaName string) (
 		&i.OnTrial,
 		&i.PaidUntil,
 		&i.CreatedAt,
+		&i.DeletedAt,
 		&i.Domains,
 		&i.PrimaryDomain,
 	)
@@ -174,7 +176,7 @@ func (q *Queries) ListClientDomains(ctx context.Context, clientID int64) ([]Doma
 }
 
 const searchClientsOrdered = `-- name: SearchClientsOrdered :many
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.deleted_at,
        coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
                  FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
        coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain,
@@ -237,6 +239,7 @@ type SearchClientsOrderedRow struct {
 	OnTrial       bool
 	PaidUntil     *time.Time
 	CreatedAt     time.Time
+	DeletedAt     *time.Time
 	Domains       []string
 	PrimaryDomain string
 	Total         int64
@@ -271,6 +274,7 @@ func (q *Queries) SearchClientsOrdered(ctx context.Context, arg SearchClientsOrd
 			&i.OnTrial,
 			&i.PaidUntil,
 			&i.CreatedAt,
+			&i.DeletedAt,
 			&i.Domains,
 			&i.PrimaryDomain,
 			&i.Total,

@@ -13,7 +13,7 @@ import (
 const createClient = `-- name: CreateClient :one
 INSERT INTO clients (schema_name, name, on_trial, paid_until, demo)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo
+RETURNING id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo, deleted_at
 `
 
 type CreateClientParams struct {
@@ -45,6 +45,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) (Cli
 		&i.CreatedAt,
 		&i.SchemaCreated,
 		&i.Demo,
+		&i.DeletedAt,
 	)
 	return i, err
 }
@@ -78,7 +79,7 @@ func (q *Queries) DropTenantSchema(ctx context.Context, schemaName string) error
 }
 
 const getClientBySchema = `-- name: GetClientBySchema :one
-SELECT id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo FROM clients WHERE schema_name = $1
+SELECT id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo, deleted_at FROM clients WHERE schema_name = $1
 `
 
 func (q *Queries) GetClientBySchema(ctx context.Context, schemaName string) (Client, error) {
@@ -94,6 +95,7 @@ func (q *Queries) GetClientBySchema(ctx context.Context, schemaName string) (Cli
 		&i.CreatedAt,
 		&i.SchemaCreated,
 		&i.Demo,
+		&i.DeletedAt,
 	)
 	return i, err
 }
@@ -124,7 +126,7 @@ func (q *Queries) ListClientSchemas(ctx context.Context) ([]string, error) {
 }
 
 const listClients = `-- name: ListClients :many
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.schema_created, c.demo,
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.schema_created, c.demo, c.deleted_at,
        coalesce(array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
                 FILTER (WHERE d.domain IS NOT NULL), '{}')::text[] AS domains
 FROM clients c
@@ -143,6 +145,7 @@ type ListClientsRow struct {
 	CreatedAt     time.Time
 	SchemaCreated bool
 	Demo          bool
+	DeletedAt     *time.Time
 	Domains       []string
 }
 
@@ -166,6 +169,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]ListClientsRow, error) {
 			&i.CreatedAt,
 			&i.SchemaCreated,
 			&i.Demo,
+			&i.DeletedAt,
 			&i.Domains,
 		); err != nil {
 			return nil, err
@@ -178,8 +182,36 @@ func (q *Queries) ListClients(ctx context.Context) ([]ListClientsRow, error) {
 	return items, nil
 }
 
+const listPurgeableClients = `-- name: ListPurgeableClients :many
+SELECT schema_name FROM clients
+WHERE deleted_at IS NOT NULL AND deleted_at < $1::timestamptz
+ORDER BY deleted_at, schema_name
+`
+
+// ListPurgeableClients returns the schemas of the tenants deleted softly
+// before @before, which the purge job drops.
+func (q *Queries) ListPurgeableClients(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := q.db.Query(ctx, listPurgeableClients, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var schema_name string
+		if err := rows.Scan(&schema_name); err != nil {
+			return nil, err
+		}
+		items = append(items, schema_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listReadyTenants = `-- name: ListReadyTenants :many
-SELECT id, schema_name FROM clients WHERE state = 'ready' ORDER BY schema_name
+SELECT id, schema_name FROM clients WHERE state = 'ready' AND deleted_at IS NULL ORDER BY schema_name
 `
 
 type ListReadyTenantsRow struct {
@@ -187,8 +219,8 @@ type ListReadyTenantsRow struct {
 	SchemaName string
 }
 
-// ListReadyTenants returns the id and schema of every ready tenant, for
-// jobs.ForEachTenant.
+// ListReadyTenants returns the id and schema of every ready tenant that is
+// not deleted, for jobs.ForEachTenant.
 func (q *Queries) ListReadyTenants(ctx context.Context) ([]ListReadyTenantsRow, error) {
 	rows, err := q.db.Query(ctx, listReadyTenants)
 	if err != nil {
@@ -290,7 +322,7 @@ SET name = coalesce($1::text, name),
     on_trial = coalesce($2::boolean, on_trial),
     paid_until = CASE WHEN $3::boolean THEN $4::date ELSE paid_until END
 WHERE schema_name = $5
-RETURNING id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo
+RETURNING id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo, deleted_at
 `
 
 type UpdateClientParams struct {
@@ -322,6 +354,7 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (Cli
 		&i.CreatedAt,
 		&i.SchemaCreated,
 		&i.Demo,
+		&i.DeletedAt,
 	)
 	return i, err
 }

@@ -141,7 +141,7 @@ const resolveDomain = `-- name: ResolveDomain :one
 SELECT c.id, c.schema_name, coalesce(to_regnamespace(c.schema_name)::oid::bigint, 0)::bigint AS schema_oid
 FROM domains d
 JOIN clients c ON c.id = d.client_id
-WHERE d.domain = $1 AND c.state = 'ready'
+WHERE d.domain = $1 AND c.state = 'ready' AND c.deleted_at IS NULL
 `
 
 type ResolveDomainRow struct {
@@ -150,7 +150,8 @@ type ResolveDomainRow struct {
 	SchemaOid  int64
 }
 
-// ResolveDomain maps a request host to the id and schema of a ready tenant,
+// ResolveDomain maps a request host to the id and schema of a ready tenant
+// that is not deleted (a softly deleted tenant's hosts are unknown hosts),
 // with the schema's oid, which a request's transactions check (see
 // db.Schema.Pin).
 func (q *Queries) ResolveDomain(ctx context.Context, domain string) (ResolveDomainRow, error) {

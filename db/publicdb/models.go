@@ -28,6 +28,7 @@ type Client struct {
 	CreatedAt     time.Time
 	SchemaCreated bool
 	Demo          bool
+	DeletedAt     *time.Time
 }
 
 type Domain struct {

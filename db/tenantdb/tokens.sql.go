@@ -95,6 +95,30 @@ func (q *Queries) RefreshTokenLive(ctx context.Context, jti uuid.UUID) (bool, er
 	return live, err
 }
 
+const restoreTenant = `-- name: RestoreTenant :one
+WITH r AS (
+    UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL
+), u AS (
+    UPDATE users SET tokens_valid_after = $2::timestamptz
+)
+SELECT public.client_restore($1::bigint)::boolean AS restored
+`
+
+type RestoreTenantParams struct {
+	ClientID   int64
+	ValidAfter time.Time
+}
+
+// RestoreTenant makes this deleted tenant (client id) live again
+// (public.client_restore: false if it was not deleted) and ends, once more,
+// any sign-in made while it was being deleted.
+func (q *Queries) RestoreTenant(ctx context.Context, arg RestoreTenantParams) (bool, error) {
+	row := q.db.QueryRow(ctx, restoreTenant, arg.ClientID, arg.ValidAfter)
+	var restored bool
+	err := row.Scan(&restored)
+	return restored, err
+}
+
 const revokeRefreshFamily = `-- name: RevokeRefreshFamily :exec
 UPDATE refresh_tokens SET revoked_at = now()
 WHERE family = (SELECT t.family FROM refresh_tokens t WHERE t.jti = $1)
@@ -125,6 +149,32 @@ func (q *Queries) RevokeRefreshToken(ctx context.Context, arg RevokeRefreshToken
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const softDeleteTenant = `-- name: SoftDeleteTenant :one
+WITH r AS (
+    UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL
+), u AS (
+    UPDATE users SET tokens_valid_after = $2::timestamptz
+)
+SELECT (public.client_soft_delete($1::bigint) IS NOT NULL)::boolean AS deleted
+`
+
+type SoftDeleteTenantParams struct {
+	ClientID   int64
+	ValidAfter time.Time
+}
+
+// SoftDeleteTenant marks this tenant (client id) deleted in public.clients
+// (public.client_soft_delete: false if it was not live) and ends every
+// sign-in in it: all refresh tokens are revoked, and access tokens issued
+// before valid_after are refused (users.tokens_valid_after), in one
+// statement of the tenant's transaction.
+func (q *Queries) SoftDeleteTenant(ctx context.Context, arg SoftDeleteTenantParams) (bool, error) {
+	row := q.db.QueryRow(ctx, softDeleteTenant, arg.ClientID, arg.ValidAfter)
+	var deleted bool
+	err := row.Scan(&deleted)
+	return deleted, err
 }
 
 const useRefreshToken = `-- name: UseRefreshToken :one

@@ -1,7 +1,7 @@
 -- name: GetClientWithDomains :one
 -- GetClientWithDomains returns one tenant with its domains (primary first)
 -- and its primary domain ('' if none).
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.deleted_at,
        coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
                  FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
        coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain
@@ -48,7 +48,7 @@ DELETE FROM admin_sessions WHERE expires_at <= now();
 -- name or one of the domains, and the ordering keys @o1, @o2, @o3 (a field,
 -- '-' before it for descending, '' for none) sort before the default, by
 -- schema name.
-SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at,
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.deleted_at,
        coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
                  FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
        coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain,

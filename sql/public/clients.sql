@@ -65,6 +65,13 @@ FROM clients c
 WHERE c.schema_name = @schema_name AND c.state = 'ready';
 
 -- name: ListReadyTenants :many
--- ListReadyTenants returns the id and schema of every ready tenant, for
--- jobs.ForEachTenant.
-SELECT id, schema_name FROM clients WHERE state = 'ready' ORDER BY schema_name;
+-- ListReadyTenants returns the id and schema of every ready tenant that is
+-- not deleted, for jobs.ForEachTenant.
+SELECT id, schema_name FROM clients WHERE state = 'ready' AND deleted_at IS NULL ORDER BY schema_name;
+
+-- name: ListPurgeableClients :many
+-- ListPurgeableClients returns the schemas of the tenants deleted softly
+-- before @before, which the purge job drops.
+SELECT schema_name FROM clients
+WHERE deleted_at IS NOT NULL AND deleted_at < @before::timestamptz
+ORDER BY deleted_at, schema_name;

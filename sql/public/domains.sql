@@ -1,11 +1,12 @@
 -- name: ResolveDomain :one
--- ResolveDomain maps a request host to the id and schema of a ready tenant,
+-- ResolveDomain maps a request host to the id and schema of a ready tenant
+-- that is not deleted (a softly deleted tenant's hosts are unknown hosts),
 -- with the schema's oid, which a request's transactions check (see
 -- db.Schema.Pin).
 SELECT c.id, c.schema_name, coalesce(to_regnamespace(c.schema_name)::oid::bigint, 0)::bigint AS schema_oid
 FROM domains d
 JOIN clients c ON c.id = d.client_id
-WHERE d.domain = @domain AND c.state = 'ready';
+WHERE d.domain = @domain AND c.state = 'ready' AND c.deleted_at IS NULL;
 
 -- name: CreateDomain :one
 INSERT INTO domains (domain, client_id, is_primary)
