@@ -247,6 +247,30 @@ func TestInstancesRouting(t *testing.T) {
 	within(t, time.Second, []*instance{b, c}, acmeItems, 401, "tenant created on A")
 	access, _ := b.login(acme, "boss", tenantPassword)
 	assert.Equal(t, 200, c.do(req{method: "GET", host: acme, path: "/api/profile/", bearer: access}).status)
+
+	// A tenant deleted on one instance and re-created under its schema name
+	// and domain on another: every instance serves the new one, from pools
+	// whose connections ran the old one's statements, and refuses the old
+	// one's tokens.
+	old, _ := b.login(school1, "demo", provision.DemoPassword)
+	items := func(on *instance, bearer string) reply {
+		return on.do(req{method: "GET", host: school1, path: "/api/items/", bearer: bearer})
+	}
+	for _, on := range in {
+		require.Equal(t, 200, items(on, old).status, "school1's items on %s", on.name)
+	}
+	require.Equal(t, 204, admin(c, "DELETE", "/api/admin/tenants/school1/", nil).status)
+	r = admin(a, "POST", "/api/admin/tenants/", map[string]any{"schema_name": "school1", "name": "School 1 again",
+		"domain": "school1.localhost", "admin_username": "demo", "admin_password": tenantPassword})
+	require.Equal(t, 201, r.status, "%s", r.body)
+	oldItems := req{method: "GET", host: school1, path: "/api/items/", bearer: old}
+	within(t, time.Second, in, oldItems, 403, "school1 re-created: the old one's token is another tenant's")
+	fresh, _ := c.login(school1, "demo", tenantPassword)
+	for _, on := range in {
+		r := items(on, fresh)
+		require.Equal(t, 200, r.status, "the new school1 on %s: %s", on.name, r.body)
+		assert.Zero(t, r.json(t)["count"], "the new school1 has no items")
+	}
 }
 
 // TestInstancesAdminSession: an admin web UI session begun on one instance
@@ -296,6 +320,17 @@ func TestInstancesAdminSession(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, p.status)
 	assert.Contains(t, p.location(), "/admin/login/", "a post with the ended session's token is sent to sign in")
 	assert.Zero(t, a.count("SELECT count(*) FROM domains WHERE domain = 'late.school1.localhost'"))
+
+	// The sign-in form (its double-submit token) may be loaded from one
+	// instance and posted to another.
+	br := newBrowser(t, b.srv.URL)
+	form := url.Values{"csrf_token": {br.csrf("/admin/login/")}, "username": {suName}, "password": {suPassword}}
+	br.base = c.srv.URL // the same browser; cookies do not depend on the port
+	p = br.post("/admin/login/", form)
+	require.Equal(t, http.StatusSeeOther, p.status, "a sign-in form from B posted to C: %s", p.body)
+	br.base = a.srv.URL
+	assert.Equal(t, 200, br.get("/admin/tenants/").status)
+	assert.Equal(t, 1, a.count("SELECT count(*) FROM admin_sessions"))
 }
 
 // sessionCookieOf is the admin session cookie br holds.
@@ -321,6 +356,12 @@ func TestInstancesJobsRunOnce(t *testing.T) {
 	e := in[0].env
 	set, err := mail.ParseURL("smtp://" + box.addr)
 	require.NoError(t, err)
+	running := map[string]*jobs.Queue{} // by River client id
+	t.Cleanup(func() {
+		for _, q := range running {
+			_ = q.Stop(5 * time.Second)
+		}
+	})
 	for _, on := range in {
 		q, err := jobs.Open(on.pool, jobs.Options{
 			Workers: 2, FetchPollInterval: 50 * time.Millisecond, RetryPolicy: quickRetry{},
@@ -328,7 +369,7 @@ func TestInstancesJobsRunOnce(t *testing.T) {
 		})
 		require.NoError(t, err)
 		require.NoError(t, q.Start(context.Background()))
-		t.Cleanup(func() { _ = q.Stop(5 * time.Second) })
+		running[q.ID()] = q
 	}
 
 	const n = 12
@@ -367,4 +408,28 @@ func TestInstancesJobsRunOnce(t *testing.T) {
 	require.Eventually(t, func() bool { return e.count(purge) == 2 }, 15*time.Second, 50*time.Millisecond,
 		"one purge per tenant, each run once")
 	assert.Equal(t, 2, e.count("SELECT count(*) FROM river.river_job WHERE kind = 'tenant.purge_expired'"))
+
+	// The leader stops (a deploy, a crash): another instance is elected and
+	// runs the periodic jobs from then on, but today's maintenance, already
+	// enqueued, is not enqueued again (unique by period).
+	var enqueued time.Time
+	require.NoError(t, e.db.Pool.QueryRow(t.Context(), "SELECT created_at FROM river.river_job WHERE kind = $1",
+		jobs.MaintenanceArgs{}.Kind()).Scan(&enqueued))
+	// (Past midnight UTC, a new period began: a new leader rightly enqueues.)
+	samePeriod := func() bool {
+		return time.Now().Truncate(jobs.MaintenanceInterval).Equal(enqueued.Truncate(jobs.MaintenanceInterval))
+	}
+	leader := func() string {
+		var id string
+		_ = e.db.Pool.QueryRow(t.Context(), "SELECT leader_id FROM river.river_leader").Scan(&id)
+		return id
+	}
+	first := leader()
+	require.Contains(t, running, first)
+	require.NoError(t, running[first].Stop(5*time.Second))
+	delete(running, first)
+	require.Eventually(t, func() bool { _, ok := running[leader()]; return ok }, 20*time.Second, 50*time.Millisecond,
+		"another instance takes the lead")
+	require.Never(t, func() bool { return e.count(maintenance) > 1 && samePeriod() }, 2*time.Second, 50*time.Millisecond,
+		"the new leader does not enqueue today's maintenance again")
 }
