@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,6 +135,50 @@ func TestInstancesThrottleShared(t *testing.T) {
 		assert.Equal(t, 5, e.count("SELECT attempts FROM signin_attempts WHERE key = $1", key),
 			"%s: refused attempts are not counted", c.name)
 		assert.Equal(t, 200, signIn(in[2], c.password, "127.0.0.33").status, "%s: the owner signs in from elsewhere", c.name)
+	}
+}
+
+// TestInstancesConcurrentGuesses: guesses sent at once, spread over three
+// instances, are counted before any password is checked, as on one: of 30,
+// only the limit's worth are evaluated, on the tenant API, the admin API
+// and the admin web UI.
+func TestInstancesConcurrentGuesses(t *testing.T) {
+	in := newInstances(t, 3)
+	e := in[0].env
+	e.superuser(suName, suPassword)
+	tenantID := e.count("SELECT id FROM clients WHERE schema_name = 'school1'")
+	const n = 30
+	for _, tc := range []struct {
+		name, account, from string
+		evaluated           int // the status of a wrong password that was checked
+		send                func(on *instance, from string) (int, error)
+	}{
+		{"TenantAPI", "tenant " + strconv.Itoa(tenantID) + " demo", "127.0.0.41", 401, func(on *instance, from string) (int, error) {
+			r, _, _, err := on.send(req{method: "POST", host: school1, path: "/api/token/", from: from,
+				body: map[string]string{"username": "demo", "password": "wrong"}})
+			return r.status, err
+		}},
+		{"AdminAPI", "superuser " + suName, "127.0.0.42", 401, func(on *instance, from string) (int, error) {
+			r, _, _, err := on.send(req{method: "POST", host: public, path: "/api/admin/token/", from: from,
+				body: map[string]string{"username": suName, "password": "wrong"}})
+			return r.status, err
+		}},
+		{"AdminUI", "superuser " + suName, "127.0.0.43", 400, func(on *instance, from string) (int, error) {
+			resp, err := loginForm(on.srv.URL, from, suName, "wrong")
+			if err != nil {
+				return 0, err
+			}
+			return resp.StatusCode, nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, _, _, in := instancesFor(t, in)
+			var next atomic.Int32
+			got := burst(t, n, func() (int, error) { return tc.send(in[int(next.Add(1))%len(in)], tc.from) })
+			assert.Equal(t, map[int]int{tc.evaluated: perAccountAndAddr, 429: n - perAccountAndAddr}, got)
+			assert.Equal(t, perAccountAndAddr, a.count("SELECT attempts FROM signin_attempts WHERE key = $1", signInKey(tc.account, tc.from)),
+				"the evaluated attempts, counted once for the three instances")
+		})
 	}
 }
 
