@@ -32,12 +32,10 @@ import (
 // they behave as one: whatever one instance changes, the others see, within
 // a second where a cache stands in between (tenant routing).
 
-// instance is one server instance: its HTTP server, and the pool it was
-// built on, which no other instance uses.
+// instance is one server instance, named A, B, C... in messages.
 type instance struct {
 	*env
 	name string
-	pool *pgxpool.Pool
 }
 
 // newInstances starts n server instances on one test database with the demo
@@ -46,7 +44,7 @@ type instance struct {
 func newInstances(t *testing.T, n int) []*instance {
 	t.Helper()
 	e := newEnv(t)
-	out := []*instance{{env: e, name: "A", pool: e.db.Pool}}
+	out := []*instance{{env: e, name: "A"}}
 	for i := 1; i < n; i++ {
 		pool, err := db.Open(t.Context(), e.cfg.DatabaseURL, db.Limits{Schemas: e.cfg.MaxSchemasPerConn, Plans: e.cfg.MaxPlansPerConn})
 		require.NoError(t, err)
@@ -55,7 +53,7 @@ func newInstances(t *testing.T, n int) []*instance {
 		t.Cleanup(func() { srv.Close(); cancel(); pool.Close() })
 		other := *e
 		other.srv, other.token = srv, map[string]string{}
-		out = append(out, &instance{env: &other, name: string(rune('A' + i)), pool: pool})
+		out = append(out, &instance{env: &other, name: string(rune('A' + i))})
 	}
 	return out
 }
@@ -66,7 +64,7 @@ func instancesFor(t *testing.T, in []*instance) (a, b, c *instance, all []*insta
 	for _, i := range in {
 		e := *i.env
 		e.t = t
-		all = append(all, &instance{env: &e, name: i.name, pool: i.pool})
+		all = append(all, &instance{env: &e, name: i.name})
 	}
 	return all[0], all[1], all[2], all
 }
@@ -401,14 +399,23 @@ func TestInstancesJobsRunOnce(t *testing.T) {
 	e := in[0].env
 	set, err := mail.ParseURL("smtp://" + box.addr)
 	require.NoError(t, err)
+	// As serve does, each instance runs its workers on a pool of its own,
+	// on the direct URL.
 	running := map[string]*jobs.Queue{} // by River client id
+	var pools []*pgxpool.Pool
 	t.Cleanup(func() {
 		for _, q := range running {
 			_ = q.Stop(5 * time.Second)
 		}
+		for _, p := range pools {
+			p.Close()
+		}
 	})
-	for _, on := range in {
-		q, err := jobs.Open(on.pool, jobs.Options{
+	for range in {
+		pool, err := db.Open(t.Context(), e.cfg.DatabaseDirectURL, db.Limits{Schemas: e.cfg.MaxSchemasPerConn, Plans: e.cfg.MaxPlansPerConn})
+		require.NoError(t, err)
+		pools = append(pools, pool)
+		q, err := jobs.Open(pool, jobs.Options{
 			Workers: 2, FetchPollInterval: 50 * time.Millisecond, RetryPolicy: quickRetry{},
 			Mail: mail.NewSMTP(set, "tenantctl <noreply@localhost>"),
 		})
