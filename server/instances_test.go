@@ -69,9 +69,9 @@ func instancesFor(t *testing.T, in []*instance) (a, b, c *instance, all []*insta
 	return all[0], all[1], all[2], all
 }
 
-// within waits up to d for every instance in on to answer rq with want,
+// allAnswer waits up to d for every instance in on to answer rq with want,
 // polling; the last answers are reported if they never all do.
-func within(t *testing.T, d time.Duration, on []*instance, rq req, want int, what string) {
+func allAnswer(t *testing.T, d time.Duration, on []*instance, rq req, want int, what string) {
 	t.Helper()
 	start := time.Now()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -262,32 +262,32 @@ func TestInstancesRouting(t *testing.T) {
 	require.Eventually(t, func() bool { return a.count(listeners) == 3 }, 10*time.Second, 10*time.Millisecond)
 
 	// Every instance caches "not a tenant" for the new host first.
-	within(t, time.Second, in, profileOn(extra), 404, "unknown host")
+	allAnswer(t, time.Second, in, profileOn(extra), 404, "unknown host")
 	r := admin(a, "POST", "/api/admin/tenants/school1/domains/", map[string]any{"domain": "extra.school1.localhost"})
 	require.Equal(t, 201, r.status, "%s", r.body)
 	assert.Equal(t, 1, a.count("SELECT count(*) FROM domains WHERE domain = 'extra.school1.localhost'"))
-	within(t, time.Second, []*instance{b, c}, profileOn(extra), 200, "domain added on A")
+	allAnswer(t, time.Second, []*instance{b, c}, profileOn(extra), 200, "domain added on A")
 
-	within(t, time.Second, in, profileOn(extra), 200, "cached") // A caches it too
+	allAnswer(t, time.Second, in, profileOn(extra), 200, "cached") // A caches it too
 	r = admin(b, "DELETE", "/api/admin/tenants/school1/domains/extra.school1.localhost/", nil)
 	require.Equal(t, 204, r.status, "%s", r.body)
 	assert.Zero(t, a.count("SELECT count(*) FROM domains WHERE domain = 'extra.school1.localhost'"))
-	within(t, time.Second, []*instance{a, c}, profileOn(extra), 404, "domain removed on B")
+	allAnswer(t, time.Second, []*instance{a, c}, profileOn(extra), 404, "domain removed on B")
 
 	school2Items := req{method: "GET", host: school2, path: "/api/items/"}
-	within(t, time.Second, in, school2Items, 401, "school2 routes") // cached as school2's
+	allAnswer(t, time.Second, in, school2Items, 401, "school2 routes") // cached as school2's
 	r = admin(c, "DELETE", "/api/admin/tenants/school2/", nil)
 	require.Equal(t, 204, r.status, "%s", r.body)
 	assert.Zero(t, a.tenantLeftovers("school2"))
-	within(t, time.Second, []*instance{a, b}, school2Items, 404, "tenant deleted on C")
+	allAnswer(t, time.Second, []*instance{a, b}, school2Items, 404, "tenant deleted on C")
 
 	const acme = "acme.localhost:8000"
 	acmeItems := req{method: "GET", host: acme, path: "/api/items/"}
-	within(t, time.Second, in, acmeItems, 404, "no acme yet")
+	allAnswer(t, time.Second, in, acmeItems, 404, "no acme yet")
 	r = admin(a, "POST", "/api/admin/tenants/", map[string]any{"schema_name": "acme", "name": "ACME", "domain": "acme.localhost",
 		"admin_username": "boss", "admin_password": tenantPassword})
 	require.Equal(t, 201, r.status, "%s", r.body)
-	within(t, time.Second, []*instance{b, c}, acmeItems, 401, "tenant created on A")
+	allAnswer(t, time.Second, []*instance{b, c}, acmeItems, 401, "tenant created on A")
 	access, _ := b.login(acme, "boss", tenantPassword)
 	assert.Equal(t, 200, c.do(req{method: "GET", host: acme, path: "/api/profile/", bearer: access}).status)
 
@@ -307,7 +307,7 @@ func TestInstancesRouting(t *testing.T) {
 		"domain": "school1.localhost", "admin_username": "demo", "admin_password": tenantPassword})
 	require.Equal(t, 201, r.status, "%s", r.body)
 	oldItems := req{method: "GET", host: school1, path: "/api/items/", bearer: old}
-	within(t, time.Second, in, oldItems, 403, "school1 re-created: the old one's token is another tenant's")
+	allAnswer(t, time.Second, in, oldItems, 403, "school1 re-created: the old one's token is another tenant's")
 	fresh, _ := c.login(school1, "demo", tenantPassword)
 	for _, on := range in {
 		r := items(on, fresh)
