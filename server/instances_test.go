@@ -120,17 +120,17 @@ func TestInstancesThrottleShared(t *testing.T) {
 				body: map[string]string{"username": c.username, "password": pw}})
 		}
 		key := signInKey(c.account, c.from)
-		for i := range 5 {
+		for i := range perAccountAndAddr {
 			require.Equal(t, 401, signIn(in[i%3], "wrong", c.from).status, "%s: guess %d on %s", c.name, i+1, in[i%3].name)
 		}
-		assert.Equal(t, 5, e.count("SELECT attempts FROM signin_attempts WHERE key = $1", key),
+		assert.Equal(t, perAccountAndAddr, e.count("SELECT attempts FROM signin_attempts WHERE key = $1", key),
 			"%s: one count in PostgreSQL for the three instances", c.name)
 		for _, on := range in {
 			r := signIn(on, c.password, c.from)
 			assert.Equal(t, 429, r.status, "%s: the sixth attempt on %s is refused, the right password too: %s", c.name, on.name, r.body)
 			assert.NotEmpty(t, r.header.Get("Retry-After"))
 		}
-		assert.Equal(t, 5, e.count("SELECT attempts FROM signin_attempts WHERE key = $1", key),
+		assert.Equal(t, perAccountAndAddr, e.count("SELECT attempts FROM signin_attempts WHERE key = $1", key),
 			"%s: refused attempts are not counted", c.name)
 		assert.Equal(t, 200, signIn(in[2], c.password, "127.0.0.33").status, "%s: the owner signs in from elsewhere", c.name)
 	}
@@ -226,6 +226,10 @@ func TestInstancesRevocation(t *testing.T) {
 		a, b, c, _ := instancesFor(t, started)
 		access, rt := b.login(school1, "demo", provision.DemoPassword)
 		other, _ := c.login(school1, "demo", provision.DemoPassword)
+		for _, on := range []*instance{b, c} { // each instance has verified both tokens
+			require.Equal(t, 200, profile(on, access), "before, on %s", on.name)
+			require.Equal(t, 200, profile(on, other), "before, on %s", on.name)
+		}
 		nextSecond() // the tokens are from a second before the change (see nextSecond)
 		r := a.do(post(school1, "/api/password/change/", map[string]any{"old_password": provision.DemoPassword, "new_password": newPassword}, access))
 		require.Equal(t, 200, r.status, "%s", r.body)
