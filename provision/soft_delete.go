@@ -42,7 +42,10 @@ func (s *Service) SoftDeleteTenant(ctx context.Context, schemaName string) (Tena
 			return ErrTenantDeleted
 		}
 		deleted, err := db.InTenantV(ctx, s.pool, pinned, func(q *tenantdb.Queries) (bool, error) {
-			return q.SoftDeleteTenant(ctx, tenantdb.SoftDeleteTenantParams{ValidAfter: time.Now(), ClientID: c.ID})
+			if err := q.EndTenantSignIns(ctx, time.Now()); err != nil {
+				return false, err
+			}
+			return q.SoftDeleteClient(ctx, c.ID)
 		})
 		if err == nil && !deleted {
 			err = ErrTenantDeleted
@@ -73,7 +76,10 @@ func (s *Service) RestoreTenant(ctx context.Context, schemaName string) (Tenant,
 			return ErrTenantLive
 		}
 		restored, err := db.InTenantV(ctx, s.pool, pinned, func(q *tenantdb.Queries) (bool, error) {
-			return q.RestoreTenant(ctx, tenantdb.RestoreTenantParams{ValidAfter: time.Now(), ClientID: c.ID})
+			if err := q.EndTenantSignIns(ctx, time.Now()); err != nil {
+				return false, err
+			}
+			return q.RestoreClient(ctx, c.ID)
 		})
 		if err == nil && !restored {
 			err = ErrTenantLive

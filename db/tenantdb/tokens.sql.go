@@ -46,6 +46,24 @@ func (q *Queries) DeleteExpiredRefreshTokens(ctx context.Context) (int64, error)
 	return result.RowsAffected(), nil
 }
 
+const endTenantSignIns = `-- name: EndTenantSignIns :exec
+WITH r AS (
+    UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL
+)
+UPDATE users SET tokens_valid_after = $1::timestamptz
+`
+
+// EndTenantSignIns ends every sign-in in the tenant: all refresh tokens are
+// revoked, and access tokens issued before valid_after are refused
+// (users.tokens_valid_after). Soft delete and restore run it in the
+// transaction that changes public.clients (SoftDeleteClient,
+// RestoreClient), as a statement of its own: on Citus a statement touching
+// the tenant's tables runs on its worker, where public has no clients.
+func (q *Queries) EndTenantSignIns(ctx context.Context, validAfter time.Time) error {
+	_, err := q.db.Exec(ctx, endTenantSignIns, validAfter)
+	return err
+}
+
 const recordSignIn = `-- name: RecordSignIn :exec
 WITH t AS (
     INSERT INTO refresh_tokens (jti, family, user_id, expires_at)
@@ -95,25 +113,14 @@ func (q *Queries) RefreshTokenLive(ctx context.Context, jti uuid.UUID) (bool, er
 	return live, err
 }
 
-const restoreTenant = `-- name: RestoreTenant :one
-WITH r AS (
-    UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL
-), u AS (
-    UPDATE users SET tokens_valid_after = $2::timestamptz
-)
+const restoreClient = `-- name: RestoreClient :one
 SELECT public.client_restore($1::bigint)::boolean AS restored
 `
 
-type RestoreTenantParams struct {
-	ClientID   int64
-	ValidAfter time.Time
-}
-
-// RestoreTenant makes this deleted tenant (client id) live again
-// (public.client_restore: false if it was not deleted) and ends, once more,
-// any sign-in made while it was being deleted.
-func (q *Queries) RestoreTenant(ctx context.Context, arg RestoreTenantParams) (bool, error) {
-	row := q.db.QueryRow(ctx, restoreTenant, arg.ClientID, arg.ValidAfter)
+// RestoreClient makes this deleted tenant (client id) live again
+// (public.client_restore: false if it was not deleted).
+func (q *Queries) RestoreClient(ctx context.Context, clientID int64) (bool, error) {
+	row := q.db.QueryRow(ctx, restoreClient, clientID)
 	var restored bool
 	err := row.Scan(&restored)
 	return restored, err
@@ -151,27 +158,14 @@ func (q *Queries) RevokeRefreshToken(ctx context.Context, arg RevokeRefreshToken
 	return result.RowsAffected(), nil
 }
 
-const softDeleteTenant = `-- name: SoftDeleteTenant :one
-WITH r AS (
-    UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL
-), u AS (
-    UPDATE users SET tokens_valid_after = $2::timestamptz
-)
+const softDeleteClient = `-- name: SoftDeleteClient :one
 SELECT (public.client_soft_delete($1::bigint) IS NOT NULL)::boolean AS deleted
 `
 
-type SoftDeleteTenantParams struct {
-	ClientID   int64
-	ValidAfter time.Time
-}
-
-// SoftDeleteTenant marks this tenant (client id) deleted in public.clients
-// (public.client_soft_delete: false if it was not live) and ends every
-// sign-in in it: all refresh tokens are revoked, and access tokens issued
-// before valid_after are refused (users.tokens_valid_after), in one
-// statement of the tenant's transaction.
-func (q *Queries) SoftDeleteTenant(ctx context.Context, arg SoftDeleteTenantParams) (bool, error) {
-	row := q.db.QueryRow(ctx, softDeleteTenant, arg.ClientID, arg.ValidAfter)
+// SoftDeleteClient marks this tenant (client id) deleted in public.clients
+// (public.client_soft_delete: false if it was not live).
+func (q *Queries) SoftDeleteClient(ctx context.Context, clientID int64) (bool, error) {
+	row := q.db.QueryRow(ctx, softDeleteClient, clientID)
 	var deleted bool
 	err := row.Scan(&deleted)
 	return deleted, err

@@ -46,26 +46,24 @@ SELECT EXISTS (
     WHERE jti = @jti AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
 ) AS live;
 
--- name: SoftDeleteTenant :one
--- SoftDeleteTenant marks this tenant (client id) deleted in public.clients
--- (public.client_soft_delete: false if it was not live) and ends every
--- sign-in in it: all refresh tokens are revoked, and access tokens issued
--- before valid_after are refused (users.tokens_valid_after), in one
--- statement of the tenant's transaction.
+-- name: EndTenantSignIns :exec
+-- EndTenantSignIns ends every sign-in in the tenant: all refresh tokens are
+-- revoked, and access tokens issued before valid_after are refused
+-- (users.tokens_valid_after). Soft delete and restore run it in the
+-- transaction that changes public.clients (SoftDeleteClient,
+-- RestoreClient), as a statement of its own: on Citus a statement touching
+-- the tenant's tables runs on its worker, where public has no clients.
 WITH r AS (
     UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL
-), u AS (
-    UPDATE users SET tokens_valid_after = @valid_after::timestamptz
 )
+UPDATE users SET tokens_valid_after = @valid_after::timestamptz;
+
+-- name: SoftDeleteClient :one
+-- SoftDeleteClient marks this tenant (client id) deleted in public.clients
+-- (public.client_soft_delete: false if it was not live).
 SELECT (public.client_soft_delete(@client_id::bigint) IS NOT NULL)::boolean AS deleted;
 
--- name: RestoreTenant :one
--- RestoreTenant makes this deleted tenant (client id) live again
--- (public.client_restore: false if it was not deleted) and ends, once more,
--- any sign-in made while it was being deleted.
-WITH r AS (
-    UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL
-), u AS (
-    UPDATE users SET tokens_valid_after = @valid_after::timestamptz
-)
+-- name: RestoreClient :one
+-- RestoreClient makes this deleted tenant (client id) live again
+-- (public.client_restore: false if it was not deleted).
 SELECT public.client_restore(@client_id::bigint)::boolean AS restored;
