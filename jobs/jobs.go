@@ -238,14 +238,32 @@ func (w *tenantWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	return err
 }
 
+// notReadyWait is how long a job waits (snoozed, not counted as an
+// attempt) for its tenant to finish being created.
+const notReadyWait = time.Second
+
 // resolve pins t's schema to its registered tenant, or cancels the job
-// when there is none.
+// when there is none. A job of a tenant still being created (enqueued by
+// its creation, such as signup's verification email, and picked up before
+// the tenant became ready) is snoozed until it is ready: the tenant is not
+// gone, and if its creation fails the job is cancelled then.
 func resolve(ctx context.Context, pool *pgxpool.Pool, t TenantArgs) (db.Schema, error) {
 	s, err := db.ParseSchema(t.Schema)
 	if err != nil {
 		return db.Schema{}, river.JobCancel(err)
 	}
 	pinned, err := db.Pinned(ctx, pool, s)
+	if errors.Is(err, db.ErrTenantGone) {
+		provisioning, perr := db.InPublicV(ctx, pool, func(q *publicdb.Queries) (bool, error) {
+			return q.ClientProvisioning(ctx, publicdb.ClientProvisioningParams{ID: t.TenantID, SchemaName: t.Schema})
+		})
+		if perr != nil {
+			return db.Schema{}, perr
+		}
+		if provisioning {
+			return db.Schema{}, river.JobSnooze(notReadyWait)
+		}
+	}
 	switch {
 	case errors.Is(err, db.ErrTenantGone), err == nil && t.TenantID != 0 && pinned.Client() != t.TenantID:
 		return db.Schema{}, river.JobCancel(fmt.Errorf("tenant %q: %w", t.Schema, ErrTenantGone))

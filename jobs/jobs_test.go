@@ -289,3 +289,49 @@ func (e *env) count(s, table string) int {
 	require.NoError(e.t, e.d.Pool.QueryRow(e.t.Context(), "SELECT count(*) FROM "+s+"."+table).Scan(&n))
 	return n
 }
+
+// TestJobsWaitForProvisioningTenant: a job of a tenant still being created
+// (enqueued in its creation, as signup's verification email is, and picked
+// up before the tenant is ready) waits for it rather than being cancelled as
+// if the tenant were gone; once the tenant is ready it runs. If the
+// creation fails instead (the row goes), it is cancelled.
+func TestJobsWaitForProvisioningTenant(t *testing.T) {
+	e := newEnv(t, "acme", "beta")
+	ids := map[string]int64{}
+	for _, s := range []string{"acme", "beta"} {
+		var id int64
+		require.NoError(t, e.d.Pool.QueryRow(t.Context(), "UPDATE clients SET state = 'provisioning' WHERE schema_name = $1 RETURNING id", s).Scan(&id))
+		ids[s] = id
+	}
+	ins := e.queue(0)
+	job := func(s string) *rivertype.JobRow {
+		res, err := ins.Insert(t.Context(), jobs.PurgeExpiredArgs{TenantArgs: jobs.TenantArgs{Schema: s, TenantID: ids[s]}}, nil)
+		require.NoError(t, err)
+		return res.Job
+	}
+	// snoozed waits until the job was put off (River keeps a short snooze
+	// available, with a later scheduled_at), and is neither run nor
+	// cancelled.
+	snoozed := func(q *jobs.Queue, j *rivertype.JobRow) {
+		require.Eventually(t, func() bool {
+			got, err := q.JobGet(t.Context(), j.ID)
+			require.NoError(t, err)
+			require.Contains(t, []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled}, got.State)
+			return got.ScheduledAt.After(j.ScheduledAt.Add(500 * time.Millisecond))
+		}, 15*time.Second, 50*time.Millisecond, "job %d was never put off", j.ID)
+	}
+	acme, beta := job("acme"), job("beta")
+	q := e.queue(1)
+	snoozed(q, acme)
+	_, err := e.d.Pool.Exec(t.Context(), "UPDATE clients SET state = 'ready' WHERE id = $1", ids["acme"])
+	require.NoError(t, err)
+	e.wait(q, acme.ID, rivertype.JobStateCompleted)
+
+	snoozed(q, beta)
+	_, err = e.d.Pool.Exec(t.Context(), "DELETE FROM domains WHERE client_id = $1", ids["beta"])
+	require.NoError(t, err)
+	_, err = e.d.Pool.Exec(t.Context(), "DELETE FROM clients WHERE id = $1", ids["beta"])
+	require.NoError(t, err)
+	j := e.wait(q, beta.ID, rivertype.JobStateCancelled)
+	assert.Contains(t, j.Errors[len(j.Errors)-1].Error, "tenant no longer exists")
+}

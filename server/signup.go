@@ -109,7 +109,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			pair = tokenPair{Access: p.Access, Refresh: p.Refresh}
-			return s.sendVerification(ctx, tx, schema, owner, func(kind, secret string) string {
+			// Pinned to the new tenant's id, so that the email job is this
+			// tenant's and no namesake's.
+			return s.sendVerification(ctx, tx, schema.Pin(c.ID, 0), owner, func(kind, secret string) string {
 				return s.accountLink(r, linkHost(r, domain), kind, secret)
 			})
 		},

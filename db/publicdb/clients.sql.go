@@ -10,6 +10,28 @@ import (
 	"time"
 )
 
+const clientProvisioning = `-- name: ClientProvisioning :one
+SELECT EXISTS (
+    SELECT FROM clients
+    WHERE ($1::bigint = 0 OR id = $1) AND schema_name = $2 AND state = 'provisioning'
+)::boolean AS provisioning
+`
+
+type ClientProvisioningParams struct {
+	ID         int64
+	SchemaName string
+}
+
+// ClientProvisioning reports whether tenant id (any, if 0) is registered
+// under this schema name and still being made (state provisioning): a job
+// enqueued in its creation's transactions may run before it is ready.
+func (q *Queries) ClientProvisioning(ctx context.Context, arg ClientProvisioningParams) (bool, error) {
+	row := q.db.QueryRow(ctx, clientProvisioning, arg.ID, arg.SchemaName)
+	var provisioning bool
+	err := row.Scan(&provisioning)
+	return provisioning, err
+}
+
 const createClient = `-- name: CreateClient :one
 INSERT INTO clients (schema_name, name, on_trial, paid_until, demo)
 VALUES ($1, $2, $3, $4, $5)

@@ -75,3 +75,12 @@ SELECT id, schema_name FROM clients WHERE state = 'ready' AND deleted_at IS NULL
 SELECT schema_name FROM clients
 WHERE deleted_at IS NOT NULL AND deleted_at < @before::timestamptz
 ORDER BY deleted_at, schema_name;
+
+-- name: ClientProvisioning :one
+-- ClientProvisioning reports whether tenant id (any, if 0) is registered
+-- under this schema name and still being made (state provisioning): a job
+-- enqueued in its creation's transactions may run before it is ready.
+SELECT EXISTS (
+    SELECT FROM clients
+    WHERE (@id::bigint = 0 OR id = @id) AND schema_name = @schema_name AND state = 'provisioning'
+)::boolean AS provisioning;
