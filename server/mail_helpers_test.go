@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/config"
@@ -28,6 +29,9 @@ import (
 type mailbox struct {
 	t    testing.TB
 	addr string
+	// jobs describes the email jobs in the test's database, for a failure
+	// message (set by newMailEnv).
+	jobs func() string
 	srv  *smtp.Server
 	mu   sync.Mutex
 	got  []email
@@ -91,11 +95,17 @@ func (m *mailbox) to(address string) []email {
 }
 
 // wait returns the nth message (1-based) for address once it arrives, and
-// fails the test if it does not within 15 s.
+// fails the test, with the email jobs' states, if it does not within 60 s
+// (generous: CI runs every package at once on two cores).
 func (m *mailbox) wait(address string, n int) email {
 	m.t.Helper()
-	require.Eventually(m.t, func() bool { return len(m.to(address)) >= n }, 15*time.Second, 20*time.Millisecond,
-		"no email #%d to %s; got %v", n, address, m.messages())
+	if !assert.Eventually(m.t, func() bool { return len(m.to(address)) >= n }, 60*time.Second, 20*time.Millisecond) {
+		jobs := ""
+		if m.jobs != nil {
+			jobs = m.jobs()
+		}
+		m.t.Fatalf("no email #%d to %s; got %v; email jobs: %s", n, address, m.messages(), jobs)
+	}
 	return m.to(address)[n-1]
 }
 
@@ -174,6 +184,15 @@ func newMailEnv(t testing.TB, with func(*config.Config)) (*env, *mailbox) {
 	box := startMailbox(t, "127.0.0.1:0")
 	e := newEnvWith(t, with)
 	e.startWorkers("smtp://" + box.addr)
+	box.jobs = func() string {
+		var out string
+		err := e.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(format('%s %s attempt %s/%s at %s errors %s',
+			id, state, attempt, max_attempts, scheduled_at, errors::text), '; '), 'none') FROM river.river_job`).Scan(&out)
+		if err != nil {
+			return err.Error()
+		}
+		return out
+	}
 	return e, box
 }
 
