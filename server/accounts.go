@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -119,7 +120,7 @@ func (s *Server) enqueueEmail(ctx context.Context, tx pgx.Tx, schema db.Schema, 
 }
 
 // humanDuration writes a TTL as people say it: "1 hour", "7 days", "90 minutes".
-func humanDuration(d interface{ Hours() float64 }) string {
+func humanDuration(d time.Duration) string {
 	h := d.Hours()
 	switch {
 	case h >= 24 && h == float64(int(h/24))*24:
