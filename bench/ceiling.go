@@ -67,22 +67,27 @@ const refreshTTL = 168 * time.Hour
 // ceilingToken is POST /api/token/ without the argon2id verification and
 // the JWT signing: the throttle count and the user by name as a read, then
 // the refresh token, the last login and the throttle's give-back in a
-// transaction (the server's two statements).
+// transaction (the server's statements).
 func ceilingToken(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
 	// The server's keys are hashes of the account and the client address;
 	// any two distinct 32-byte keys cost the same.
 	keys := [][]byte{make([]byte, 32), append(make([]byte, 31), 1)}
-	u, err := db.ReadTenantV(ctx, pool, t.schema, func(q *tenantdb.Queries) (tenantdb.StartSignInRow, error) {
-		return q.StartSignIn(ctx, tenantdb.StartSignInParams{
-			Keys: keys, Limits: []int32{1 << 30, 1 << 30}, WindowSecs: 300, Username: adminUsername,
-		})
+	u, err := db.ReadTenantV(ctx, pool, t.schema, func(q *tenantdb.Queries) (tenantdb.SignInUserRow, error) {
+		if _, err := q.Throttle(ctx, tenantdb.ThrottleParams{Keys: keys, Limits: []int32{1 << 30, 1 << 30}, WindowSecs: 300}); err != nil {
+			return tenantdb.SignInUserRow{}, err
+		}
+		return q.SignInUser(ctx, adminUsername)
 	})
 	if err != nil {
 		return err
 	}
 	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
-		return q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
-			Jti: uuid.New(), Family: uuid.New(), UserID: u.ID, ExpiresAt: time.Now().Add(refreshTTL), Keys: keys,
+		err := q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
+			Jti: uuid.New(), Family: uuid.New(), UserID: u.ID, ExpiresAt: time.Now().Add(refreshTTL),
 		})
+		if err != nil {
+			return err
+		}
+		return q.ThrottleSucceeded(ctx, keys)
 	})
 }

@@ -26,9 +26,8 @@ type tokenPair struct {
 // get the same answer, so the endpoint does not reveal which usernames exist.
 //
 // The attempt is counted against the throttle before the password is hashed,
-// in the statement that looks the user up, and given back on success in the
-// statement that records the sign-in: two round trips, as without a
-// throttle (throttle.go).
+// and given back on success in the transaction that records the sign-in
+// (throttle.go).
 func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 	t, _ := tenantFrom(r.Context())
 	username, pw, err := decodeCredentials(r)
@@ -37,18 +36,9 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	attempt := tenantSignIn(r, t, username)
 	ctx := r.Context()
-	// StartSignIn writes the count, as one statement: its implicit
-	// transaction commits it, so the read helper's single round trip serves.
-	u, err := db.ReadTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (tenantdb.StartSignInRow, error) {
-		return q.StartSignIn(ctx, tenantdb.StartSignInParams{
-			Keys: attempt.keys, Limits: attempt.limits, WindowSecs: windowSecs, Username: username,
-		})
-	})
+	u, err := s.startSignIn(ctx, t.Schema, attempt, username)
 	if err != nil {
 		return err
-	}
-	if u.WaitSeconds > 0 {
-		return errThrottled(u.WaitSeconds)
 	}
 	// Hash outside the transaction: it is slow, and must not hold a connection.
 	ok, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
@@ -77,9 +67,13 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = db.InTenant(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) error {
-		return q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
-			Jti: pair.RefreshID, Family: pair.Family, UserID: user.ID, ExpiresAt: pair.RefreshExpiry, Keys: attempt.keys,
+		err := q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
+			Jti: pair.RefreshID, Family: pair.Family, UserID: user.ID, ExpiresAt: pair.RefreshExpiry,
 		})
+		if err != nil {
+			return err
+		}
+		return q.ThrottleSucceeded(ctx, attempt.keys)
 	})
 	if err != nil {
 		return err

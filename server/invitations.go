@@ -373,7 +373,7 @@ func (s *Server) acceptInvitation(ctx context.Context, t tenant, raw, username, 
 		}
 		pair = tokenPair{Access: issued.Access, Refresh: issued.Refresh}
 		return q.RecordSignIn(ctx, tenantdb.RecordSignInParams{
-			Jti: issued.RefreshID, Family: issued.Family, UserID: user.ID, ExpiresAt: issued.RefreshExpiry, Keys: [][]byte{},
+			Jti: issued.RefreshID, Family: issued.Family, UserID: user.ID, ExpiresAt: issued.RefreshExpiry,
 		})
 	})
 	if err != nil {

@@ -133,16 +133,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a auth) 
 		return err
 	}
 	attempt := tenantSignIn(r, a.tenant, u.Username)
-	row, err := db.ReadTenantV(ctx, s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (tenantdb.StartSignInRow, error) {
-		return q.StartSignIn(ctx, tenantdb.StartSignInParams{
-			Keys: attempt.keys, Limits: attempt.limits, WindowSecs: windowSecs, Username: u.Username,
-		})
-	})
+	row, err := s.startSignIn(ctx, a.tenant.Schema, attempt, u.Username)
 	if err != nil {
 		return err
-	}
-	if row.WaitSeconds > 0 {
-		return errThrottled(row.WaitSeconds)
 	}
 	if row.ID != u.ID {
 		row.PasswordHash = "" // renamed meanwhile: check against nothing

@@ -103,7 +103,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 			// Recorded as a sign-in is (refresh token, last login), with no
 			// throttle keys to give back: a signup always counts.
 			err = tenantdb.New(tx).RecordSignIn(ctx, tenantdb.RecordSignInParams{
-				Jti: p.RefreshID, Family: p.Family, UserID: owner.ID, ExpiresAt: p.RefreshExpiry, Keys: [][]byte{},
+				Jti: p.RefreshID, Family: p.Family, UserID: owner.ID, ExpiresAt: p.RefreshExpiry,
 			})
 			if err != nil {
 				return err

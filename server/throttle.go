@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
 // Sign-in throttling (SECURITY.md) limits the sign-in attempts of a client
@@ -22,11 +26,16 @@ import (
 //
 // The counts live in PostgreSQL (public.signin_attempts), so every server
 // process counts against the same limits. An attempt is counted BEFORE its
-// password is hashed, in the statement that looks the user up (no extra
-// round trip): of N guesses sent at once, only the limit's worth are ever
-// evaluated. A correct password gives its attempt back, in the statement
-// that records the sign-in, so correct sign-ins never count, and a refused
-// attempt is not counted at all (the database takes it back at once).
+// password is hashed, in a statement of its own sent just before the one
+// that looks the user up: of N guesses sent at once, only the limit's worth
+// are ever evaluated. A correct password gives its attempt back, in the
+// transaction that records the sign-in, so correct sign-ins never count,
+// and a refused attempt is not counted at all (the database takes it back
+// at once).
+//
+// The counts and the tenant's users are never read in one statement: on
+// Citus a statement that reads a tenant's tables runs on the tenant's
+// worker, where public (and signin_attempts) does not exist.
 const (
 	throttleWindow     = 5 * time.Minute
 	maxAttemptsPerUser = 5  // per account and client address
@@ -55,6 +64,23 @@ func newSignIn(r *http.Request, account string) signIn {
 // tenantSignIn is the attempt of username on tenant t.
 func tenantSignIn(r *http.Request, t tenant, username string) signIn {
 	return newSignIn(r, "tenant "+strconv.FormatInt(t.ID, 10)+" "+username)
+}
+
+// startSignIn counts attempt a on tenant schema s, then looks up the user
+// it names (id 0 for none): two statements, each one round trip in an
+// implicit transaction of its own, which commits the count before any
+// password is hashed. A throttled attempt is refused (429) unlooked-up.
+func (s *Server) startSignIn(ctx context.Context, schema db.Schema, a signIn, username string) (tenantdb.SignInUserRow, error) {
+	return db.ReadTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.SignInUserRow, error) {
+		wait, err := q.Throttle(ctx, tenantdb.ThrottleParams{Keys: a.keys, Limits: a.limits, WindowSecs: windowSecs})
+		if err != nil {
+			return tenantdb.SignInUserRow{}, err
+		}
+		if wait > 0 {
+			return tenantdb.SignInUserRow{}, errThrottled(wait)
+		}
+		return q.SignInUser(ctx, username)
+	})
 }
 
 // adminSignIn is the attempt of superuser username (API or web UI alike).

@@ -124,6 +124,7 @@ func (q *Queries) SetEmailVerified(ctx context.Context, arg SetEmailVerifiedPara
 }
 
 const setPasswordEndSignIns = `-- name: SetPasswordEndSignIns :exec
+
 WITH r AS (
     UPDATE refresh_tokens SET revoked_at = now()
     WHERE user_id = $3 AND revoked_at IS NULL
@@ -138,6 +139,8 @@ type SetPasswordEndSignInsParams struct {
 	ID           int64
 }
 
+// Queries of the password and email flows (server/passwords.go): change,
+// reset, email verification.
 // SetPasswordEndSignIns sets user id's password hash and ends every sign-in
 // of the user: their refresh tokens are revoked, and their access tokens
 // issued before valid_after are refused (users.tokens_valid_after).
@@ -145,40 +148,6 @@ type SetPasswordEndSignInsParams struct {
 // tokens' iat, not from the database's.
 func (q *Queries) SetPasswordEndSignIns(ctx context.Context, arg SetPasswordEndSignInsParams) error {
 	_, err := q.db.Exec(ctx, setPasswordEndSignIns, arg.PasswordHash, arg.ValidAfter, arg.ID)
-	return err
-}
-
-const throttle = `-- name: Throttle :one
-
-SELECT public.signin_attempt($1::bytea[], $2::integer[], $3::integer)::integer AS wait_seconds
-`
-
-type ThrottleParams struct {
-	Keys       [][]byte
-	Limits     []int32
-	WindowSecs int32
-}
-
-// Queries of the password and email flows (server/passwords.go): change,
-// reset, email verification.
-// Throttle counts one attempt against each of keys (public.signin_attempt,
-// the sign-in throttle's mechanism, with the caller's own key namespaces)
-// and returns how many seconds the caller must wait: 0 when it may go on.
-func (q *Queries) Throttle(ctx context.Context, arg ThrottleParams) (int32, error) {
-	row := q.db.QueryRow(ctx, throttle, arg.Keys, arg.Limits, arg.WindowSecs)
-	var wait_seconds int32
-	err := row.Scan(&wait_seconds)
-	return wait_seconds, err
-}
-
-const throttleSucceeded = `-- name: ThrottleSucceeded :exec
-SELECT public.signin_succeeded($1::bytea[])
-`
-
-// ThrottleSucceeded gives back the attempt Throttle (or StartSignIn)
-// counted against keys: a password proved right never counts.
-func (q *Queries) ThrottleSucceeded(ctx context.Context, keys [][]byte) error {
-	_, err := q.db.Exec(ctx, throttleSucceeded, keys)
 	return err
 }
 

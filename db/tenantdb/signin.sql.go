@@ -9,27 +9,18 @@ import (
 	"context"
 )
 
-const startSignIn = `-- name: StartSignIn :one
-SELECT a.wait::integer AS wait_seconds,
-       coalesce(u.id, 0)::bigint AS id,
+const signInUser = `-- name: SignInUser :one
+SELECT coalesce(u.id, 0)::bigint AS id,
        coalesce(u.username, '')::text AS username,
        coalesce(u.email, '')::text AS email,
        coalesce(u.password_hash, '')::text AS password_hash,
        coalesce(u.is_active, false)::boolean AS is_active,
        coalesce(u.email_verified, false)::boolean AS email_verified
-FROM public.signin_attempt($1::bytea[], $2::integer[], $3::integer) AS a (wait)
-LEFT JOIN users u ON u.username = $4::text
+FROM (SELECT 1) AS one
+LEFT JOIN users u ON u.username = $1::text
 `
 
-type StartSignInParams struct {
-	Keys       [][]byte
-	Limits     []int32
-	WindowSecs int32
-	Username   string
-}
-
-type StartSignInRow struct {
-	WaitSeconds   int32
+type SignInUserRow struct {
 	ID            int64
 	Username      string
 	Email         string
@@ -38,22 +29,16 @@ type StartSignInRow struct {
 	EmailVerified bool
 }
 
-// StartSignIn counts a sign-in attempt against its throttle keys
-// (public.signin_attempt, before the password is checked) and looks the
-// user up, in one statement: one round trip. wait_seconds > 0 means the
-// attempt is throttled. An unknown username gets id 0 and an empty hash.
-// It writes, but as a single statement it is atomic on its own, so it may
-// run as an implicit transaction (db.ReadTenant).
-func (q *Queries) StartSignIn(ctx context.Context, arg StartSignInParams) (StartSignInRow, error) {
-	row := q.db.QueryRow(ctx, startSignIn,
-		arg.Keys,
-		arg.Limits,
-		arg.WindowSecs,
-		arg.Username,
-	)
-	var i StartSignInRow
+// SignInUser looks up the user a sign-in names, after its attempt was
+// counted (Throttle). An unknown username gets id 0 and an empty hash, so
+// that it costs the same hashing work as a known one. The throttle is a
+// statement of its own, not a part of this one: on Citus a statement that
+// reads the tenant's tables runs on the tenant's worker, where public
+// (and its signin_attempts) does not exist.
+func (q *Queries) SignInUser(ctx context.Context, username string) (SignInUserRow, error) {
+	row := q.db.QueryRow(ctx, signInUser, username)
+	var i SignInUserRow
 	err := row.Scan(
-		&i.WaitSeconds,
 		&i.ID,
 		&i.Username,
 		&i.Email,
@@ -62,4 +47,36 @@ func (q *Queries) StartSignIn(ctx context.Context, arg StartSignInParams) (Start
 		&i.EmailVerified,
 	)
 	return i, err
+}
+
+const throttle = `-- name: Throttle :one
+SELECT public.signin_attempt($1::bytea[], $2::integer[], $3::integer)::integer AS wait_seconds
+`
+
+type ThrottleParams struct {
+	Keys       [][]byte
+	Limits     []int32
+	WindowSecs int32
+}
+
+// Throttle counts one attempt against each of keys (public.signin_attempt:
+// the sign-in throttle, and the password and email flows with their own key
+// namespaces)
+// and returns how many seconds the caller must wait: 0 when it may go on.
+func (q *Queries) Throttle(ctx context.Context, arg ThrottleParams) (int32, error) {
+	row := q.db.QueryRow(ctx, throttle, arg.Keys, arg.Limits, arg.WindowSecs)
+	var wait_seconds int32
+	err := row.Scan(&wait_seconds)
+	return wait_seconds, err
+}
+
+const throttleSucceeded = `-- name: ThrottleSucceeded :exec
+SELECT public.signin_succeeded($1::bytea[])
+`
+
+// ThrottleSucceeded gives back the attempt Throttle counted against
+// keys: a password proved right never counts.
+func (q *Queries) ThrottleSucceeded(ctx context.Context, keys [][]byte) error {
+	_, err := q.db.Exec(ctx, throttleSucceeded, keys)
+	return err
 }

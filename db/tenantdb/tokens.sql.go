@@ -68,10 +68,8 @@ const recordSignIn = `-- name: RecordSignIn :exec
 WITH t AS (
     INSERT INTO refresh_tokens (jti, family, user_id, expires_at)
     VALUES ($2, $3, $1, $4)
-), g AS (
-    SELECT public.signin_succeeded($5::bytea[])
 )
-UPDATE users SET last_login = now() FROM g WHERE users.id = $1
+UPDATE users SET last_login = now() WHERE users.id = $1
 `
 
 type RecordSignInParams struct {
@@ -79,20 +77,17 @@ type RecordSignInParams struct {
 	Jti       uuid.UUID
 	Family    uuid.UUID
 	ExpiresAt time.Time
-	Keys      [][]byte
 }
 
 // RecordSignIn stores a sign-in's first refresh token and the user's last
-// login, and gives back the attempt StartSignIn counted against the throttle
-// keys (public.signin_succeeded: correct sign-ins never count), in one
-// statement (one round trip). g is read by the UPDATE, so it runs.
+// login, in one statement. The attempt Throttle counted is given back by
+// ThrottleSucceeded, a statement of its own (see SignInUser).
 func (q *Queries) RecordSignIn(ctx context.Context, arg RecordSignInParams) error {
 	_, err := q.db.Exec(ctx, recordSignIn,
 		arg.UserID,
 		arg.Jti,
 		arg.Family,
 		arg.ExpiresAt,
-		arg.Keys,
 	)
 	return err
 }

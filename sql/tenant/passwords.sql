@@ -1,17 +1,6 @@
 -- Queries of the password and email flows (server/passwords.go): change,
 -- reset, email verification.
 
--- name: Throttle :one
--- Throttle counts one attempt against each of keys (public.signin_attempt,
--- the sign-in throttle's mechanism, with the caller's own key namespaces)
--- and returns how many seconds the caller must wait: 0 when it may go on.
-SELECT public.signin_attempt(@keys::bytea[], @limits::integer[], @window_secs::integer)::integer AS wait_seconds;
-
--- name: ThrottleSucceeded :exec
--- ThrottleSucceeded gives back the attempt Throttle (or StartSignIn)
--- counted against keys: a password proved right never counts.
-SELECT public.signin_succeeded(@keys::bytea[]);
-
 -- name: SetPasswordEndSignIns :exec
 -- SetPasswordEndSignIns sets user id's password hash and ends every sign-in
 -- of the user: their refresh tokens are revoked, and their access tokens

@@ -27,16 +27,13 @@ DELETE FROM refresh_tokens WHERE expires_at < now();
 
 -- name: RecordSignIn :exec
 -- RecordSignIn stores a sign-in's first refresh token and the user's last
--- login, and gives back the attempt StartSignIn counted against the throttle
--- keys (public.signin_succeeded: correct sign-ins never count), in one
--- statement (one round trip). g is read by the UPDATE, so it runs.
+-- login, in one statement. The attempt Throttle counted is given back by
+-- ThrottleSucceeded, a statement of its own (see SignInUser).
 WITH t AS (
     INSERT INTO refresh_tokens (jti, family, user_id, expires_at)
     VALUES (@jti, @family, @user_id, @expires_at)
-), g AS (
-    SELECT public.signin_succeeded(@keys::bytea[])
 )
-UPDATE users SET last_login = now() FROM g WHERE users.id = @user_id;
+UPDATE users SET last_login = now() WHERE users.id = @user_id;
 
 -- name: RefreshTokenLive :one
 -- RefreshTokenLive reports whether a refresh token can still be used: not
