@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -50,7 +51,7 @@ func spanWorkers(t testing.TB, db *url.URL, workers []string) {
 		t.Cleanup(func() { drop(t, serverURL, name) })
 		wdb := server
 		wdb.Path = "/" + name
-		execOn(t, wdb.String(), "CREATE EXTENSION citus")
+		execOn(t, wdb.String(), "CREATE EXTENSION IF NOT EXISTS citus")
 	}
 	host, port, err := net.SplitHostPort(db.Host)
 	if err != nil {
@@ -58,7 +59,7 @@ func spanWorkers(t testing.TB, db *url.URL, workers []string) {
 	}
 	p, _ := strconv.Atoi(port)
 	stmts := []string{
-		"CREATE EXTENSION citus",
+		"CREATE EXTENSION IF NOT EXISTS citus",
 		"SELECT citus_set_coordinator_host('" + host + "', " + strconv.Itoa(p) + ")",
 	}
 	for _, w := range workers {
@@ -68,21 +69,40 @@ func spanWorkers(t testing.TB, db *url.URL, workers []string) {
 		}
 		stmts = append(stmts, "SELECT citus_add_node('"+wh+"', "+wp+")")
 	}
-	stmts = append(stmts, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET citus.enable_schema_based_sharding = on")
+	// multi_task_query_log_level = error fails any query that would run on
+	// more than one shard: every test on the cluster then also proves that
+	// no request, command or job reads or writes across tenants' nodes.
+	dbIdent := pgx.Identifier{name}.Sanitize()
+	stmts = append(stmts,
+		"ALTER DATABASE "+dbIdent+" SET citus.enable_schema_based_sharding = on",
+		"ALTER DATABASE "+dbIdent+" SET citus.multi_task_query_log_level = error")
 	for _, s := range stmts {
 		execOn(t, db.String(), s)
 	}
 }
 
+// execOn runs sql on the database at url. A statement that fails is tried
+// twice more, a second apart: under many parallel tests, citus_add_node now
+// and then fails with "failure on connection marked as essential" while the
+// worker is busy accepting the other tests' connections, and succeeds when
+// tried again. Every statement here may be repeated.
 func execOn(t testing.TB, url, sql string) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", url, err)
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			time.Sleep(time.Second)
+		}
+		var c *pgx.Conn
+		if c, err = pgx.Connect(ctx, url); err != nil {
+			continue
+		}
+		_, err = c.Exec(ctx, sql)
+		c.Close(ctx)
+		if err == nil {
+			return
+		}
 	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	t.Fatalf("%s on %s: %v", sql, url, err)
 }

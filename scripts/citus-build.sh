@@ -6,12 +6,26 @@
 # Needs root (apt-get, make install).
 #
 #   scripts/citus-build.sh [path/to/citus-vX.tar.gz]
+#   scripts/citus-build.sh --check   exit 0 if Citus is installed or can be built here
 set -euo pipefail
 
 VERSION=13.0.5
 SHA256=18d569ded553e5896e4e0bed290444dc7ec637dd894939f35801ce49d44c3fa4
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ARCHIVE=${1:-${CITUS_SOURCE:-$ROOT/../shared/citus/citus-v$VERSION-notests.tar.gz}}
+# The archive: the argument, CITUS_SOURCE, or the shared directory next to
+# the clone (or at /work/shared, where CI's clone may not sit beside it).
+CHECK=""
+if [[ ${1:-} == --check ]]; then
+	CHECK=1
+	shift
+fi
+ARCHIVE=${1:-${CITUS_SOURCE:-}}
+if [[ -z $ARCHIVE ]]; then
+	for d in "$ROOT/../shared/citus" /work/shared/citus; do
+		ARCHIVE=$d/citus-v$VERSION-notests.tar.gz
+		[[ -f $ARCHIVE ]] && break
+	done
+fi
 PGCONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 CACHE=${CITUS_CACHE:-/var/cache/tenantctl/citus-$VERSION}
 
@@ -22,6 +36,7 @@ if [[ -f $libdir/citus.so && -f $sharedir/extension/citus--$VERSION.sql || -f $l
 	exit 0
 fi
 [[ -f $ARCHIVE ]] || { echo "citus-build: no source archive at $ARCHIVE" >&2; exit 1; }
+[[ -n $CHECK ]] && { echo "citus $VERSION can be built from $ARCHIVE"; exit 0; }
 echo "$SHA256  $ARCHIVE" | sha256sum -c --quiet - || { echo "citus-build: $ARCHIVE does not match its sha256" >&2; exit 1; }
 
 need=()
