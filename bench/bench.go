@@ -48,6 +48,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			OS: runtime.GOOS, Arch: runtime.GOARCH, LoadAvg1m: loadAvg(),
 		},
 		Settings: Settings{
+			Target:      cfg.Target,
 			Concurrency: cfg.Concurrency, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
 			WarmupPerTenantMs: float64(cfg.WarmupPerTenant) / float64(time.Millisecond),
 			Items:             cfg.Items, ProvisionJobs: cfg.ProvisionJobs, MigrateJobs: cfg.MigrateJobs,

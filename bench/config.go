@@ -17,11 +17,23 @@ import (
 // database on when neither -db nor BENCH_DATABASE_URL names another.
 const defaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
+// With -target citus, the defaults are the cluster of
+// scripts/citus-cluster.sh: its coordinator and its two workers.
+const (
+	defaultCitusURL     = "postgres://postgres@127.0.0.1:25432/postgres?sslmode=disable"
+	defaultCitusWorkers = "127.0.0.1:25433,127.0.0.1:25434"
+)
+
 // Config is one run's settings, read from the command line.
 type Config struct {
 	// ServerURL is a maintenance database on the PostgreSQL server to use;
 	// the benchmark creates (and drops) a database of its own next to it.
 	ServerURL string
+	// Target is "plain" (one PostgreSQL) or "citus": ServerURL is then a
+	// Citus coordinator, and the benchmark database spans CitusWorkers, so
+	// that every tenant is placed on one of them.
+	Target       string
+	CitusWorkers []string
 	// Tenants are the tenant counts to measure, ascending.
 	Tenants     []int
 	Items       int
@@ -53,14 +65,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			"binary and measures HTTP load against the same SQL sent straight through pgx.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	serverURL := getenv("BENCH_DATABASE_URL")
-	if serverURL == "" {
-		serverURL = defaultServerURL
-	}
 	var c Config
-	var tenants, scenarioList string
+	var serverURL, tenants, scenarioList, workers string
 	var tenants10k bool
-	fs.StringVar(&c.ServerURL, "db", serverURL, "`URL` of a maintenance database on a local (loopback) PostgreSQL (env BENCH_DATABASE_URL)")
+	fs.StringVar(&serverURL, "db", getenv("BENCH_DATABASE_URL"), "`URL` of a maintenance database on a local (loopback) PostgreSQL, the Citus coordinator with -target citus (env BENCH_DATABASE_URL; default "+defaultServerURL+", or "+defaultCitusURL+" for citus)")
+	fs.StringVar(&c.Target, "target", "plain", "`plain` PostgreSQL, or a citus cluster (scripts/citus-cluster.sh up)")
+	fs.StringVar(&workers, "citus-workers", getenv("BENCH_CITUS_WORKERS"), "with -target citus: the workers' `host:port` list (env BENCH_CITUS_WORKERS; default "+defaultCitusWorkers+")")
 	fs.StringVar(&tenants, "tenants", "1,100,1000", "comma-separated tenant `counts` to measure")
 	fs.BoolVar(&tenants10k, "tenants-10k", false, "also measure 10000 tenants")
 	fs.IntVar(&c.Items, "items", 50, "items seeded in every tenant")
@@ -81,6 +91,30 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	switch c.Target {
+	case "plain":
+		if serverURL == "" {
+			serverURL = defaultServerURL
+		}
+	case "citus":
+		if serverURL == "" {
+			serverURL = defaultCitusURL
+		}
+		if workers == "" {
+			workers = defaultCitusWorkers
+		}
+		for _, w := range strings.Split(workers, ",") {
+			if w = strings.TrimSpace(w); w != "" {
+				c.CitusWorkers = append(c.CitusWorkers, w)
+			}
+		}
+		if len(c.CitusWorkers) == 0 {
+			return Config{}, errors.New("-citus-workers: name at least one worker")
+		}
+	default:
+		return Config{}, fmt.Errorf("-target: %q is neither plain nor citus", c.Target)
+	}
+	c.ServerURL = serverURL
 	var err error
 	if c.Tenants, err = parseCounts(tenants); err != nil {
 		return Config{}, err

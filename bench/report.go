@@ -41,6 +41,8 @@ type Machine struct {
 
 // Settings are the run's parameters.
 type Settings struct {
+	// Target is "plain" or "citus" (-target).
+	Target      string  `json:"target"`
 	Concurrency int     `json:"concurrency"`
 	DurationS   float64 `json:"duration_s"`
 	WarmupS     float64 `json:"warmup_s"`
@@ -268,8 +270,12 @@ func printSummary(w io.Writer, res *Results) {
 		return
 	}
 	base := res.Runs[0]
-	fmt.Fprintf(w, "\n== summary (%d CPUs, load average %.2f at start, PostgreSQL %s, %s; concurrency %d, %gs per load after %gs + %gms per tenant of warm-up, pool %d connections) ==\n",
-		res.Machine.CPUs, res.Machine.LoadAvg1m, res.Machine.PostgreSQL, res.Machine.Go, res.Settings.Concurrency, res.Settings.DurationS,
+	target := "PostgreSQL"
+	if res.Settings.Target == "citus" {
+		target = "Citus (coordinator + workers on this machine), PostgreSQL"
+	}
+	fmt.Fprintf(w, "\n== summary (%d CPUs, load average %.2f at start, %s %s, %s; concurrency %d, %gs per load after %gs + %gms per tenant of warm-up, pool %d connections) ==\n",
+		res.Machine.CPUs, res.Machine.LoadAvg1m, target, res.Machine.PostgreSQL, res.Machine.Go, res.Settings.Concurrency, res.Settings.DurationS,
 		res.Settings.WarmupS, res.Settings.WarmupPerTenantMs, res.Settings.PoolMaxConns)
 	if res.Machine.LoadAvg1m >= 1 {
 		fmt.Fprintf(w, "!! the machine was busy when the run started (load average %.2f): other work competed for the CPUs, rerun on an idle machine for clean numbers\n",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/migrate"
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
@@ -52,10 +54,12 @@ type runner struct {
 
 	dbName    string
 	pgVersion string
-	secret    string // the server's SECRET_KEY, the same for every start
-	pool      *pgxpool.Pool
-	migrator  *migrate.Migrator
-	prov      *provision.Service
+	// dropWorkers drops the database on the Citus workers (-target citus).
+	dropWorkers func(context.Context) error
+	secret      string // the server's SECRET_KEY, the same for every start
+	pool        *pgxpool.Pool
+	migrator    *migrate.Migrator
+	prov        *provision.Service
 
 	tenants []*tenant
 	// sample holds the tenant create latencies of the tenants created one
@@ -84,6 +88,14 @@ func newRunner(ctx context.Context, cfg Config, log io.Writer) (*runner, error) 
 		return nil, fmt.Errorf("create the benchmark database: %w", err)
 	}
 	fmt.Fprintf(log, "created database %s\n", r.dbName)
+	if cfg.Target == "citus" {
+		r.dropWorkers, err = dbtest.SpanCitus(ctx, r.url(appSetup), cfg.CitusWorkers)
+		if err != nil {
+			r.close()
+			return nil, fmt.Errorf("span the Citus cluster: %w", err)
+		}
+		fmt.Fprintf(log, "the database spans the Citus workers %s\n", strings.Join(cfg.CitusWorkers, ", "))
+	}
 	if err := r.open(ctx); err != nil {
 		r.close()
 		return nil, err
@@ -133,6 +145,11 @@ func (r *runner) close() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if r.dropWorkers != nil {
+		if err := r.dropWorkers(ctx); err != nil {
+			fmt.Fprintf(r.log, "could not drop database %s on the workers: %v\n", r.dbName, err)
+		}
+	}
 	admin, err := pgx.Connect(ctx, r.cfg.ServerURL)
 	if err == nil {
 		defer admin.Close(ctx)

@@ -2,6 +2,8 @@ package dbtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -27,35 +29,61 @@ func CitusWorkers() []string {
 }
 
 // spanWorkers makes the new test database db (on the coordinator) span the
-// Citus cluster, as Citus 13 does not by itself: the database and the
-// extension on every worker, the workers registered in it, and schema-based
-// sharding on, so that every tenant schema created afterwards is
-// distributed to a worker. Each worker's database is dropped when t ends.
+// Citus cluster (SpanCitus); each worker's database is dropped when t ends.
 func spanWorkers(t testing.TB, db *url.URL, workers []string) {
 	t.Helper()
-	ctx := context.Background()
+	drop, err := SpanCitus(context.Background(), db.String(), workers)
+	t.Cleanup(func() {
+		if err := drop(context.Background()); err != nil {
+			t.Errorf("drop test database on the workers: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SpanCitus makes the new database at dbURL (on a Citus coordinator) span
+// the cluster, as Citus 13 does not by itself: the database and the
+// extension on every worker, the workers registered in it, and schema-based
+// sharding on, so that every tenant schema created afterwards is
+// distributed to a worker. drop drops the workers' databases; it is not nil
+// even when err is not, and drops what was created.
+//
+// citus.multi_task_query_log_level = error makes any query that would run on
+// more than one shard fail: whatever runs on such a database (the tests,
+// the benchmark) then also proves that no request, command or job reads or
+// writes across tenants' nodes.
+func SpanCitus(ctx context.Context, dbURL string, workers []string) (drop func(context.Context) error, err error) {
+	db, err := url.Parse(dbURL)
+	if err != nil {
+		return func(context.Context) error { return nil }, err
+	}
 	name := strings.TrimPrefix(db.Path, "/")
+	var created []string // maintenance database URLs of the workers
+	drop = func(ctx context.Context) error {
+		var errs []error
+		for _, server := range created {
+			errs = append(errs, dropOn(ctx, server, name))
+		}
+		return errors.Join(errs...)
+	}
 	for _, w := range workers {
 		server := *db
 		server.Host, server.Path = w, "/postgres"
-		admin, err := pgx.Connect(ctx, server.String())
-		if err != nil {
-			t.Fatalf("connect to Citus worker %s: %v", w, err)
+		if err := execOn(ctx, server.String(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return drop, fmt.Errorf("create the database on Citus worker %s: %w", w, err)
 		}
-		_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-		admin.Close(ctx)
-		if err != nil {
-			t.Fatalf("create test database on worker %s: %v", w, err)
-		}
-		serverURL := server.String()
-		t.Cleanup(func() { drop(t, serverURL, name) })
+		created = append(created, server.String())
 		wdb := server
 		wdb.Path = "/" + name
-		execOn(t, wdb.String(), "CREATE EXTENSION IF NOT EXISTS citus")
+		if err := execOn(ctx, wdb.String(), "CREATE EXTENSION IF NOT EXISTS citus"); err != nil {
+			return drop, fmt.Errorf("Citus worker %s: %w", w, err)
+		}
 	}
 	host, port, err := net.SplitHostPort(db.Host)
 	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL host %q: %v", db.Host, err)
+		return drop, fmt.Errorf("coordinator address %q: %w", db.Host, err)
 	}
 	p, _ := strconv.Atoi(port)
 	stmts := []string{
@@ -65,20 +93,31 @@ func spanWorkers(t testing.TB, db *url.URL, workers []string) {
 	for _, w := range workers {
 		wh, wp, err := net.SplitHostPort(w)
 		if err != nil {
-			t.Fatalf("TEST_CITUS_WORKERS: %q is not host:port", w)
+			return drop, fmt.Errorf("Citus worker %q is not host:port", w)
 		}
-		stmts = append(stmts, "SELECT citus_add_node('"+wh+"', "+wp+")")
+		if _, err := strconv.Atoi(wp); err != nil {
+			return drop, fmt.Errorf("Citus worker %q is not host:port", w)
+		}
+		stmts = append(stmts, "SELECT citus_add_node("+quoteLiteral(wh)+", "+wp+")")
 	}
-	// multi_task_query_log_level = error fails any query that would run on
-	// more than one shard: every test on the cluster then also proves that
-	// no request, command or job reads or writes across tenants' nodes.
 	dbIdent := pgx.Identifier{name}.Sanitize()
 	stmts = append(stmts,
 		"ALTER DATABASE "+dbIdent+" SET citus.enable_schema_based_sharding = on",
 		"ALTER DATABASE "+dbIdent+" SET citus.multi_task_query_log_level = error")
 	for _, s := range stmts {
-		execOn(t, db.String(), s)
+		if err := execOn(ctx, dbURL, s); err != nil {
+			return drop, err
+		}
 	}
+	return drop, nil
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func dropOn(ctx context.Context, serverURL, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return execOn(ctx, serverURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 }
 
 // execOn runs sql on the database at url. A statement that fails is tried
@@ -86,9 +125,7 @@ func spanWorkers(t testing.TB, db *url.URL, workers []string) {
 // and then fails with "failure on connection marked as essential" while the
 // worker is busy accepting the other tests' connections, and succeeds when
 // tried again. Every statement here may be repeated.
-func execOn(t testing.TB, url, sql string) {
-	t.Helper()
-	ctx := context.Background()
+func execOn(ctx context.Context, url, sql string) error {
 	var err error
 	for try := 0; try < 3; try++ {
 		if try > 0 {
@@ -101,8 +138,8 @@ func execOn(t testing.TB, url, sql string) {
 		_, err = c.Exec(ctx, sql)
 		c.Close(ctx)
 		if err == nil {
-			return
+			return nil
 		}
 	}
-	t.Fatalf("%s on %s: %v", sql, url, err)
+	return fmt.Errorf("%s: %w", sql, err)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -674,12 +673,8 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 			return results, total, err
 		})
 	})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") {
-		return errNotFound // the tenant was deleted since GetTenant saw it
-	}
 	if err != nil {
-		return err
+		return err // ErrTenantGone (404) if it was deleted since
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
