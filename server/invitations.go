@@ -26,7 +26,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -355,8 +354,7 @@ func (s *Server) acceptInvitation(ctx context.Context, t tenant, raw, username, 
 		user, err = q.CreateInvitedUser(ctx, tenantdb.CreateInvitedUserParams{
 			Username: p.Username, Email: inv.Email, PasswordHash: pwHash, IsStaff: inv.Role != provision.RoleMember, Role: inv.Role,
 		})
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "users_username_key" {
+		if db.IsUniqueViolation(err, "users_username_key") {
 			return fieldErrors{"username": {"A user with that username already exists."}}.err()
 		}
 		if err != nil {

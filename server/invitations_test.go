@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/provision"
 )
 
@@ -397,8 +398,14 @@ func TestInvitationAcceptConcurrent(t *testing.T) {
 			}
 		}()
 	}
+	// On Citus they wait on the tenant's worker: citus_stat_activity shows
+	// every node's backends.
+	activity := "pg_stat_activity"
+	if len(dbtest.CitusWorkers()) > 0 {
+		activity = "citus_stat_activity"
+	}
 	require.Eventually(t, func() bool {
-		return e.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") >= n
+		return e.count("SELECT count(*) FROM "+activity+" WHERE datname = current_database() AND wait_event_type = 'Lock'") >= n
 	}, 20*time.Second, 10*time.Millisecond, "every acceptance waits for the invitation")
 	require.NoError(t, tx.Commit(t.Context()))
 	wg.Wait()
