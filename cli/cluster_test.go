@@ -185,7 +185,7 @@ func TestClusterOnCitus(t *testing.T) {
 		require.Len(t, st.Largest, len(schemas))
 		assert.Equal(t, "t0", st.Largest[0].Schema, "t0 is the largest")
 		assert.Equal(t, nodeOf(t, d, "t0"), st.Largest[0].Node)
-		assert.Greater(t, st.Largest[0].Bytes, int64(1<<20))
+		assert.Greater(t, st.Largest[0].Bytes, st.Largest[1].Bytes)
 		assert.NotNil(t, st.Busiest)
 
 		text := a.ok("cluster", "status", "--top", "2").stdout
@@ -196,6 +196,7 @@ func TestClusterOnCitus(t *testing.T) {
 		assert.Contains(t, text, "Largest tenants:")
 		assert.Contains(t, text, "t0 ")
 		assert.Contains(t, text, "Busiest tenants")
+		t.Log("\n" + text)
 	})
 
 	other := func(addr string) string {
