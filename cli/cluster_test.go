@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -197,6 +198,39 @@ func TestClusterOnCitus(t *testing.T) {
 		assert.Contains(t, text, "t0 ")
 		assert.Contains(t, text, "Busiest tenants")
 		t.Log("\n" + text)
+	})
+
+	t.Run("Busiest", func(t *testing.T) {
+		// citus_stat_tenants counts only where citus.stat_tenants_track
+		// is 'all': turn it on for this database on every node.
+		u, err := url.Parse(d.URL)
+		require.NoError(t, err)
+		for _, node := range append([]string{u.Host}, workers...) {
+			nu := *u
+			nu.Host = node
+			c, err := pgx.Connect(t.Context(), nu.String())
+			require.NoError(t, err)
+			_, err = c.Exec(t.Context(), "ALTER DATABASE "+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+
+				" SET citus.stat_tenants_track = 'all'")
+			c.Close(t.Context())
+			require.NoError(t, err)
+		}
+		for range 5 {
+			a.ok("user", "list", "--schema", "t3")
+		}
+		st := status()
+		require.NotEmpty(t, st.Busiest, "busiest tenants")
+		var first struct {
+			Schema  string `json:"schema"`
+			Node    string `json:"node"`
+			Queries int64  `json:"queries_this_period"`
+			Last    int64  `json:"queries_last_period"`
+		}
+		require.NoError(t, json.Unmarshal(st.Busiest[0], &first))
+		assert.Equal(t, "t3", first.Schema)
+		assert.Equal(t, nodeOf(t, d, "t3"), first.Node)
+		assert.Positive(t, first.Queries+first.Last)
+		assert.Contains(t, a.ok("cluster", "status").stdout, "t3 ")
 	})
 
 	other := func(addr string) string {
