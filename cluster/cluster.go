@@ -6,6 +6,12 @@
 //
 // Every function works on the Citus coordinator and returns ErrNotCitus on
 // a database without Citus, ErrNotCoordinator on a Citus worker.
+//
+// The Citus queries (db/citusdb) run straight on the pool, each in an
+// implicit transaction of its own: they read Citus' catalog, which lives in
+// pg_catalog and is found whatever the search_path, and a move over
+// logical replication must not share a transaction with another move.
+// Queries of the public schema go through db.InPublicV as everywhere else.
 package cluster
 
 import (
@@ -200,7 +206,10 @@ func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node,
 	if _, err := db.ParseSchema(p.Schema); err != nil {
 		return from, to, ErrUnknownTenant
 	}
-	if _, err := publicdb.New(pool).GetClientBySchema(ctx, p.Schema); errors.Is(err, pgx.ErrNoRows) {
+	_, err = db.InPublicV(ctx, pool, func(q *publicdb.Queries) (publicdb.Client, error) {
+		return q.GetClientBySchema(ctx, p.Schema)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
 		return from, to, ErrUnknownTenant
 	} else if err != nil {
 		return from, to, err

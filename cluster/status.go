@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/citusdb"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 )
@@ -69,7 +70,9 @@ func GetStatus(ctx context.Context, pool *pgxpool.Pool, top int) (Status, error)
 	if err != nil {
 		return st, err
 	}
-	clients, err := publicdb.New(pool).ListClients(ctx)
+	clients, err := db.InPublicV(ctx, pool, func(q *publicdb.Queries) ([]publicdb.ListClientsRow, error) {
+		return q.ListClients(ctx)
+	})
 	if err != nil {
 		return st, err
 	}
