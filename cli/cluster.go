@@ -324,6 +324,9 @@ func (inv *invocation) tenantMove(ctx context.Context, cmd *ucli.Command) error 
 	if errors.Is(err, cluster.ErrUnknownTenant) {
 		return notFoundError{kind: "tenant", name: schema}
 	}
+	if errors.Is(err, cluster.ErrNotPlaced) {
+		return fmt.Errorf("tenant %s: %w", schema, err)
+	}
 	if err != nil {
 		return err
 	}

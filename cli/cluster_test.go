@@ -261,9 +261,16 @@ func TestClusterOnCitus(t *testing.T) {
 
 	t.Run("MoveRefused", func(t *testing.T) {
 		here := nodeOf(t, d, "t1")
+		// A tenant still being created, whose schema is not there yet.
+		_, err := d.Pool.Exec(t.Context(), "INSERT INTO clients (schema_name, name) VALUES ('pending', 'Pending')")
+		require.NoError(t, err)
+		wantErr(t, a.run("tenant", "move", "--schema", "pending", "--node", here), 1,
+			"the tenant's schema is on no node (not distributed, or still being created): there is nothing to move")
 		u, err := url.Parse(dbtest.ServerURL())
 		require.NoError(t, err)
 		coordinator := u.Host
+		_, err = d.Pool.Exec(t.Context(), "DELETE FROM clients WHERE schema_name = 'pending'")
+		require.NoError(t, err)
 		for _, c := range []struct{ name, schema, node, msg string }{
 			{"ErrUnknownTenant", "ghost", other(here), `tenant "ghost" not found`},
 			{"ErrUnknownNode", "t1", "127.0.0.1:1", "node 127.0.0.1:1 is not in the cluster (nodes that take tenants: " +

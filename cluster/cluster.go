@@ -37,6 +37,9 @@ var (
 	ErrNotCoordinator = errors.New("this database is not the Citus coordinator: cluster commands need the coordinator")
 	// ErrUnknownTenant: no tenant has that schema.
 	ErrUnknownTenant = errors.New("tenant not found")
+	// ErrNotPlaced: the tenant's schema is on no node (not distributed,
+	// or with no tables yet), so there is nothing to move.
+	ErrNotPlaced = errors.New("the tenant's schema is on no node (not distributed, or still being created): there is nothing to move")
 )
 
 // Roles of a node.
@@ -197,8 +200,8 @@ type MoveParams struct {
 // with citus_schema_move, and returns the source and target nodes. The
 // checks come first, so a refused move changes nothing: ErrUnknownTenant
 // for a schema no tenant has; a *NodeError for a node that is not in the
-// cluster, cannot take shards, or already holds the tenant; and
-// ErrNotCitus or ErrNotCoordinator.
+// cluster, cannot take shards, or already holds the tenant; ErrNotPlaced
+// for a tenant on no node; and ErrNotCitus or ErrNotCoordinator.
 func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node, err error) {
 	if err := Check(ctx, pool); err != nil {
 		return from, to, err
@@ -248,7 +251,7 @@ func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node,
 	}
 	addr, placed := where[p.Schema]
 	if !placed {
-		return from, to, fmt.Errorf("tenant %s is not a distributed schema with tables: there is nothing to move", p.Schema)
+		return from, to, ErrNotPlaced
 	}
 	for _, n := range all {
 		if n.Addr() == addr {

@@ -15,7 +15,8 @@ import (
 // /api/admin/tenants/{schema}/move/ and the move form of its page). On
 // plain PostgreSQL none of it shows, and a move is refused with 409.
 
-// errNoCluster answers a move where there is no Citus cluster to move in.
+// errNoCluster answers a move where there is no Citus cluster to move in,
+// or nothing to move.
 func errNoCluster(err error) *apiError {
 	return errDetail(http.StatusConflict, sentence(err.Error())+".")
 }
@@ -64,13 +65,13 @@ func (s *Server) writeTenant(w http.ResponseWriter, r *http.Request, status int,
 	return nil
 }
 
-// moveErr maps the refusals of cluster.Move to their answers: no cluster is
-// 409, an unknown tenant 404, a node that cannot take the tenant a field
+// moveErr maps the refusals of cluster.Move to their answers: no cluster,
+// or a tenant on no node, is 409, an unknown tenant 404, a node that cannot take the tenant a field
 // error of "node".
 func moveErr(err error) error {
 	var ne *cluster.NodeError
 	switch {
-	case errors.Is(err, cluster.ErrNotCitus), errors.Is(err, cluster.ErrNotCoordinator):
+	case errors.Is(err, cluster.ErrNotCitus), errors.Is(err, cluster.ErrNotCoordinator), errors.Is(err, cluster.ErrNotPlaced):
 		return errNoCluster(err)
 	case errors.Is(err, cluster.ErrUnknownTenant):
 		return errNotFound

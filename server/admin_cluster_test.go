@@ -105,7 +105,10 @@ func TestAdminClusterOnCitus(t *testing.T) {
 		assert.Equal(t, to, e.nodeOf("school1"))
 		assert.Equal(t, 1, e.count("SELECT count(*) FROM school1.users WHERE username = 'demo'"))
 
+		e.exec("INSERT INTO clients (schema_name, name) VALUES ('pending', 'Pending')")
 		e.run(t, []scenario{
+			{"ErrNotPlaced", move("pending", map[string]any{"node": here}), http.StatusConflict,
+				map[string]any{"detail": "The tenant's schema is on no node (not distributed, or still being created): there is nothing to move."}},
 			{"ErrSameNode", move("school1", map[string]any{"node": to}), http.StatusBadRequest,
 				map[string]any{"node": []any{"Tenant school1 already lives on node " + to + "."}}},
 			{"ErrUnknownNode", move("school1", map[string]any{"node": "127.0.0.1:1"}), http.StatusBadRequest, nil},
