@@ -107,6 +107,7 @@ func TestClusterOnCitus(t *testing.T) {
 	if len(workers) < 2 {
 		t.Skip("not on a Citus cluster with two workers (TEST_CITUS_WORKERS)")
 	}
+	dbtest.LockCitusMoves(t)
 	d := dbtest.New(t)
 	a := newApp(t, d)
 	var schemas []string

@@ -72,6 +72,7 @@ func TestAdminClusterOnCitus(t *testing.T) {
 	if len(workers) < 2 {
 		t.Skip("not on a Citus cluster with two workers (TEST_CITUS_WORKERS)")
 	}
+	dbtest.LockCitusMoves(t)
 	e := newEnv(t)
 	tok := e.adminToken()
 	other := func(addr string) string {
