@@ -167,7 +167,6 @@ func placements(ctx context.Context, q *citusdb.Queries, schema *string) (map[st
 // NodeError is a node named for a move that cannot take the tenant. The
 // CLI prints it as one line; the admin API renders it as {"node": [...]}.
 type NodeError struct {
-	Node    string
 	Message string
 }
 
@@ -182,7 +181,7 @@ func ParseAddr(s string) (host string, port int, err error) {
 			return h, port, nil
 		}
 	}
-	return "", 0, &NodeError{Node: s, Message: fmt.Sprintf("%q is not a node's host:port (such as 10.0.0.2:5432)", s)}
+	return "", 0, &NodeError{Message: fmt.Sprintf("%q is not a node's host:port (such as 10.0.0.2:5432)", s)}
 }
 
 // MoveParams say which tenant goes where.
@@ -239,10 +238,10 @@ func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node,
 	target := Node{Host: host, Port: port}.Addr()
 	switch {
 	case !found:
-		return from, to, &NodeError{Node: target, Message: fmt.Sprintf("node %s is not in the cluster (nodes that take tenants: %s)",
+		return from, to, &NodeError{Message: fmt.Sprintf("node %s is not in the cluster (nodes that take tenants: %s)",
 			target, listOr(workers))}
 	case !to.Primary || !to.Active || !to.TakesShards:
-		return from, to, &NodeError{Node: target, Message: fmt.Sprintf("node %s does not take tenants (nodes that do: %s)",
+		return from, to, &NodeError{Message: fmt.Sprintf("node %s does not take tenants (nodes that do: %s)",
 			target, listOr(workers))}
 	}
 	where, err := placements(ctx, q, &p.Schema)
@@ -259,7 +258,7 @@ func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node,
 		}
 	}
 	if addr == target {
-		return from, to, &NodeError{Node: target, Message: fmt.Sprintf("tenant %s already lives on node %s", p.Schema, target)}
+		return from, to, &NodeError{Message: fmt.Sprintf("tenant %s already lives on node %s", p.Schema, target)}
 	}
 	mode := citusdb.CitusShardTransferModeAuto
 	if p.BlockWrites {

@@ -127,7 +127,7 @@ type tenantCluster struct {
 
 // tenantClusterView returns the node part of schema's page, nil on plain
 // PostgreSQL.
-func (s *Server) tenantClusterView(ctx context.Context, schema string, f form) (*tenantCluster, error) {
+func (s *Server) tenantClusterView(ctx context.Context, schema string) (*tenantCluster, error) {
 	nodes, err := cluster.Nodes(ctx, s.pool)
 	if ok, err := onCitus(err); !ok {
 		return nil, err
@@ -136,7 +136,7 @@ func (s *Server) tenantClusterView(ctx context.Context, schema string, f form) (
 	if err != nil {
 		return nil, err
 	}
-	c := &tenantCluster{Form: f}
+	c := &tenantCluster{Form: emptyForm()}
 	if here != nil {
 		c.Node = here.Addr()
 	}

@@ -587,7 +587,7 @@ func (s *Server) tenantView(ctx context.Context, r *http.Request, schema string,
 	}
 	p := tenantPage{Tenant: t, Domains: ds, DomainForm: domainForm, UserForm: userForm, SettingsForm: tenantSettingsForm(t),
 		PurgeAt: s.purgeAt(t)}
-	if p.Cluster, err = s.tenantClusterView(ctx, schema, emptyForm()); err != nil {
+	if p.Cluster, err = s.tenantClusterView(ctx, schema); err != nil {
 		return tenantPage{}, err
 	}
 	page := int64(1)
