@@ -245,6 +245,7 @@ func TestClusterOnCitus(t *testing.T) {
 		to := other(from)
 		r := a.ok("tenant", "move", "--schema", "t0", "--node", to)
 		assert.Contains(t, r.stdout, "moved tenant t0 from "+from+" to "+to)
+		t.Log(r.stdout)
 		assert.Equal(t, to, nodeOf(t, d, "t0"))
 		// Its data came along and is read through the app.
 		users := a.ok("user", "list", "--schema", "t0", "--json").stdout
@@ -300,6 +301,7 @@ func TestClusterOnCitus(t *testing.T) {
 	t.Run("Rebalance", func(t *testing.T) {
 		crowd()
 		r := a.ok("cluster", "rebalance", "--interval", "200ms")
+		t.Log("\n" + r.stdout)
 		assert.Regexp(t, `(?m)^started rebalance job \d+$`, r.stdout)
 		assert.Regexp(t, `(?m)^rebalance job \d+: running, \d+ of \d+ moves done`, r.stdout)
 		assert.Regexp(t, `(?m)^rebalance job \d+: finished, (\d+) of (\d+) moves done$`, r.stdout)
