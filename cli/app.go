@@ -285,6 +285,7 @@ func rootCommand(inv *invocation) *ucli.Command {
 			demoCommand(inv),
 			serveCommand(inv),
 			jobsCommand(inv),
+			clusterCommand(inv),
 		},
 	}
 	// OnUsageError is not inherited, so every command gets it: it marks the

@@ -31,6 +31,7 @@ func tenantCommand(inv *invocation) *ucli.Command {
 			tenantUpdateCommand(inv),
 			tenantDeleteCommand(inv),
 			tenantRestoreCommand(inv),
+			tenantMoveCommand(inv),
 		},
 	}
 }

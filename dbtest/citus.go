@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,4 +144,25 @@ func execOn(ctx context.Context, url, sql string) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", sql, err)
+}
+
+// LockCitusMoves holds, until t ends, a lock that every test process on
+// this machine takes before moving tenants between Citus nodes. Citus names
+// a move's replication slots on the workers by counters of the database it
+// runs in ("citus_shard_move_slot_<node>_<owner>_<operation>"), so moves in
+// two test databases of one cluster at once can pick the same name and fail
+// ("replication slot ... already exists"). A production cluster serves one
+// database and never sees this.
+func LockCitusMoves(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "tenantctl-citus-moves.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("open the Citus moves lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("take the Citus moves lock: %v", err)
+	}
+	// Closing the file releases the lock.
+	t.Cleanup(func() { f.Close() })
 }

@@ -49,6 +49,9 @@ type adminTenantJSON struct {
 	PrimaryDomain *string    `json:"primary_domain"`
 	Domains       []string   `json:"domains"`
 	DeletedAt     *time.Time `json:"deleted_at"`
+	// Node is the Citus node ("host:port") the tenant's schema lives on;
+	// absent on plain PostgreSQL and for a tenant on no node yet.
+	Node *string `json:"node,omitempty"`
 }
 
 func newAdminTenantJSON(t provision.Tenant) adminTenantJSON {
@@ -289,6 +292,15 @@ func (s *Server) adminListTenants(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	nodes, err := s.tenantNodes(ctx)
+	if err != nil {
+		return err
+	}
+	for i, t := range out.Results {
+		if n, ok := nodes[t.SchemaName]; ok {
+			out.Results[i].Node = &n
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -430,8 +442,7 @@ func (s *Server) adminCreateTenant(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, newAdminTenantJSON(t))
-	return nil
+	return s.writeTenant(w, r, http.StatusCreated, t)
 }
 
 // adminGetTenant answers GET /api/admin/tenants/{schema}/.
@@ -444,8 +455,7 @@ func (s *Server) adminGetTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newAdminTenantJSON(t))
-	return nil
+	return s.writeTenant(w, r, http.StatusOK, t)
 }
 
 // adminUpdateTenant answers PATCH /api/admin/tenants/{schema}/ {"name",
@@ -482,8 +492,7 @@ func (s *Server) adminUpdateTenant(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newAdminTenantJSON(t))
-	return nil
+	return s.writeTenant(w, r, http.StatusOK, t)
 }
 
 // adminDeleteTenant answers DELETE /api/admin/tenants/{schema}/: the schema
@@ -523,8 +532,7 @@ func (s *Server) adminRestoreTenant(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newAdminTenantJSON(t))
-	return nil
+	return s.writeTenant(w, r, http.StatusOK, t)
 }
 
 // domainOrderings are the fields ?ordering= sorts a tenant's domains by.

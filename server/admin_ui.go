@@ -469,6 +469,9 @@ type tenantsPage struct {
 	Search  string
 	Tenants []provision.Tenant
 	Pager   pager
+	// Nodes are the tenants' Citus nodes by schema; nil (and no Node
+	// column) on plain PostgreSQL.
+	Nodes map[string]string
 }
 
 // adminTenants lists the tenants: GET /admin/tenants/?q=&page=.
@@ -486,8 +489,12 @@ func (s *Server) adminTenants(w http.ResponseWriter, r *http.Request, sess *admi
 		http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusSeeOther)
 		return nil
 	}
+	nodes, err := s.tenantNodes(r.Context())
+	if err != nil {
+		return err
+	}
 	return s.render(w, http.StatusOK, sess, "tenants", "Tenants", tenantsPage{
-		Search: search, Tenants: p.Items, Pager: newPager(r, page, p.Total, len(p.Items)),
+		Search: search, Tenants: p.Items, Pager: newPager(r, page, p.Total, len(p.Items)), Nodes: nodes,
 	})
 }
 
@@ -562,6 +569,9 @@ type tenantPage struct {
 	// PurgeAt is when the purge job deletes a softly deleted tenant for
 	// good (DeletedAt + TENANT_RETENTION); nil for a live tenant.
 	PurgeAt *time.Time
+	// Cluster is the tenant's node and the move form, on Citus only
+	// (admin_cluster.go).
+	Cluster *tenantCluster
 }
 
 // tenantView loads the detail page of schema, with the given forms (and
@@ -577,6 +587,9 @@ func (s *Server) tenantView(ctx context.Context, r *http.Request, schema string,
 	}
 	p := tenantPage{Tenant: t, Domains: ds, DomainForm: domainForm, UserForm: userForm, SettingsForm: tenantSettingsForm(t),
 		PurgeAt: s.purgeAt(t)}
+	if p.Cluster, err = s.tenantClusterView(ctx, schema); err != nil {
+		return tenantPage{}, err
+	}
 	page := int64(1)
 	if r.Method == http.MethodGet {
 		page = uiPage(r)

@@ -61,8 +61,8 @@ type ThrottleParams struct {
 
 // Throttle counts one attempt against each of keys (public.signin_attempt:
 // the sign-in throttle, and the password and email flows with their own key
-// namespaces)
-// and returns how many seconds the caller must wait: 0 when it may go on.
+// namespaces) and returns how many seconds the caller must wait: 0 when it
+// may go on.
 func (q *Queries) Throttle(ctx context.Context, arg ThrottleParams) (int32, error) {
 	row := q.db.QueryRow(ctx, throttle, arg.Keys, arg.Limits, arg.WindowSecs)
 	var wait_seconds int32
