@@ -26,12 +26,33 @@ import (
 // Open connects a pool to url and checks that the database answers. lim
 // bounds what each of its connections keeps in its backend.
 func Open(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error) {
-	if lim.Schemas < 1 || lim.Plans < 0 {
-		return nil, fmt.Errorf("database connection limits: %d schemas and %d plans per connection: need at least 1 schema and no negative plans", lim.Schemas, lim.Plans)
-	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if err := Configure(cfg, lim); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, nil
+}
+
+// Configure sets up cfg's connections as Open does: lim bounds what each
+// keeps in its backend, and each learns once whether it talks to a Citus
+// coordinator. A pool made from cfg by other means (a test's, with its own
+// dialer) then behaves as Open's.
+func Configure(cfg *pgxpool.Config, lim Limits) error {
+	if lim.Schemas < 1 || lim.Plans < 0 {
+		return fmt.Errorf("database connection limits: %d schemas and %d plans per connection: need at least 1 schema and no negative plans", lim.Schemas, lim.Plans)
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		st := newConnState(lim.Plans)
@@ -51,17 +72,7 @@ func Open(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error) {
 	cfg.AfterRelease = func(c *pgx.Conn) bool {
 		return len(stateOf(c.PgConn()).schemas) < lim.Schemas
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
-	}
-	return pool, nil
+	return nil
 }
 
 // Limits bound the memory of a pooled connection's PostgreSQL backend. A

@@ -83,6 +83,7 @@ func setup(t *testing.T) (*pgxpool.Pool, *atomic.Int64, chan string) {
 	}
 	cfg, err := pgxpool.ParseConfig(d.URL)
 	require.NoError(t, err)
+	require.NoError(t, db.Configure(cfg, db.DefaultLimits))
 	cfg.MaxConns = 1
 	turns := &atomic.Int64{}
 	dialer := &net.Dialer{}
@@ -377,7 +378,15 @@ func TestStatementPerTenant(t *testing.T) {
 	}
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[stmt])
 	require.NoError(t, err)
-	assert.Equal(t, []stmt{{"-- name: G", 2, 0}, {"/* acme */", 3, 0}, {"/* beta */", 3, 0}}, got)
+	want := []stmt{{"-- name: G", 2, 0}, {"/* acme */", 3, 0}, {"/* beta */", 3, 0}}
+	if len(dbtest.CitusWorkers()) > 0 {
+		// On a Citus coordinator PostgreSQL chooses (see db.Configure), and
+		// Citus' fast-path router plans are custom ones.
+		for i := range want {
+			want[i].Generic, want[i].Custom = 0, want[i].Generic
+		}
+	}
+	assert.Equal(t, want, got)
 }
 
 // TestConnectionsRetireAfterManySchemas checks the bound on backend memory:
