@@ -86,3 +86,13 @@ func execOn(t testing.TB, url, sql string) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// PlainServerURL returns the plain PostgreSQL server (no Citus) that tests
+// needing one next to a Citus cluster use, such as a tenant export's
+// source: TEST_PLAIN_DATABASE_URL, or DefaultURL.
+func PlainServerURL() string {
+	if u := os.Getenv("TEST_PLAIN_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
