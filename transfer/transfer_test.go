@@ -317,8 +317,8 @@ func TestImportDamaged(t *testing.T) {
 		"TruncatedRows":      archive[:at+3],
 		"TruncatedChecksum":  archive[:len(archive)-1],
 		"NoChecksum":         archive[:len(archive)-37],
-		"AlteredText":        alter(at+5, '8'),     // still valid rows: only the checksum tells
-		"AlteredID":          alter(id+1, 'x'),     // a row COPY refuses: the checksum still tells
+		"AlteredText":        alter(at+5, '8'), // still valid rows: only the checksum tells
+		"AlteredID":          alter(id+1, 'x'), // a row COPY refuses: the checksum still tells
 		"AlteredChecksum":    alter(len(archive)-1, archive[len(archive)-1]^1),
 		"AlteredFrameLength": alter(at-100, 0xff), // somewhere in a frame: whatever it hits
 		"Appended":           append(bytes.Clone(archive), 0),
