@@ -201,7 +201,7 @@ func load(ctx context.Context, sp *db.Span, m *migrate.Migrator, fr *frameReader
 		}
 		sum.Rows += loaded[t.Name]
 	}
-	if err := setSequences(ctx, tx, p.schema, h); err != nil {
+	if err := setSequences(ctx, sp, p.schema, h); err != nil {
 		return err
 	}
 
@@ -261,15 +261,30 @@ func drain(tr *tableReader, fr *frameReader, rest []Table) error {
 // setSequences sets each identity and serial sequence past the values its
 // column got and past the source's last value, so that new rows neither
 // collide with imported ones nor reuse the ids of rows deleted in the
-// source. The column's maximum takes a statement naming the table, built
-// from quoted names (the schema's own, and the header's, checked against
-// the catalog by pg_get_serial_sequence).
-func setSequences(ctx context.Context, tx pgx.Tx, s db.Schema, h Header) error {
+// source. The column's largest value takes a statement naming the table,
+// built from quoted names (the schema's own, and the header's, which
+// pg_get_serial_sequence then checks against the catalog); the sequence is
+// set apart from it, so that on Citus, where that statement runs on the
+// tenant's worker, setval still runs on the coordinator.
+func setSequences(ctx context.Context, sp *db.Span, s db.Schema, h Header) error {
 	for _, q := range h.Sequences {
 		table := qualified(s, q.Table)
-		col := pgx.Identifier{q.Column}.Sanitize()
-		sql := "SELECT setval(pg_get_serial_sequence($1, $2), v) FROM (SELECT greatest(max(" + col + ")::bigint, $3::bigint) AS v FROM " + table + ") m WHERE v > 0"
-		if _, err := tx.Exec(ctx, sql, table, q.Column, q.LastValue); err != nil {
+		var largest *int64
+		if err := sp.Tx().QueryRow(ctx, "SELECT max("+pgx.Identifier{q.Column}.Sanitize()+")::bigint FROM "+table).Scan(&largest); err != nil {
+			return fmt.Errorf("read the largest %s.%s: %w", q.Table, q.Column, err)
+		}
+		v := q.LastValue
+		if largest != nil && *largest > v {
+			v = *largest
+		}
+		if v < 1 {
+			continue // never used: the sequence starts where the source's did
+		}
+		pq, err := sp.Public(ctx)
+		if err != nil {
+			return err
+		}
+		if err := pq.SetColumnSequence(ctx, publicdb.SetColumnSequenceParams{TableName: table, ColumnName: q.Column, Value: v}); err != nil {
 			return fmt.Errorf("set the sequence of %s.%s: %w", q.Table, q.Column, err)
 		}
 	}

@@ -181,3 +181,22 @@ func (q *Queries) ImportClient(ctx context.Context, arg ImportClientParams) (Cli
 	)
 	return i, err
 }
+
+const setColumnSequence = `-- name: SetColumnSequence :exec
+SELECT setval(pg_get_serial_sequence($1::text, $2::text), $3::bigint)
+`
+
+type SetColumnSequenceParams struct {
+	TableName  string
+	ColumnName string
+	Value      int64
+}
+
+// SetColumnSequence sets the sequence that the column @column_name of the
+// table @table_name (schema-qualified and quoted) owns to @value, so that
+// its next value is @value + 1. On Citus it runs on the coordinator, whose
+// sequence numbers the rows inserted through it.
+func (q *Queries) SetColumnSequence(ctx context.Context, arg SetColumnSequenceParams) error {
+	_, err := q.db.Exec(ctx, setColumnSequence, arg.TableName, arg.ColumnName, arg.Value)
+	return err
+}

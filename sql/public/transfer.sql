@@ -55,3 +55,10 @@ ORDER BY 1, 2;
 INSERT INTO clients (schema_name, name, on_trial, paid_until, created_at, deleted_at)
 VALUES (@schema_name, @name, @on_trial, @paid_until, @created_at, @deleted_at)
 RETURNING *;
+
+-- name: SetColumnSequence :exec
+-- SetColumnSequence sets the sequence that the column @column_name of the
+-- table @table_name (schema-qualified and quoted) owns to @value, so that
+-- its next value is @value + 1. On Citus it runs on the coordinator, whose
+-- sequence numbers the rows inserted through it.
+SELECT setval(pg_get_serial_sequence(@table_name::text, @column_name::text), @value::bigint);
