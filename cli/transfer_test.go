@@ -1,15 +1,25 @@
 package cli_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantctl/tenantctl/dbmate"
 	"github.com/tenantctl/tenantctl/dbtest"
 )
+
+// initMigration is the first tenant migration's file.
+func initMigration(t *testing.T) []byte {
+	raw, err := fs.ReadFile(dbmate.Tenant, "tenant/20250101000000_init.sql")
+	require.NoError(t, err)
+	return raw
+}
 
 // TestTenantExportImport: export writes an archive file (or stdout),
 // import creates the tenant from it in another database or next to the
@@ -50,6 +60,13 @@ func TestTenantExportImport(t *testing.T) {
 		wantErr(t, b.run("tenant", "import", filepath.Join(dir, "nope")), 1, "no such file or directory")
 		wantErr(t, b.run("tenant", "import", file, "--schema", "Bad"), 1, "schema_name: invalid schema name")
 		wantErr(t, b.run("tenant", "import", file, "--domain", "localhost"), 1, "public site's host")
+	})
+	t.Run("ErrImportNewer", func(t *testing.T) {
+		old := newApp(t, dst)
+		old.tenantFS = fstest.MapFS{"tenant/20250101000000_init.sql": {Data: initMigration(t)}}
+		wantErr(t, old.run("tenant", "import", file), 1,
+			"the archive is newer than this tenantctl: its tenant schema has migration ")
+		assert.Zero(t, leftovers(t, dst, "acme"))
 	})
 	t.Run("ErrImportDamaged", func(t *testing.T) {
 		raw, err := os.ReadFile(file)

@@ -185,6 +185,11 @@ func TestRoundTrip(t *testing.T) {
 	assert.True(t, bytes.HasPrefix(archive, []byte("TENANTCTL-ARCHIVE 1\n")))
 
 	dst := dbtest.New(t)
+	to := serve(t, dst)
+	// The target's server has answered for the host before: the import's
+	// registry rows must reach its host cache (NOTIFY at commit).
+	st, _ := to.get(t, "globex.example.com", "/api/items/", "x")
+	require.Equal(t, http.StatusNotFound, st)
 	sum, err := transfer.Import(t.Context(), dst.Pool, dst.Migrator, bytes.NewReader(archive),
 		transfer.Options{Schema: "globex", Domains: []string{"globex.example.com"}})
 	require.NoError(t, err)
@@ -211,8 +216,12 @@ func TestRoundTrip(t *testing.T) {
 			"on a worker")
 	}
 
-	from, to := serve(t, src), serve(t, dst)
+	from := serve(t, src)
 	fromTok, toTok := from.token(t, "acme", "boss"), to.token(t, "globex", "boss")
+	assert.Eventually(t, func() bool {
+		st, _ := to.get(t, "globex.example.com", "/api/profile/", toTok)
+		return st == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond, "the imported tenant's host answers")
 	for _, path := range []string{"/api/items/?page_size=100", "/api/users/?page_size=100", "/api/items/7/"} {
 		st1, want := from.get(t, "acme.example.com", path, fromTok)
 		st2, got := to.get(t, "globex.example.com", path, toTok)
@@ -453,4 +462,24 @@ func TestClone(t *testing.T) {
 		assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM copy.items WHERE id = 7 AND description = $1", awkward))
 		assert.True(t, strings.HasPrefix(sum.Domains[0], "copy."))
 	})
+}
+
+// TestImportChecksForeignKeys: the foreign keys, dropped while the rows
+// load, are added back and so checked over every row: an archive whose
+// rows break one (here from a source that had lost the key) is refused,
+// leaving nothing.
+func TestImportChecksForeignKeys(t *testing.T) {
+	t.Parallel()
+	src := sourceDB(t)
+	seed(t, src)
+	_, err := src.Pool.Exec(t.Context(), `ALTER TABLE acme.items DROP CONSTRAINT items_created_by_fkey;
+		INSERT INTO acme.items (name, created_by) VALUES ('orphan', 999)`)
+	require.NoError(t, err)
+	archive := export(t, src, "acme")
+
+	dst := dbtest.New(t)
+	_, err = transfer.Import(t.Context(), dst.Pool, dst.Migrator, bytes.NewReader(archive), transfer.Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "items_created_by_fkey")
+	assert.Zero(t, leftovers(t, dst, "acme", "acme.example.com", "www.acme.example.com"))
 }

@@ -182,6 +182,45 @@ func (q *Queries) ImportClient(ctx context.Context, arg ImportClientParams) (Cli
 	return i, err
 }
 
+const importForeignKeys = `-- name: ImportForeignKeys :many
+SELECT c.relname::text AS table_name, k.conname::text AS name, pg_catalog.pg_get_constraintdef(k.oid)::text AS definition
+FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+WHERE k.contype = 'f'
+  AND c.relnamespace = to_regnamespace($1::text)::oid
+ORDER BY 1, 2
+`
+
+type ImportForeignKeysRow struct {
+	TableName  string
+	Name       string
+	Definition string
+}
+
+// ImportForeignKeys lists the foreign keys of the schema's tables with their
+// definitions, whose referenced tables are schema-qualified (the search_path
+// of the query is public): an import drops them while it loads the rows and
+// adds them back after, checking every row at once, as pg_restore does.
+func (q *Queries) ImportForeignKeys(ctx context.Context, schemaName string) ([]ImportForeignKeysRow, error) {
+	rows, err := q.db.Query(ctx, importForeignKeys, schemaName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ImportForeignKeysRow
+	for rows.Next() {
+		var i ImportForeignKeysRow
+		if err := rows.Scan(&i.TableName, &i.Name, &i.Definition); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setColumnSequence = `-- name: SetColumnSequence :exec
 SELECT setval(pg_get_serial_sequence($1::text, $2::text), $3::bigint)
 `

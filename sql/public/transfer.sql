@@ -62,3 +62,15 @@ RETURNING *;
 -- its next value is @value + 1. On Citus it runs on the coordinator, whose
 -- sequence numbers the rows inserted through it.
 SELECT setval(pg_get_serial_sequence(@table_name::text, @column_name::text), @value::bigint);
+
+-- name: ImportForeignKeys :many
+-- ImportForeignKeys lists the foreign keys of the schema's tables with their
+-- definitions, whose referenced tables are schema-qualified (the search_path
+-- of the query is public): an import drops them while it loads the rows and
+-- adds them back after, checking every row at once, as pg_restore does.
+SELECT c.relname::text AS table_name, k.conname::text AS name, pg_catalog.pg_get_constraintdef(k.oid)::text AS definition
+FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+WHERE k.contype = 'f'
+  AND c.relnamespace = to_regnamespace(@schema_name::text)::oid
+ORDER BY 1, 2;
