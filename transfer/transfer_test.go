@@ -483,3 +483,26 @@ func TestImportChecksForeignKeys(t *testing.T) {
 	assert.Contains(t, err.Error(), "items_created_by_fkey")
 	assert.Zero(t, leftovers(t, dst, "acme", "acme.example.com", "www.acme.example.com"))
 }
+
+// TestImportSoftlyDeleted: a tenant deleted softly moves as it is, deleted
+// (its data kept, its hosts not routed), and tenant restore brings it back.
+func TestImportSoftlyDeleted(t *testing.T) {
+	t.Parallel()
+	src := sourceDB(t)
+	seed(t, src)
+	_, err := provision.New(src.Pool, src.Migrator, password.NewHasher(0)).SoftDeleteTenant(t.Context(), "acme")
+	require.NoError(t, err)
+	archive := export(t, src, "acme")
+
+	dst := dbtest.New(t)
+	sum, err := transfer.Import(t.Context(), dst.Pool, dst.Migrator, bytes.NewReader(archive), transfer.Options{})
+	require.NoError(t, err)
+	assert.True(t, sum.Deleted)
+	var was, is time.Time
+	require.NoError(t, src.Pool.QueryRow(t.Context(), "SELECT deleted_at FROM clients WHERE schema_name = 'acme'").Scan(&was))
+	require.NoError(t, dst.Pool.QueryRow(t.Context(), "SELECT deleted_at FROM clients WHERE schema_name = 'acme'").Scan(&is))
+	assert.True(t, was.Equal(is), "deleted at %v, imported %v", was, is)
+	_, err = provision.New(dst.Pool, dst.Migrator, password.NewHasher(0)).RestoreTenant(t.Context(), "acme")
+	require.NoError(t, err)
+	assert.Equal(t, 45, count(t, dst, "SELECT count(*) FROM acme.items"))
+}
