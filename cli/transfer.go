@@ -108,7 +108,11 @@ func (inv *invocation) tenantImport(ctx context.Context, cmd *ucli.Command) erro
 		return err
 	}
 	var in io.Reader = inv.opts.Stdin
-	if file := cmd.Args().First(); file != "-" {
+	file := cmd.Args().First()
+	if file == "-" && inv.opts.Terminal != nil {
+		return usageErrorf("refusing to read an archive from a terminal: pipe one into stdin, or give its FILE")
+	}
+	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
 			return err // "open FILE: no such file or directory"

@@ -58,6 +58,7 @@ func TestTenantExportImport(t *testing.T) {
 		wantErr(t, b.run("tenant", "import"), 2, "missing FILE")
 		wantErr(t, b.run("tenant", "import", file, "other"), 2, `unexpected argument "other"`)
 		wantErr(t, b.run("tenant", "import", filepath.Join(dir, "nope")), 1, "no such file or directory")
+		wantErr(t, b.runWith(runOpts{term: typing()}, "tenant", "import", "-"), 2, "refusing to read an archive from a terminal")
 		wantErr(t, b.run("tenant", "import", file, "--schema", "Bad"), 1, "schema_name: invalid schema name")
 		wantErr(t, b.run("tenant", "import", file, "--domain", "localhost"), 1, "public site's host")
 	})

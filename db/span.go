@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,10 +32,20 @@ func InSpan(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func
 		return err
 	}
 	defer c.Release()
-	st := stateOf(c.Conn().PgConn())
-	return pgx.BeginTxFunc(ctx, c, opts, func(tx pgx.Tx) error {
-		return fn(&Span{tx: tx, st: st})
-	})
+	tx, err := c.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(&Span{tx: tx, st: stateOf(c.Conn().PgConn())}); err != nil {
+		// Rolled back even when ctx is what ended fn (an interrupted
+		// import), so the connection goes back to the pool clean; a
+		// connection that cannot roll back is closed, which rolls back too.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // Public sets the transaction's search_path to the public schema and
