@@ -9,8 +9,9 @@
 // Export reads in one REPEATABLE READ, READ ONLY transaction, so the
 // archive is one consistent snapshot of the tenant and its registry rows,
 // taken while the tenant keeps serving. It streams: each table goes
-// through COPY ... TO STDOUT into the writer in frames of at most 64 KiB,
-// so memory does not grow with the tenant's size.
+// through COPY ... TO STDOUT into the writer in frames of 64 KiB (a longer
+// row gets a frame of its own), so memory does not grow with the tenant's
+// size.
 //
 // Import runs in one transaction: it registers the tenant, creates its
 // schema at the archive's migration versions (the target's own migration

@@ -183,7 +183,9 @@ func load(ctx context.Context, sp *db.Span, m *migrate.Migrator, fr *frameReader
 		return err
 	}
 	tx := sp.Tx()
-	if _, err := m.ApplyTenantTx(ctx, tx, h.Migrations); err != nil {
+	// Never nil: nil would mean every migration, before the rows.
+	only := append([]string{}, h.Migrations...)
+	if _, err := m.ApplyTenantTx(ctx, tx, only); err != nil {
 		return err
 	}
 
