@@ -23,7 +23,7 @@ const dateLayout = "2006-01-02"
 func tenantCommand(inv *invocation) *ucli.Command {
 	return &ucli.Command{
 		Name:   "tenant",
-		Usage:  "create, list, update, delete and restore tenants",
+		Usage:  "create, list, update, delete and restore tenants; export, import and clone them",
 		Action: groupAction,
 		Commands: []*ucli.Command{
 			tenantCreateCommand(inv),
@@ -32,6 +32,9 @@ func tenantCommand(inv *invocation) *ucli.Command {
 			tenantDeleteCommand(inv),
 			tenantRestoreCommand(inv),
 			tenantMoveCommand(inv),
+			tenantExportCommand(inv),
+			tenantImportCommand(inv),
+			tenantCloneCommand(inv),
 		},
 	}
 }

@@ -166,3 +166,13 @@ func LockCitusMoves(t testing.TB) {
 	// Closing the file releases the lock.
 	t.Cleanup(func() { f.Close() })
 }
+
+// PlainServerURL returns the plain PostgreSQL server (no Citus) that tests
+// needing one next to a Citus cluster use, such as a tenant export's
+// source: TEST_PLAIN_DATABASE_URL, or DefaultURL.
+func PlainServerURL() string {
+	if u := os.Getenv("TEST_PLAIN_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}

@@ -225,70 +225,128 @@ func (m *Migrator) migrateTenantOn(ctx context.Context, c *pgx.Conn, s db.Schema
 // splitStatements), after linting every pending file (a *LintError refuses
 // them before any is applied). The caller holds s's lock.
 func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
-	files, err := fs.ReadDir(m.Tenant, "tenant")
-	if err != nil {
-		return 0, fmt.Errorf("read migrations: %w", err)
-	}
 	var applied []string
-	err = db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
+	err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, "SELECT version FROM schema_migrations")
+		var err error
 		applied, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
 	if err != nil && !isUndefinedTable(err) {
 		return 0, err
 	}
-	type pendingFile struct {
-		name, version string
-		sections      []*dbm.ParsedMigration
-	}
-	var pending []pendingFile
-	var names []string
-	for _, f := range files { // ReadDir sorts by name, so by version
-		v := versionPattern.FindStringSubmatch(f.Name())
-		if v == nil || f.IsDir() || slices.Contains(applied, v[1]) {
-			continue
-		}
-		mig := dbm.Migration{FileName: f.Name(), FilePath: path.Join("tenant", f.Name()), FS: m.Tenant, Version: v[1]}
-		sections, err := mig.Parse()
-		if err != nil {
-			return 0, fmt.Errorf("migration %s: %w", f.Name(), err)
-		}
-		pending = append(pending, pendingFile{f.Name(), v[1], sections})
-		names = append(names, f.Name())
-	}
-	// Every pending file is linted before any is applied, so a refused one
-	// leaves the schema as it was (see LintTenant).
-	if err := lintTenantFiles(m.Tenant, "tenant", names); err != nil {
+	pending, err := m.pendingTenant(applied, nil)
+	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, mig := range pending {
-		err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar PRIMARY KEY)"); err != nil {
-				return err
-			}
-			for _, sec := range mig.sections {
-				if !sec.UpOptions.Transaction() {
-					// Its search_path could not be scoped to a transaction
-					// (the linter refuses it before; this is the backstop).
-					return errors.New("tenant migrations must run in a transaction: remove transaction:false")
-				}
-				for _, stmt := range splitStatements(sec.Up) {
-					if _, err := tx.Exec(ctx, stmt); err != nil {
-						return err
-					}
-				}
-			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.version)
-			return err
-		})
-		if err != nil {
+		if err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error { return applyFile(ctx, tx, mig) }); err != nil {
 			return n, fmt.Errorf("migration %s: %w", mig.name, err)
 		}
 		n++
 	}
 	return n, nil
+}
+
+// ApplyTenantTx applies tenant migrations in tx, whose search_path the
+// caller has set to the tenant's schema alone (db.Span.Tenant), all in that
+// one transaction: the files not yet applied there whose versions are in
+// only, or all of them for a nil only. Package transfer builds an imported
+// tenant's schema with it, first up to the archive's versions and then,
+// after loading the rows, the rest. The files are linted first, as
+// MigrateTenant lints them (a *LintError, nothing applied). The caller
+// holds the schema's lock (Lock). It returns how many files it applied.
+func (m *Migrator) ApplyTenantTx(ctx context.Context, tx pgx.Tx, only []string) (int, error) {
+	applied, err := appliedOn(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	pending, err := m.pendingTenant(applied, only)
+	if err != nil {
+		return 0, err
+	}
+	for i, mig := range pending {
+		if err := applyFile(ctx, tx, mig); err != nil {
+			return i, fmt.Errorf("migration %s: %w", mig.name, err)
+		}
+	}
+	return len(pending), nil
+}
+
+// TenantVersions lists the versions of m's tenant migration files, in order.
+func (m *Migrator) TenantVersions() ([]string, error) {
+	return Versions(m.Tenant, "tenant")
+}
+
+// appliedOn reads the versions applied to the schema tx's search_path
+// names, making its schema_migrations table if it has none yet (as
+// applyFile would): a failing read would abort the caller's transaction,
+// and a savepoint to contain it is what Citus handles worst.
+func appliedOn(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar PRIMARY KEY)"); err != nil {
+		return nil, err
+	}
+	rows, _ := tx.Query(ctx, "SELECT version FROM schema_migrations")
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// tenantFile is one parsed tenant migration file.
+type tenantFile struct {
+	name, version string
+	sections      []*dbm.ParsedMigration
+}
+
+// pendingTenant parses the tenant migration files not in applied (and, if
+// only is not nil, in only), in version order, and lints them: a
+// *LintError refuses them all, so a refused one leaves the schema as it was
+// (see LintTenant).
+func (m *Migrator) pendingTenant(applied, only []string) ([]tenantFile, error) {
+	files, err := fs.ReadDir(m.Tenant, "tenant")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var pending []tenantFile
+	var names []string
+	for _, f := range files { // ReadDir sorts by name, so by version
+		v := versionPattern.FindStringSubmatch(f.Name())
+		if v == nil || f.IsDir() || slices.Contains(applied, v[1]) || (only != nil && !slices.Contains(only, v[1])) {
+			continue
+		}
+		mig := dbm.Migration{FileName: f.Name(), FilePath: path.Join("tenant", f.Name()), FS: m.Tenant, Version: v[1]}
+		sections, err := mig.Parse()
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", f.Name(), err)
+		}
+		pending = append(pending, tenantFile{f.Name(), v[1], sections})
+		names = append(names, f.Name())
+	}
+	if err := lintTenantFiles(m.Tenant, "tenant", names); err != nil {
+		return nil, err
+	}
+	return pending, nil
+}
+
+// applyFile runs mig's statements in tx, whose search_path is the tenant's,
+// and records its version.
+func applyFile(ctx context.Context, tx pgx.Tx, mig tenantFile) error {
+	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar PRIMARY KEY)"); err != nil {
+		return err
+	}
+	for _, sec := range mig.sections {
+		if !sec.UpOptions.Transaction() {
+			// Its search_path could not be scoped to a transaction
+			// (the linter refuses it before; this is the backstop).
+			return errors.New("tenant migrations must run in a transaction: remove transaction:false")
+		}
+		for _, stmt := range splitStatements(sec.Up) {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.version)
+	return err
 }
 
 // LintTenants lints every tenant migration file of m (LintTenantDir),

@@ -43,18 +43,28 @@ func (s *Service) WithPublicHosts(hosts []string) *Service {
 	return &c
 }
 
-// tenantDomain is ParseDomain, refusing the public hosts too: a tenant
-// mapped there would take the admin's host over.
+// tenantDomain is TenantDomain with s's public hosts.
 func (s *Service) tenantDomain(d string) (string, error) {
+	return TenantDomain(d, s.publicHosts)
+}
+
+// TenantDomain is ParseDomain, refusing publicHosts too (PUBLIC_HOSTS): a
+// tenant mapped there would take the admin's host over. It returns a
+// *FieldError for either.
+func TenantDomain(d string, publicHosts []string) (string, error) {
 	d, err := ParseDomain(d)
 	if err != nil {
 		return "", err
 	}
-	if slices.Contains(s.publicHosts, d) {
+	if slices.Contains(publicHosts, d) {
 		return "", fieldErr("domain", "%s is the public site's host (PUBLIC_HOSTS); a tenant cannot use it.", d)
 	}
 	return d, nil
 }
+
+// ParseSchema is db.ParseSchema with its error as a *FieldError on
+// schema_name, as CreateTenant reports it.
+func ParseSchema(s string) (db.Schema, error) { return parseSchema(s) }
 
 // TenantParams describe a new tenant.
 type TenantParams struct {

@@ -7,7 +7,8 @@
 #
 #   scripts/citus-cluster.sh up     start it (initialising it the first time)
 #   scripts/citus-cluster.sh down   stop it
-#   scripts/citus-cluster.sh env    print TEST_DATABASE_URL and TEST_CITUS_WORKERS
+#   scripts/citus-cluster.sh env    print TEST_DATABASE_URL, TEST_CITUS_WORKERS and
+#                                   TEST_PLAIN_DATABASE_URL (a plain server beside it)
 #
 # Ports: CITUS_PORT (coordinator, default 25432) and the next two, below
 # the ephemeral range (32768-60999) so that no client socket holds them.
@@ -56,6 +57,8 @@ down)
 env)
 	echo "TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
 	echo "TEST_CITUS_WORKERS=127.0.0.1:$((PORT + 1)),127.0.0.1:$((PORT + 2))"
+	# A plain PostgreSQL next to the cluster: tenant export tests read from it.
+	echo "TEST_PLAIN_DATABASE_URL=${TEST_PLAIN_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 	;;
 *)
 	echo "usage: $0 up|down|env" >&2
