@@ -29,10 +29,12 @@ import (
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
 	"github.com/tenantctl/tenantctl/server"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
-// ServeFunc runs the HTTP server until ctx ends; server.Run is the real one.
-type ServeFunc func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool) error
+// ServeFunc runs the HTTP server until ctx ends, with tel's metrics and
+// tracing; server.Run is the real one.
+type ServeFunc func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, tel *telemetry.Telemetry) error
 
 // Options are the app's dependencies. Run fills them from the process;
 // tests fill them with buffers, fakes and their own database.

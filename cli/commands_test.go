@@ -22,6 +22,7 @@ import (
 	"github.com/tenantctl/tenantctl/dbmate"
 	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/migrate"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // publicVersions and tenantVersions are the embedded migrations, so tests
@@ -352,7 +353,7 @@ func TestServe(t *testing.T) {
 	a := newApp(t, d)
 	var got config.Config
 	calls := 0
-	fake := func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool) error {
+	fake := func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, _ *telemetry.Telemetry) error {
 		calls++
 		got = cfg
 		log.Info("fake server", "addr", cfg.ListenAddr)

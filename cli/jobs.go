@@ -20,11 +20,13 @@ import (
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mail"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // queue opens the job queue with up to workers jobs at once (0: a client
-// that only enqueues, lists and retries).
-func (inv *invocation) queue(ctx context.Context, workers int) (*jobs.Queue, error) {
+// that only enqueues, lists and retries), counting and tracing its jobs in
+// tel (nil: neither).
+func (inv *invocation) queue(ctx context.Context, workers int, tel *telemetry.Telemetry) (*jobs.Queue, error) {
 	if err := inv.open(ctx); err != nil {
 		return nil, err
 	}
@@ -48,6 +50,7 @@ func (inv *invocation) queue(ctx context.Context, workers int) (*jobs.Queue, err
 		TenantRetention:   cfg.TenantRetention,
 		FetchPollInterval: inv.opts.JobPollInterval,
 		Logger:            inv.log,
+		Telemetry:         tel,
 	})
 }
 
@@ -171,7 +174,7 @@ func (inv *invocation) jobsList(ctx context.Context, stateNames []string, limit 
 	if limit < 1 || limit > 10000 {
 		return usageErrorf("--limit must be between 1 and 10000, not %d", limit)
 	}
-	q, err := inv.queue(ctx, 0)
+	q, err := inv.queue(ctx, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -212,7 +215,7 @@ func (inv *invocation) jobsRetry(ctx context.Context, id int64, haveID, allFaile
 	if haveID == allFailed {
 		return usageErrorf("jobs retry: give --id or --all-failed")
 	}
-	q, err := inv.queue(ctx, 0)
+	q, err := inv.queue(ctx, 0, nil)
 	if err != nil {
 		return err
 	}

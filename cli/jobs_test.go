@@ -19,6 +19,7 @@ import (
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/jobs"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 type failArgs struct{ jobs.TenantArgs }
@@ -55,7 +56,7 @@ func TestJobsServeRunsWorkers(t *testing.T) {
 	t.Run("OffWithWorkers0", func(t *testing.T) {
 		a.env["WORKERS"] = "0"
 		defer delete(a.env, "WORKERS")
-		fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool) error {
+		fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
 			time.Sleep(time.Second)
 			return nil
 		}
@@ -65,7 +66,7 @@ func TestJobsServeRunsWorkers(t *testing.T) {
 		assert.Equal(t, rivertype.JobStateAvailable, jobState(t, q, id), "no job ran")
 	})
 	t.Run("OK", func(t *testing.T) {
-		fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool) error {
+		fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
 			assert.Eventually(t, func() bool { return jobState(t, q, id) == rivertype.JobStateCompleted }, 15*time.Second, 50*time.Millisecond)
 			return nil
 		}
@@ -84,7 +85,7 @@ func TestJobsListAndRetry(t *testing.T) {
 
 	assert.Equal(t, "no retryable or discarded jobs\n", a.ok("jobs", "list").stdout)
 	q, id := enqueue(t, d, failArgs{jobs.TenantArgs{Schema: "acme"}})
-	fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool) error {
+	fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
 		assert.Eventually(t, func() bool { return jobState(t, q, id) == rivertype.JobStateRetryable }, 15*time.Second, 50*time.Millisecond)
 		return nil
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	ucli "github.com/urfave/cli/v3"
+
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // serveCommand runs the HTTP server.
@@ -48,9 +50,23 @@ func serveCommand(inv *invocation) *ucli.Command {
 			} else if len(st.Pending) > 0 {
 				inv.log.Warn("the public schema has pending migrations; run tenantctl migrate", "pending", len(st.Pending))
 			}
+			// Metrics (METRICS_ADDR) and traces (OTEL_EXPORTER_OTLP_ENDPOINT),
+			// each off unless configured; stopped last, so that the spans
+			// of the last requests and jobs are exported.
+			tel, err := telemetry.Start(ctx, cfg, inv.log, inv.opts.Version)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				if err := tel.Shutdown(sctx); err != nil {
+					inv.log.Error("stop telemetry", "error", err)
+				}
+			}()
 			// The workers run alongside the server (none with WORKERS=0)
 			// and stop after it: running jobs get a while to finish.
-			q, err := inv.queue(ctx, cfg.Workers)
+			q, err := inv.queue(ctx, cfg.Workers, tel)
 			if err != nil {
 				return err
 			}
@@ -67,7 +83,7 @@ func serveCommand(inv *invocation) *ucli.Command {
 			} else {
 				inv.log.Info("email goes to SMTP", "addr", cfg.SMTP.Addr())
 			}
-			serveErr := inv.opts.Serve(ctx, cfg, inv.log, inv.pool)
+			serveErr := inv.opts.Serve(ctx, cfg, inv.log, inv.pool, tel)
 			if err := q.Stop(30 * time.Second); err != nil {
 				inv.log.Error("stop job workers", "error", err)
 			} else if cfg.Workers > 0 {

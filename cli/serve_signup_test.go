@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/dbtest"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // TestServeSignupCheck: with signup on, serve refuses a configuration under
@@ -19,7 +20,7 @@ func TestServeSignupCheck(t *testing.T) {
 	d := dbtest.New(t)
 	a := newApp(t, d)
 	calls := 0
-	fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool) error {
+	fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
 		calls++
 		return nil
 	}

@@ -105,6 +105,17 @@ type Config struct {
 	TenantBaseDomain string
 	// ReservedSubdomains can never be signed up for.
 	ReservedSubdomains []string
+
+	// Metrics and traces (telemetry package).
+	//
+	// MetricsAddr is where /metrics is served, on a listener of its own; ""
+	// serves none.
+	MetricsAddr string
+	// MetricsTopTenants is how many of the busiest tenants get series of
+	// their own; the others count as "other".
+	MetricsTopTenants int
+	// Tracing is the span export; its zero value traces nothing.
+	Tracing Tracing
 }
 
 // DefaultReservedSubdomains is RESERVED_SUBDOMAINS when unset: names a
@@ -199,6 +210,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := mail.ParseAddress(c.MailFrom); err != nil {
 		errs = append(errs, fmt.Errorf("MAIL_FROM: %q is not an address such as tenantctl <noreply@example.com>", c.MailFrom))
 	}
+	errs = append(errs, c.loadTelemetry(get)...)
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", getenv("LOG_LEVEL")))
 	}

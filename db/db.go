@@ -69,6 +69,9 @@ func Configure(cfg *pgxpool.Config, lim Limits) error {
 		c.PgConn().CustomData()[stateKey] = st
 		return nil
 	}
+	// Spans of SQL statements, when the statement's context carries a
+	// recording span (trace.go); otherwise a context lookup per statement.
+	cfg.ConnConfig.Tracer = sqlTracer{}
 	cfg.AfterRelease = func(c *pgx.Conn) bool {
 		return len(stateOf(c.PgConn()).schemas) < lim.Schemas
 	}
@@ -104,7 +107,10 @@ type connState struct {
 	// stmts names the statements prepared on the connection, by tag (""
 	// for the statements all tenants share) and then by SQL, so that a
 	// lookup needs no tagged copy of the SQL.
-	stmts    map[string]map[string]string
+	stmts map[string]map[string]string
+	// sqlOf is the SQL of each prepared statement, by name, for the spans
+	// of statements sent by name (trace.go).
+	sqlOf    map[string]string
 	tagged   int // how many of stmts are tenant-specific
 	prepared int // statements ever prepared: numbers their names
 	maxPlans int // Limits.Plans
@@ -115,7 +121,7 @@ type connState struct {
 const stateKey = "tenantctl"
 
 func newConnState(maxPlans int) *connState {
-	return &connState{schemas: map[string]struct{}{}, stmts: map[string]map[string]string{}, maxPlans: maxPlans,
+	return &connState{schemas: map[string]struct{}{}, stmts: map[string]map[string]string{}, sqlOf: map[string]string{}, maxPlans: maxPlans,
 		planMode: "force_generic_plan"}
 }
 
@@ -362,7 +368,7 @@ func inTxOnce(ctx context.Context, pool *pgxpool.Pool, s Schema, read bool, fn f
 			// tables changed would fail the same way, one retry at a time:
 			// drop them all, so the retry prepares afresh.
 			_ = c.Conn().DeallocateAll(context.WithoutCancel(ctx))
-			st.stmts, st.tagged = map[string]map[string]string{}, 0
+			st.stmts, st.sqlOf, st.tagged = map[string]map[string]string{}, map[string]string{}, 0
 		}
 		return err
 	}
@@ -463,6 +469,7 @@ func (t *pipelinedTx) ready(ctx context.Context, s stmt) (string, error) {
 		t.st.stmts[s.tag] = map[string]string{}
 	}
 	t.st.stmts[s.tag][s.sql] = name
+	t.st.sqlOf[name] = s.sql
 	if s.tag != "" {
 		t.st.tagged++
 	}

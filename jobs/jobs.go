@@ -29,6 +29,7 @@ import (
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/mail"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // Migrate applies River's pending migrations to its schema, which the public
@@ -72,6 +73,10 @@ type Options struct {
 	PurgeDeleted    PurgeDeletedFunc
 	TenantRetention time.Duration
 	Logger          *slog.Logger
+	// Telemetry, if not nil, counts the jobs in its metrics and traces
+	// them when tracing is on. A job's trace context, request id and
+	// tenant go in its metadata whatever this is.
+	Telemetry *telemetry.Telemetry
 }
 
 // Queue is the River client of one process.
@@ -95,7 +100,10 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = slog.New(telemetry.LogHandler(log.Handler()))
+	obs := &observer{tracer: opts.Telemetry.Tracer("github.com/tenantctl/tenantctl/jobs"), metrics: opts.Telemetry.MetricsOf(), log: log}
 	cfg := &river.Config{
+		Middleware:        []rivertype.Middleware{obs},
 		Schema:            db.RiverSchema,
 		Workers:           ws,
 		Logger:            log,
@@ -108,6 +116,7 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	if opts.Workers > 0 {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		cfg.PeriodicJobs = periodic(opts.PurgeDeleted != nil && opts.TenantRetention > 0)
+		opts.Telemetry.MetricsOf().AddPool("jobs", pool)
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/provision"
+	"github.com/tenantctl/tenantctl/telemetry"
 	"github.com/tenantctl/tenantctl/token"
 )
 
@@ -156,7 +157,7 @@ func (s *Server) adminBearer(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	requestInfoFrom(r.Context()).userID = su.ID
+	requestInfoFrom(r.Context()).UserID = su.ID
 	return nil
 }
 
@@ -171,7 +172,7 @@ func (s *Server) adminObtainToken(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	requestInfoFrom(r.Context()).userID = su.ID
+	requestInfoFrom(r.Context()).UserID = su.ID
 	access, err := s.tokens.IssueAdmin(su.ID, su.Username)
 	if err != nil {
 		return err
@@ -199,6 +200,7 @@ func (s *Server) authenticateSuperuser(r *http.Request, username, pw string) (pu
 		return su, err
 	}
 	if su.WaitSeconds > 0 {
+		s.metrics.SignInThrottled(telemetry.SurfaceAdmin)
 		return su, errThrottled(su.WaitSeconds)
 	}
 	// Verify outside the transaction: it is slow and must not hold a connection.
@@ -207,6 +209,7 @@ func (s *Server) authenticateSuperuser(r *http.Request, username, pw string) (pu
 		return su, err
 	}
 	if !ok || !su.IsActive {
+		s.metrics.SignInFailed(telemetry.SurfaceAdmin)
 		return su, errBadCredential
 	}
 	err = db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
@@ -906,7 +909,7 @@ func (s *Server) adminDeleteSuperuser(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if id == requestInfoFrom(r.Context()).userID { // set by adminBearer
+	if id == requestInfoFrom(r.Context()).UserID { // set by adminBearer
 		return errDeleteSelf
 	}
 	if _, err := s.prov.DeleteSuperuserByID(r.Context(), id); err != nil {

@@ -110,7 +110,7 @@ func (s *Server) loadSession(r *http.Request) (*adminSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	requestInfoFrom(ctx).userID = row.SuperuserID
+	requestInfoFrom(ctx).UserID = row.SuperuserID
 	return &adminSession{
 		tokenHash: h, superuserID: row.SuperuserID, username: row.Username, csrf: row.CsrfToken,
 		flash: row.Flash, flashError: row.FlashError,

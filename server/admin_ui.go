@@ -222,7 +222,7 @@ func (s *Server) uiError(w http.ResponseWriter, r *http.Request, sess *adminSess
 		if r.Context().Err() != nil {
 			return // the client went away
 		}
-		s.log.Error("request failed", "request_id", requestInfoFrom(r.Context()).id, "status", ae.status, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "status", ae.status, "err", err)
 	}
 	for k, vs := range ae.header {
 		for _, v := range vs {
@@ -247,7 +247,7 @@ func (s *Server) uiError(w http.ResponseWriter, r *http.Request, sess *adminSess
 		p.Heading, p.Message = "Server error", "Something went wrong on our side; it has been logged. Try again."
 	}
 	if rerr := s.render(w, ae.status, sess, "error", p.Heading, p); rerr != nil {
-		s.log.Error("render error page", "err", rerr)
+		s.log.ErrorContext(r.Context(), "render error page", "err", rerr)
 		http.Error(w, p.Message, ae.status)
 	}
 }

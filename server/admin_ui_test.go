@@ -240,7 +240,7 @@ func TestAdminUISecureCookieInProduction(t *testing.T) {
 	cfg := e.cfg
 	cfg.Env = "production"
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), e.db.Pool, password.NewHasher(0)))
+	srv := httptest.NewServer(server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), e.db.Pool, password.NewHasher(0), nil))
 	t.Cleanup(func() { srv.Close(); cancel() })
 
 	b := newBrowser(t, srv.URL)

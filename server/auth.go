@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/telemetry"
 	"github.com/tenantctl/tenantctl/token"
 )
 
@@ -46,6 +47,7 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok || !u.IsActive {
+		s.metrics.SignInFailed(telemetry.SurfaceTenant)
 		return errBadCredential
 	}
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
@@ -61,7 +63,7 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		return errUnverified
 	}
 	user := tenantdb.User{ID: u.ID, Username: u.Username, Email: u.Email}
-	requestInfoFrom(ctx).userID = user.ID
+	requestInfoFrom(ctx).UserID = user.ID
 	pair, err := s.tokens.IssuePair(tokenUser(user, t), uuid.Nil)
 	if err != nil {
 		return err
@@ -119,7 +121,7 @@ func (s *Server) parseRefresh(r *http.Request, t tenant) (*token.Claims, uuid.UU
 		return nil, uuid.Nil, errToken("Token is invalid or expired")
 	}
 	jti, _ := uuid.Parse(c.ID) // Parse checked it
-	requestInfoFrom(r.Context()).userID = c.UserID
+	requestInfoFrom(r.Context()).UserID = c.UserID
 	return c, jti, nil
 }
 
@@ -280,7 +282,7 @@ func (s *Server) bearer(r *http.Request, t tenant) (*token.Claims, error) {
 	if !belongsTo(c, t) {
 		return nil, errCrossTenant
 	}
-	requestInfoFrom(r.Context()).userID = c.UserID
+	requestInfoFrom(r.Context()).UserID = c.UserID
 	return c, nil
 }
 

@@ -2,25 +2,22 @@ package server
 
 import (
 	"context"
+
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
-// requestInfo is what the request log line reports. Middleware stores a
-// pointer in the context; later stages fill in the tenant and the user.
-type requestInfo struct {
-	id     string
-	tenant string
-	userID int64
-}
-
-type requestInfoKey struct{}
+// requestInfo is what the request's log lines, metrics and span report:
+// its id, route template, tenant and user. Middleware stores a pointer in
+// the context; later stages fill in the route, the tenant and the user.
+type requestInfo = telemetry.Scope
 
 func withRequestInfo(ctx context.Context, ri *requestInfo) context.Context {
-	return context.WithValue(ctx, requestInfoKey{}, ri)
+	return telemetry.WithScope(ctx, ri)
 }
 
 // requestInfoFrom returns the request's info; never nil inside the handler chain.
 func requestInfoFrom(ctx context.Context) *requestInfo {
-	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+	if ri := telemetry.ScopeFrom(ctx); ri != nil {
 		return ri
 	}
 	return &requestInfo{}

@@ -28,7 +28,7 @@ func TestDatabaseRestart(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DatabaseURL, cfg.DatabaseDirectURL = d.URL, d.URL
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, hasher))
+	srv := httptest.NewServer(server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, hasher, nil))
 	t.Cleanup(func() { srv.Close(); cancel() })
 	e := &env{t: t, db: d, srv: srv, cfg: cfg, token: map[string]string{}}
 	tok := e.demo(school1)

@@ -84,7 +84,7 @@ func newEnvWith(t testing.TB, with func(*config.Config)) *env {
 		t.Cleanup(pool.Close)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool, hasher)
+	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool, hasher, nil)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); cancel() })
 	return &env{t: t, db: d, prov: prov, srv: srv, cfg: cfg, token: map[string]string{}}

@@ -49,7 +49,7 @@ func newInstances(t *testing.T, n int) []*instance {
 		pool, err := db.Open(t.Context(), e.cfg.DatabaseURL, db.Limits{Schemas: e.cfg.MaxSchemasPerConn, Plans: e.cfg.MaxPlansPerConn})
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
-		srv := httptest.NewServer(server.New(ctx, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool, password.NewHasher(0)))
+		srv := httptest.NewServer(server.New(ctx, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool, password.NewHasher(0), nil))
 		t.Cleanup(func() { srv.Close(); cancel(); pool.Close() })
 		other := *e
 		other.srv, other.token = srv, map[string]string{}

@@ -378,7 +378,7 @@ func (s *Server) acceptInvitation(ctx context.Context, t tenant, raw, username, 
 		return tokenPair{}, user, err
 	}
 	if ri := requestInfoFrom(ctx); ri != nil {
-		ri.userID = user.ID
+		ri.UserID = user.ID
 	}
 	return pair, user, nil
 }
@@ -479,7 +479,7 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error)
 		if r.Context().Err() != nil {
 			return
 		}
-		s.log.Error("request failed", "request_id", requestInfoFrom(r.Context()).id, "status", ae.status, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "status", ae.status, "err", err)
 	}
 	p := errorPage{Status: ae.status, Heading: http.StatusText(ae.status)}
 	switch {
@@ -494,7 +494,7 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error)
 		}
 	}
 	if rerr := s.renderAccount(w, ae.status, "invite_invalid", p.Heading, p); rerr != nil {
-		s.log.Error("render account error page", "err", rerr)
+		s.log.ErrorContext(r.Context(), "render account error page", "err", rerr)
 		http.Error(w, p.Message, ae.status)
 	}
 }

@@ -33,7 +33,9 @@ func serveReal(t *testing.T) string {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- server.Serve(ctx, ln, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool) }()
+	go func() {
+		done <- server.Serve(ctx, ln, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, nil)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return ln.Addr().String()
 }
@@ -88,7 +90,7 @@ func FuzzTenantResolution(f *testing.F) {
 	cfg.DatabaseURL, cfg.DatabaseDirectURL = d.URL, d.URL
 	ctx, cancel := context.WithCancel(context.Background())
 	f.Cleanup(cancel)
-	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, hasher)
+	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, hasher, nil)
 	f.Fuzz(func(t *testing.T, host, path string) {
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path

@@ -12,6 +12,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // statusRecorder remembers the status a handler wrote, for the log line.
@@ -36,9 +43,13 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
-// logRequests gives each request an id (the client's X-Request-ID when it is
-// sane), recovers panics as 500s, and logs one structured line per request.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+// observeRequests gives each request an id (the client's X-Request-ID when
+// it is sane), recovers panics as 500s, logs one structured line per
+// request, counts it in m (nil: metrics off) by route template, method and
+// status, and, when tracer is not nil, makes it a span: the child of the
+// caller's span if the request carries a W3C traceparent, named by its
+// route template, with the tenant's schema and the request id.
+func observeRequests(log *slog.Logger, m *telemetry.Metrics, tracer trace.Tracer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-ID")
@@ -48,20 +59,30 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			id = hex.EncodeToString(b)
 		}
 		w.Header().Set("X-Request-ID", id)
-		ri := &requestInfo{id: id}
+		ri := &requestInfo{RequestID: id}
 		rec := &statusRecorder{ResponseWriter: w}
+		ctx := withRequestInfo(r.Context(), ri)
+		var span trace.Span
+		if tracer != nil {
+			ctx = telemetry.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			ctx, span = tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start))
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
+					endSpan(span, r, ri, 499)
 					panic(p)
 				}
-				log.Error("panic", "request_id", id, "panic", fmt.Sprint(p))
+				log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
 				if rec.status == 0 {
 					writeJSON(rec, errInternal.status, errInternal.body)
 				}
 			}
-			ctx := context.Background()
-			if !log.Enabled(ctx, slog.LevelInfo) {
+			elapsed := time.Since(start)
+			m.Request(ri.Route, r.Method, rec.status, elapsed, ri.Tenant)
+			endSpan(span, r, ri, rec.status)
+			bg := context.Background()
+			if !log.Enabled(bg, slog.LevelInfo) {
 				return
 			}
 			// The record is built here rather than by log.Info: typed
@@ -71,17 +92,54 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			line.AddAttrs(
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.String("host", r.Host), slog.Int("status", rec.status),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			)
-			if ri.tenant != "" {
-				line.AddAttrs(slog.String("tenant", ri.tenant))
+			if ri.Tenant != "" {
+				line.AddAttrs(slog.String("tenant", ri.Tenant))
 			}
-			if ri.userID != 0 {
-				line.AddAttrs(slog.Int64("user_id", ri.userID))
+			if ri.UserID != 0 {
+				line.AddAttrs(slog.Int64("user_id", ri.UserID))
 			}
-			_ = log.Handler().Handle(ctx, line)
+			_ = log.Handler().Handle(bg, line)
 		}()
-		next.ServeHTTP(rec, r.WithContext(withRequestInfo(r.Context(), ri)))
+		next.ServeHTTP(rec, r.WithContext(ctx))
+	})
+}
+
+// endSpan ends a request's span, if it has one, naming it by its route
+// template as OpenTelemetry's HTTP conventions do ("GET /api/items/{id}/").
+func endSpan(span trace.Span, r *http.Request, ri *requestInfo, status int) {
+	if span == nil {
+		return
+	}
+	route := ri.Route
+	if route == "" {
+		route = "unmatched"
+	} else {
+		span.SetName(r.Method + " " + route)
+	}
+	span.SetAttributes(
+		attribute.String("http.request.method", r.Method),
+		attribute.String("http.route", route),
+		attribute.Int("http.response.status_code", status),
+		attribute.String("server.address", r.Host),
+		attribute.String("request.id", ri.RequestID),
+		attribute.String("tenant.schema", ri.Tenant),
+	)
+	if ri.UserID != 0 {
+		span.SetAttributes(attribute.Int64("user.id", ri.UserID))
+	}
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
+}
+
+// withRoute records template as the route of the requests h serves.
+func withRoute(template string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requestInfoFrom(r.Context()).Route = template
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -62,6 +62,7 @@ func (s *Server) methodNotAllowed(router *mux.Router) http.Handler {
 			writeJSON(w, errNotFound.status, errNotFound.body)
 			return
 		}
+		requestInfoFrom(r.Context()).Route = template
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		if r.Method == http.MethodOptions {
 			// mux sets a route's variables only when its method matches.

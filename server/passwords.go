@@ -24,6 +24,7 @@ import (
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
+	"github.com/tenantctl/tenantctl/telemetry"
 	"github.com/tenantctl/tenantctl/token"
 )
 
@@ -146,6 +147,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a auth) 
 		return err
 	}
 	if !ok {
+		s.metrics.SignInFailed(telemetry.SurfaceTenant)
 		fe["old_password"] = errOldPassword["old_password"]
 	}
 	checkRules(fe, "new_password", pw, u)

@@ -44,7 +44,7 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/accounts/reset/{token}/", s.handle(s.resetPageUI), http.MethodPost)
 	route(t, "/accounts/verify/{token}/", s.handle(s.verifyPageUI), http.MethodGet)
 	route(t, "/accounts/verify/{token}/", s.handle(s.verifyPageUI), http.MethodPost)
-	t.PathPrefix("/accounts/static/").Handler(s.accountStatic()).Methods(http.MethodGet, http.MethodHead)
+	t.PathPrefix("/accounts/static/").Handler(withRoute("/accounts/static/*", s.accountStatic())).Methods(http.MethodGet, http.MethodHead)
 
 	p := s.newRouter()
 	route(p, "/", s.handle(s.welcome), http.MethodGet)
@@ -91,7 +91,7 @@ func (s *Server) adminAPI(p *mux.Router) {
 // change is a POST of a form carrying the session's CSRF token.
 func (s *Server) adminUI(p *mux.Router) {
 	route(p, "/admin/", http.HandlerFunc(s.adminRoot), http.MethodGet)
-	p.PathPrefix("/admin/static/").Handler(s.adminStatic()).Methods(http.MethodGet, http.MethodHead)
+	p.PathPrefix("/admin/static/").Handler(withRoute("/admin/static/*", s.adminStatic())).Methods(http.MethodGet, http.MethodHead)
 	route(p, "/admin/login/", s.uiOpen(s.adminLoginPage), http.MethodGet)
 	route(p, "/admin/login/", s.uiOpen(s.adminLogin), http.MethodPost)
 	route(p, "/admin/logout/", s.ui(s.adminLogout), http.MethodPost)
@@ -143,8 +143,10 @@ func (s *Server) newRouter() *mux.Router {
 	return r
 }
 
-// route registers h for method on path and on path without its trailing slash.
+// route registers h for method on path and on path without its trailing
+// slash, both under path as their route template.
 func route(r *mux.Router, path string, h http.Handler, method string) {
+	h = withRoute(path, h)
 	methods := []string{method}
 	if method == http.MethodGet {
 		methods = append(methods, http.MethodHead)

@@ -56,7 +56,7 @@ func TestServeLogsAndShutsDown(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- server.Serve(ctx, ln, cfg, log, d.Pool) }()
+	go func() { done <- server.Serve(ctx, ln, cfg, log, d.Pool, nil) }()
 
 	post := func(body string) *http.Response {
 		rq, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/token/", strings.NewReader(body))
@@ -109,7 +109,7 @@ func TestServeRefusesTwoLengths(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- server.Serve(ctx, ln, cfg, slog.New(slog.DiscardHandler), d.Pool) }()
+	go func() { done <- server.Serve(ctx, ln, cfg, slog.New(slog.DiscardHandler), d.Pool, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	// raw sends one request on a fresh connection and returns the status

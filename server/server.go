@@ -21,6 +21,7 @@ import (
 	"github.com/tenantctl/tenantctl/migrate"
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
+	"github.com/tenantctl/tenantctl/telemetry"
 	"github.com/tenantctl/tenantctl/token"
 )
 
@@ -40,6 +41,8 @@ type Server struct {
 	accountPages accountPages
 	// queue lists and retries background jobs for the admin; it runs none.
 	queue *jobs.Queue
+	// metrics is nil when metrics are off.
+	metrics *telemetry.Metrics
 
 	tenantRoutes  http.Handler
 	publicRoutes  http.Handler
@@ -50,8 +53,12 @@ type Server struct {
 }
 
 // New returns the HTTP handler of the whole product. Until ctx ends it keeps
-// a connection listening for tenant routing changes.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, hasher *password.Hasher) http.Handler {
+// a connection listening for tenant routing changes. tel, if not nil, gets
+// its metrics (and pool's, and the job queue's) and traces its requests.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, hasher *password.Hasher, tel *telemetry.Telemetry) http.Handler {
+	// Every line logged with a request's context names its request id and
+	// tenant.
+	log = slog.New(telemetry.LogHandler(log.Handler()))
 	s := &Server{
 		cfg:          cfg,
 		log:          log,
@@ -61,7 +68,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 		tenants:      newTenantCache(pool, log, cfg.DatabaseDirectURL),
 		pages:        parseAdminPages(),
 		accountPages: parseAccountPages(),
+		metrics:      tel.MetricsOf(),
 	}
+	s.tenants.metrics = s.metrics
+	s.metrics.AddPool("requests", pool)
+	s.metrics.WatchJobQueue(pool, log)
 	// Like tenantctl's, the admin's migrator locks and migrates over the
 	// direct URL (a pooler in transaction mode cannot hold session locks).
 	directURL := cfg.DatabaseDirectURL
@@ -73,7 +84,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 	} else {
 		s.prov = provision.New(pool, m, hasher).WithPublicHosts(cfg.PublicHosts)
 	}
-	if q, err := jobs.Open(pool, jobs.Options{Logger: log}); err != nil {
+	if q, err := jobs.Open(pool, jobs.Options{Logger: log, Telemetry: tel}); err != nil {
 		log.Error("the admin cannot show the job queue", "err", err)
 	} else {
 		s.queue = q
@@ -88,7 +99,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 		return nil
 	})
 	go s.tenants.listen(ctx)
-	return logRequests(log, cors(cfg.CORSAllowedOrigins, http.HandlerFunc(s.dispatch)))
+	return observeRequests(log, s.metrics, tel.Tracer("github.com/tenantctl/tenantctl/server"),
+		cors(cfg.CORSAllowedOrigins, http.HandlerFunc(s.dispatch)))
 }
 
 // dispatch checks the Host against ALLOWED_HOSTS and hands the request to
@@ -130,7 +142,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.publicRoutes.ServeHTTP(w, r)
 		return
 	}
-	requestInfoFrom(r.Context()).tenant = t.Schema.String()
+	requestInfoFrom(r.Context()).Tenant = t.Schema.String()
 	s.tenantRoutes.ServeHTTP(w, r.WithContext(withTenant(r.Context(), t)))
 }
 
@@ -162,7 +174,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			// The client went away; nobody reads this answer.
 			ae = errDetail(499, "Client closed request.")
 		} else {
-			s.log.Error("request failed", "request_id", requestInfoFrom(r.Context()).id, "status", ae.status, "err", err)
+			s.log.ErrorContext(r.Context(), "request failed", "status", ae.status, "err", err)
 		}
 	}
 	for k, vs := range ae.header {
@@ -189,21 +201,21 @@ func (s *Server) respond(w http.ResponseWriter, res response) {
 }
 
 // Run serves HTTP on cfg.ListenAddr until ctx ends, then shuts down
-// gracefully, letting in-flight requests finish.
-func Run(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool) error {
+// gracefully, letting in-flight requests finish. tel is as in New.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, tel *telemetry.Telemetry) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return err
 	}
-	return Serve(ctx, ln, cfg, log, pool)
+	return Serve(ctx, ln, cfg, log, pool, tel)
 }
 
 // Serve is Run on a listener the caller opened.
-func Serve(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool) error {
+func Serve(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, tel *telemetry.Telemetry) error {
 	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	srv := &http.Server{
-		Handler:           New(hctx, cfg, log, pool, password.NewHasher(0)),
+		Handler:           New(hctx, cfg, log, pool, password.NewHasher(0), tel),
 		ConnContext:       withConn,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -196,7 +196,7 @@ func TestSignInNoLockout(t *testing.T) {
 func TestSignInThrottleShared(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv2 := httptest.NewServer(server.New(ctx, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), e.db.Pool, password.NewHasher(0)))
+	srv2 := httptest.NewServer(server.New(ctx, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), e.db.Pool, password.NewHasher(0), nil))
 	t.Cleanup(func() { srv2.Close(); cancel() })
 	e2 := *e
 	e2.srv = srv2

@@ -122,7 +122,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	// The client uses the new host next: do not let an answer cached
 	// before the tenant existed (its NOTIFY may still be on the way) 404 it.
 	s.tenants.forget(domain)
-	s.log.Info("tenant signed up", "request_id", requestInfoFrom(ctx).id, "schema", schema.String(), "domain", domain)
+	s.log.InfoContext(ctx, "tenant signed up", "schema", schema.String(), "domain", domain)
 	writeJSON(w, http.StatusCreated, signupJSON{SchemaName: schema.String(), Domain: domain, Access: pair.Access, Refresh: pair.Refresh})
 	return nil
 }

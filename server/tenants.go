@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // tenant is the tenant a request's Host resolved to.
@@ -44,6 +45,8 @@ const cacheTTL = 10 * time.Minute
 type tenantCache struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// metrics counts hits and misses; nil when metrics are off.
+	metrics *telemetry.Metrics
 	// listenURL reaches PostgreSQL directly: LISTEN needs a session of its
 	// own, which a transaction pooler does not keep.
 	listenURL string
@@ -72,8 +75,10 @@ func (c *tenantCache) resolve(ctx context.Context, host string) (t tenant, found
 	gen, listening := c.gen, c.listening
 	c.mu.Unlock()
 	if ok && listening && time.Since(e.at) < cacheTTL {
+		c.metrics.CacheLookup(true)
 		return e.t, e.found, nil
 	}
+	c.metrics.CacheLookup(false)
 
 	row, err := db.InPublicV(ctx, c.pool, func(q *publicdb.Queries) (publicdb.ResolveDomainRow, error) {
 		return q.ResolveDomain(ctx, host)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // Sign-in throttling (SECURITY.md) limits the sign-in attempts of a client
@@ -77,6 +78,7 @@ func (s *Server) startSignIn(ctx context.Context, schema db.Schema, a signIn, us
 			return tenantdb.SignInUserRow{}, err
 		}
 		if wait > 0 {
+			s.metrics.SignInThrottled(telemetry.SurfaceTenant)
 			return tenantdb.SignInUserRow{}, errThrottled(wait)
 		}
 		return q.SignInUser(ctx, username)
