@@ -26,6 +26,7 @@ import (
 	"github.com/tenantctl/tenantctl/password"
 	"github.com/tenantctl/tenantctl/provision"
 	"github.com/tenantctl/tenantctl/server"
+	"github.com/tenantctl/tenantctl/telemetry"
 )
 
 // env is one test's running server on its own database, with the demo
@@ -37,6 +38,11 @@ type env struct {
 	srv   *httptest.Server
 	cfg   config.Config
 	token map[string]string // host -> access token of demo, filled by login
+	// tel is the server's telemetry, nil unless envOpts.telemetry.
+	tel *telemetry.Telemetry
+	// stop closes the server (waiting for its requests) and then stops
+	// its telemetry, exporting the spans not sent yet; it may run twice.
+	stop func()
 }
 
 func testConfig(t testing.TB) config.Config {
@@ -63,6 +69,21 @@ func newEnv(t testing.TB) *env {
 // newEnvWith is newEnv with the configuration changed by with, if not nil.
 func newEnvWith(t testing.TB, with func(*config.Config)) *env {
 	t.Helper()
+	return newEnvOpts(t, with, envOpts{})
+}
+
+// envOpts are what tests of the server's own observability change.
+type envOpts struct {
+	// log, if not nil, is the server's logger; by default it logs nothing.
+	log *slog.Logger
+	// telemetry starts the configuration's metrics and tracing
+	// (telemetry.Start: METRICS_ADDR, OTEL_*) for the server, as serve does.
+	telemetry bool
+}
+
+// newEnvOpts is newEnvWith with o.
+func newEnvOpts(t testing.TB, with func(*config.Config), o envOpts) *env {
+	t.Helper()
 	d := dbtest.New(t)
 	hasher := password.NewHasher(0)
 	prov := provision.New(d.Pool, d.Migrator, hasher)
@@ -83,11 +104,27 @@ func newEnvWith(t testing.TB, with func(*config.Config)) *env {
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 	}
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var tel *telemetry.Telemetry
+	if o.telemetry {
+		var err error
+		tel, err = telemetry.Start(t.Context(), cfg, log, "test")
+		require.NoError(t, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool, hasher, nil)
+	h := server.New(ctx, cfg, log, pool, hasher, tel)
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); cancel() })
-	return &env{t: t, db: d, prov: prov, srv: srv, cfg: cfg, token: map[string]string{}}
+	e := &env{t: t, db: d, prov: prov, srv: srv, cfg: cfg, tel: tel, token: map[string]string{}}
+	e.stop = func() {
+		srv.Close()
+		cancel()
+		_ = tel.Shutdown(context.Background())
+	}
+	t.Cleanup(e.stop)
+	return e
 }
 
 // reply is a response read whole.
