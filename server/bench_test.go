@@ -3,28 +3,59 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tenantctl/tenantctl/config"
 )
 
 // BenchmarkProfileRequest measures a whole authenticated GET /api/profile/
 // (HTTP client, server, one tenant transaction) in process, for profiling
 // the server's own share: go test -bench ProfileRequest -cpuprofile cpu.out ./server/
+//
+// Each runs with telemetry off, with metrics on (METRICS_ADDR), and with
+// metrics and tracing on (every request sampled, spans exported to a
+// collector in the process that discards them), to measure what each costs.
 func BenchmarkProfileRequest(b *testing.B) {
-	e := newEnv(b)
-	benchmarkGET(b, e, "/api/profile/")
+	benchmarkTelemetry(b, func(e *env) { benchmarkGET(b, e, "/api/profile/") })
 }
 
 // BenchmarkListItemsRequest is BenchmarkProfileRequest for GET /api/items/:
 // a full first page of 20 items, written by demo so that every item carries
 // its creator's username.
 func BenchmarkListItemsRequest(b *testing.B) {
-	e := newEnv(b)
-	e.exec(`INSERT INTO school1.items (name, description, created_by, created_at)
-		SELECT 'item ' || g, 'description of item ' || g, u.id, now() - make_interval(secs => 100 - g)
-		FROM generate_series(1, 20) g, school1.users u WHERE u.username = 'demo'`)
-	benchmarkGET(b, e, "/api/items/")
+	benchmarkTelemetry(b, func(e *env) {
+		e.exec(`INSERT INTO school1.items (name, description, created_by, created_at)
+			SELECT 'item ' || g, 'description of item ' || g, u.id, now() - make_interval(secs => 100 - g)
+			FROM generate_series(1, 20) g, school1.users u WHERE u.username = 'demo'`)
+		benchmarkGET(b, e, "/api/items/")
+	})
+}
+
+// benchmarkTelemetry runs bench in sub-benchmarks off, metrics and
+// metrics+tracing.
+func benchmarkTelemetry(b *testing.B, bench func(e *env)) {
+	discard := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(discard.Close)
+	for _, c := range []struct {
+		name string
+		with func(*config.Config)
+	}{
+		{"off", nil},
+		{"metrics", func(c *config.Config) { c.MetricsAddr = "127.0.0.1:0" }},
+		{"metrics+tracing", func(c *config.Config) {
+			c.MetricsAddr = "127.0.0.1:0"
+			c.Tracing = config.Tracing{Endpoint: discard.URL + "/v1/traces", ServiceName: "bench", Sampler: "always_on"}
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bench(newEnvOpts(b, c.with, envOpts{telemetry: c.with != nil}))
+		})
+	}
 }
 
 // benchmarkGET sends authenticated GETs of path on school1 from parallel
