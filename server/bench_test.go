@@ -19,14 +19,14 @@ import (
 // metrics and tracing on (every request sampled, spans exported to a
 // collector in the process that discards them), to measure what each costs.
 func BenchmarkProfileRequest(b *testing.B) {
-	benchmarkTelemetry(b, func(e *env) { benchmarkGET(b, e, "/api/profile/") })
+	benchmarkTelemetry(b, func(b *testing.B, e *env) { benchmarkGET(b, e, "/api/profile/") })
 }
 
 // BenchmarkListItemsRequest is BenchmarkProfileRequest for GET /api/items/:
 // a full first page of 20 items, written by demo so that every item carries
 // its creator's username.
 func BenchmarkListItemsRequest(b *testing.B) {
-	benchmarkTelemetry(b, func(e *env) {
+	benchmarkTelemetry(b, func(b *testing.B, e *env) {
 		e.exec(`INSERT INTO school1.items (name, description, created_by, created_at)
 			SELECT 'item ' || g, 'description of item ' || g, u.id, now() - make_interval(secs => 100 - g)
 			FROM generate_series(1, 20) g, school1.users u WHERE u.username = 'demo'`)
@@ -36,7 +36,7 @@ func BenchmarkListItemsRequest(b *testing.B) {
 
 // benchmarkTelemetry runs bench in sub-benchmarks off, metrics and
 // metrics+tracing.
-func benchmarkTelemetry(b *testing.B, bench func(e *env)) {
+func benchmarkTelemetry(b *testing.B, bench func(b *testing.B, e *env)) {
 	discard := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
@@ -53,7 +53,7 @@ func benchmarkTelemetry(b *testing.B, bench func(e *env)) {
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			bench(newEnvOpts(b, c.with, envOpts{telemetry: c.with != nil}))
+			bench(b, newEnvOpts(b, c.with, envOpts{telemetry: c.with != nil}))
 		})
 	}
 }

@@ -40,8 +40,6 @@ func (m *Metrics) WatchJobQueue(pool *pgxpool.Pool, log *slog.Logger) {
 }
 
 var (
-	poolLabels  = []string{"pool"}
-	poolDescs   = []*prometheus.Desc{}
 	descAcq     = poolDesc("tenantctl_db_pool_acquired_connections", "Connections of the pool in use.")
 	descIdle    = poolDesc("tenantctl_db_pool_idle_connections", "Connections of the pool idle.")
 	descTotal   = poolDesc("tenantctl_db_pool_connections", "Connections of the pool, in use, idle or being opened.")
@@ -51,12 +49,11 @@ var (
 	descWait    = poolDesc("tenantctl_db_pool_acquire_seconds_total", "Time spent acquiring connections.")
 	descCancels = poolDesc("tenantctl_db_pool_canceled_acquires_total", "Acquires given up (the request's context ended) before a connection was free.")
 	descNew     = poolDesc("tenantctl_db_pool_opened_connections_total", "Connections opened.")
+	poolDescs   = []*prometheus.Desc{descAcq, descIdle, descTotal, descMax, descAcqs, descWaited, descWait, descCancels, descNew}
 )
 
 func poolDesc(name, help string) *prometheus.Desc {
-	d := prometheus.NewDesc(name, help, poolLabels, nil)
-	poolDescs = append(poolDescs, d)
-	return d
+	return prometheus.NewDesc(name, help, []string{"pool"}, nil)
 }
 
 // poolCollector reads pgxpool's statistics at scrape time.
