@@ -45,6 +45,6 @@ func TestServeMetrics(t *testing.T) {
 
 	t.Run("ErrAddr", func(t *testing.T) {
 		a.env["METRICS_ADDR"] = "127.0.0.1:99999"
-		wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, "METRICS_ADDR: listen tcp: address 127.0.0.1:99999: invalid port")
+		wantErr(t, a.runWith(runOpts{serve: fake}, "serve"), 1, `METRICS_ADDR: cannot listen on "127.0.0.1:99999": listen tcp: address 99999: invalid port`)
 	})
 }

@@ -63,7 +63,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, version str
 		ln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			_ = t.Shutdown(ctx)
-			return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+			return nil, fmt.Errorf("METRICS_ADDR: cannot listen on %q: %w", cfg.MetricsAddr, err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(t.Metrics.reg, promhttp.HandlerOpts{
