@@ -125,7 +125,7 @@ func serve(t *testing.T, d *dbtest.DB) *api {
 	require.NoError(t, err)
 	cfg.DatabaseURL, cfg.DatabaseDirectURL = d.URL, d.URL
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, password.NewHasher(0)))
+	srv := httptest.NewServer(server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d.Pool, password.NewHasher(0), nil))
 	t.Cleanup(func() { srv.Close(); cancel() })
 	return &api{srv: srv, cfg: cfg, d: d}
 }
