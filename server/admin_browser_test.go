@@ -210,6 +210,10 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#q")),
 		chromedp.SendKeys(chromedp.CSS("#q"), "acme"),
 		chromedp.Submit(chromedp.CSS("#q")),
+		// The unfiltered list shows acme too: wait for what only the
+		// results page has (its Clear link), or the screenshot could be
+		// taken while the page navigates, and hang.
+		chromedp.WaitVisible(chromedp.CSS("form.search a.clear")),
 		chromedp.WaitVisible(chromedp.CSS(`#tenants a[href="/admin/tenants/acme/"]`)),
 		screenshot("07-search"),
 	)
