@@ -94,6 +94,33 @@ func TestCheckLoopback(t *testing.T) {
 	assert.Error(t, checkLoopback("mysql://127.0.0.1/x"))
 }
 
+// TestParseTarget: -target citus points the run at the cluster of
+// scripts/citus-cluster.sh unless -db and -citus-workers name another, and
+// anything else is refused.
+func TestParseTarget(t *testing.T) {
+	env := func(string) string { return "" }
+	c, err := parseConfig(nil, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "plain", c.Target)
+	assert.Equal(t, defaultServerURL, c.ServerURL)
+	assert.Empty(t, c.CitusWorkers)
+
+	c, err = parseConfig([]string{"-target", "citus"}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, defaultCitusURL, c.ServerURL)
+	assert.Equal(t, []string{"127.0.0.1:25433", "127.0.0.1:25434"}, c.CitusWorkers)
+
+	c, err = parseConfig([]string{"-target", "citus", "-db", "postgres://postgres@127.0.0.1:6000/postgres", "-citus-workers", "127.0.0.1:6001"}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://postgres@127.0.0.1:6000/postgres", c.ServerURL)
+	assert.Equal(t, []string{"127.0.0.1:6001"}, c.CitusWorkers)
+
+	_, err = parseConfig([]string{"-target", "mysql"}, env, io.Discard)
+	assert.ErrorContains(t, err, `-target: "mysql" is neither plain nor citus`)
+	_, err = parseConfig([]string{"-target", "citus", "-citus-workers", " , "}, env, io.Discard)
+	assert.ErrorContains(t, err, "-citus-workers")
+}
+
 func TestCommandLine(t *testing.T) {
 	assert.Equal(t, "go run ./cmd/bench -tenants 1,10 -duration 2s", commandLine([]string{"-tenants", "1,10", "-duration", "2s"}))
 	assert.Equal(t, `go run ./cmd/bench -out 'my results/x.json' -db 'it'\''s'`, commandLine([]string{"-out", "my results/x.json", "-db", "it's"}))
