@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/telemetry"
 )
 
@@ -55,12 +56,7 @@ type observer struct {
 }
 
 func (o *observer) InsertMany(ctx context.Context, params []*rivertype.JobInsertParams, doInner func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
-	carrier := propagation.MapCarrier{}
-	telemetry.Propagator.Inject(ctx, carrier)
-	from := origin{TraceParent: carrier["traceparent"], TraceState: carrier["tracestate"]}
-	if s := telemetry.ScopeFrom(ctx); s != nil {
-		from.RequestID = s.RequestID
-	}
+	from := originOf(ctx)
 	for _, p := range params {
 		o := from
 		if t, ok := p.Args.(tenantNamed); ok {
@@ -76,6 +72,28 @@ func (o *observer) InsertMany(ctx context.Context, params []*rivertype.JobInsert
 		p.Metadata = md
 	}
 	return doInner(ctx)
+}
+
+// originOf is the origin of a job enqueued with ctx: its trace context and
+// request id.
+func originOf(ctx context.Context) origin {
+	carrier := propagation.MapCarrier{}
+	telemetry.Propagator.Inject(ctx, carrier)
+	from := origin{TraceParent: carrier["traceparent"], TraceState: carrier["tracestate"]}
+	if s := telemetry.ScopeFrom(ctx); s != nil {
+		from.RequestID = s.RequestID
+	}
+	return from
+}
+
+// Metadata is the metadata River's insert would give a job of tenant s
+// enqueued with ctx, for the one insert that does not go through River
+// (the webhook outbox's, package audit).
+func Metadata(ctx context.Context, s db.Schema) []byte {
+	o := originOf(ctx)
+	o.Tenant = s.String()
+	b, _ := json.Marshal(o) // strings only: cannot fail
+	return b
 }
 
 // withOrigin adds o's keys to the JSON object md (River's default is {}).

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/telemetry"
@@ -298,11 +299,36 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, a auth) e
 	})
 }
 
-// auth is a request's verified tenant and access token.
+// auth is a request's verified tenant and access token, or API key.
 type auth struct {
 	s      *Server
 	tenant tenant
 	claims *token.Claims
+	// key is the API key the request was authenticated with, nil for an
+	// access token; claims then name the key's creator, whose role it has.
+	key *apiKey
+}
+
+// apiKey is the API key of a request (apikeys.go).
+type apiKey struct {
+	id    int64
+	name  string
+	scope string
+}
+
+// actor is who the request acts as in the audit log: the key, or the user.
+func (a auth) actor(u tenantdb.User) audit.Actor {
+	if a.key != nil {
+		return audit.APIKey(a.key.id, a.key.name)
+	}
+	return audit.User(u.ID, u.Username)
+}
+
+// record writes e to the tenant's audit log in q's transaction, made by
+// the request's actor (u, or its API key).
+func (a auth) record(ctx context.Context, q *tenantdb.Queries, u tenantdb.User, e audit.Entry) error {
+	e.Actor = a.actor(u)
+	return audit.Record(ctx, q, a.tenant.Schema, e)
 }
 
 // tx runs fn in one transaction of the tenant, with the token's user loaded

@@ -175,7 +175,7 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, a auth
 	link := func(secret string) string { return s.accountLink(r, linkHost(r, host), linkInvite, secret) }
 	ctx := r.Context()
 	return a.txMail(ctx, w, func(q *tenantdb.Queries, tx pgx.Tx, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, invitationsCreate); err != nil {
+		if err := a.allow(u, invitationsCreate); err != nil {
 			return response{}, err
 		}
 		if invalid != nil {
@@ -224,7 +224,7 @@ func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, a auth)
 	}
 	ctx := r.Context()
 	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, invitationsList); err != nil {
+		if err := a.allow(u, invitationsList); err != nil {
 			return response{}, err
 		}
 		out, err := pageOf(r, lq, func(lim int32, off int64) ([]invitationJSON, int64, error) {
@@ -254,7 +254,7 @@ func (s *Server) deleteInvitation(w http.ResponseWriter, r *http.Request, a auth
 	}
 	ctx := r.Context()
 	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, invitationsDelete); err != nil {
+		if err := a.allow(u, invitationsDelete); err != nil {
 			return response{}, err
 		}
 		isOwner, err := lockedOwner(ctx, q, u)

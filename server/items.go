@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
@@ -51,7 +52,7 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request, a auth) error
 	}
 	ctx := r.Context()
 	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, itemsList); err != nil {
+		if err := a.allow(u, itemsList); err != nil {
 			return response{}, err
 		}
 		// A copy: a closure that does not change what it captures captures
@@ -165,14 +166,19 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request, a auth) erro
 	}
 	ctx := r.Context()
 	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, itemsCreate); err != nil {
+		if err := a.allow(u, itemsCreate); err != nil {
 			return response{}, err
 		}
 		it, err := q.CreateItem(ctx, tenantdb.CreateItemParams{Name: *in.name, Description: description, CreatedBy: &u.ID})
 		if err != nil {
 			return response{}, err
 		}
-		return response{http.StatusCreated, newItemJSON(it.ID, it.Name, it.Description, it.CreatedBy, it.CreatedByUsername, it.CreatedAt, it.UpdatedAt)}, nil
+		out := newItemJSON(it.ID, it.Name, it.Description, it.CreatedBy, it.CreatedByUsername, it.CreatedAt, it.UpdatedAt)
+		err = a.record(ctx, q, u, audit.Entry{
+			Action: audit.ItemCreated, Target: audit.Of("item", it.ID),
+			After: map[string]any{"name": it.Name, "description": it.Description}, Data: out,
+		})
+		return response{http.StatusCreated, out}, err
 	})
 }
 
@@ -193,7 +199,7 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request, a auth) error {
 	}
 	ctx := r.Context()
 	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, itemsView); err != nil {
+		if err := a.allow(u, itemsView); err != nil {
 			return response{}, err
 		}
 		it, err := q.GetItem(ctx, id)
@@ -217,7 +223,7 @@ func (s *Server) updateItem(partial bool) func(w http.ResponseWriter, r *http.Re
 		}
 		ctx := r.Context()
 		return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-			if err := allow(u.Role, itemsUpdate); err != nil {
+			if err := a.allow(u, itemsUpdate); err != nil {
 				return response{}, err
 			}
 			// One UPDATE that keeps absent fields, so concurrent PATCHes of
@@ -226,7 +232,14 @@ func (s *Server) updateItem(partial bool) func(w http.ResponseWriter, r *http.Re
 			if err != nil {
 				return response{}, err
 			}
-			return response{http.StatusOK, newItemJSON(it.ID, it.Name, it.Description, it.CreatedBy, it.CreatedByUsername, it.CreatedAt, it.UpdatedAt)}, nil
+			out := newItemJSON(it.ID, it.Name, it.Description, it.CreatedBy, it.CreatedByUsername, it.CreatedAt, it.UpdatedAt)
+			err = a.record(ctx, q, u, audit.Entry{
+				Action: audit.ItemUpdated, Target: audit.Of("item", it.ID),
+				Before: map[string]any{"name": it.OldName, "description": it.OldDescription},
+				After:  map[string]any{"name": it.Name, "description": it.Description},
+				Data:   out,
+			})
+			return response{http.StatusOK, out}, err
 		})
 	}
 }
@@ -238,17 +251,18 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, a auth) erro
 	}
 	ctx := r.Context()
 	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, itemsDelete); err != nil {
+		if err := a.allow(u, itemsDelete); err != nil {
 			return response{}, err
 		}
-		n, err := q.DeleteItem(ctx, id)
+		it, err := q.DeleteItem(ctx, id)
 		if err != nil {
 			return response{}, err
 		}
-		if n == 0 {
-			return response{}, errNotFound
-		}
-		return response{status: http.StatusNoContent}, nil
+		err = a.record(ctx, q, u, audit.Entry{
+			Action: audit.ItemDeleted, Target: audit.Of("item", it.ID),
+			Before: map[string]any{"name": it.Name, "description": it.Description},
+		})
+		return response{status: http.StatusNoContent}, err
 	})
 }
 

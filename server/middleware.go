@@ -59,7 +59,7 @@ func observeRequests(log *slog.Logger, m *telemetry.Metrics, tracer trace.Tracer
 			id = hex.EncodeToString(b)
 		}
 		w.Header().Set("X-Request-ID", id)
-		ri := &requestInfo{RequestID: id}
+		ri := &requestInfo{RequestID: id, ClientAddr: clientAddr(r)}
 		rec := &statusRecorder{ResponseWriter: w}
 		ctx := withRequestInfo(r.Context(), ri)
 		var span trace.Span

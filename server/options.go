@@ -288,7 +288,7 @@ func (s *Server) options(w http.ResponseWriter, r *http.Request, template string
 			ctx := r.Context()
 			return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
 				if v.perm != "" {
-					if err := allow(u.Role, v.perm); err != nil {
+					if err := a.allow(u, v.perm); err != nil {
 						return response{}, err
 					}
 				}

@@ -120,7 +120,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a auth) 
 	if err != nil {
 		return err
 	}
-	if err := allow(u.Role, passwordChange); err != nil {
+	if err := a.allow(u, passwordChange); err != nil {
 		return err
 	}
 	body, err := decodeObject(r, true)
@@ -409,7 +409,7 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request, a au
 	ctx := r.Context()
 	link := s.tenantLink(r)
 	return a.txMail(ctx, w, func(q *tenantdb.Queries, tx pgx.Tx, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, emailResend); err != nil {
+		if err := a.allow(u, emailResend); err != nil {
 			return response{}, err
 		}
 		if u.Email == "" {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/provision"
 )
 
@@ -64,17 +65,52 @@ var permissions = map[action][]string{
 	emailResend:       everyone,
 }
 
+// API key scopes (apikeys.go).
+const (
+	scopeRead      = "read"
+	scopeReadWrite = "read_write"
+)
+
+// keyScopes says which API keys may do each action: a key of scope read
+// or read_write ("read"), or of scope read_write only. An action missing
+// here is for signed-in users only: a key gets 403. A key acts with the
+// role of the user who created it, so permissions applies to it too.
+var keyScopes = map[action]string{
+	itemsList:   scopeRead,
+	itemsView:   scopeRead,
+	itemsCreate: scopeReadWrite,
+	itemsUpdate: scopeReadWrite,
+	itemsDelete: scopeReadWrite,
+	usersList:   scopeRead,
+	usersView:   scopeRead,
+	usersCreate: scopeReadWrite,
+	usersUpdate: scopeReadWrite,
+	usersDelete: scopeReadWrite,
+
+	invitationsList:   scopeRead,
+	invitationsCreate: scopeReadWrite,
+	invitationsDelete: scopeReadWrite,
+	// Not passwordChange, emailResend: a user's own account.
+}
+
 // can reports whether a user of role may do act.
 func can(role string, act action) bool {
 	return slices.Contains(permissions[act], role)
 }
 
+// keyMay reports whether an API key of scope may do act.
+func keyMay(scope string, act action) bool {
+	need, ok := keyScopes[act]
+	return ok && (need == scope || need == scopeRead && scope == scopeReadWrite)
+}
+
 // errForbidden is DRF's answer to a user without the permission.
 var errForbidden = errDetail(http.StatusForbidden, "You do not have permission to perform this action.")
 
-// allow returns errForbidden unless a user of role may do act.
-func allow(role string, act action) error {
-	if !can(role, act) {
+// allow returns errForbidden unless u, the request's user, may do act, and,
+// for a request authenticated by an API key, unless the key may too.
+func (a auth) allow(u tenantdb.User, act action) error {
+	if !can(u.Role, act) || a.key != nil && !keyMay(a.key.scope, act) {
 		return errForbidden
 	}
 	return nil

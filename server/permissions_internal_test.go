@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
 // TestPermissionTable checks every cell of the role x action table against
@@ -37,13 +39,47 @@ func TestPermissionTable(t *testing.T) {
 		for _, role := range []string{owner, admin, member, "", "superuser", "Owner"} {
 			t.Run(fmt.Sprintf("%s/%s", act, role), func(t *testing.T) {
 				assert.Equal(t, roles[role], can(role, act))
+				u := tenantdb.User{Role: role}
 				if roles[role] {
-					assert.NoError(t, allow(role, act))
+					assert.NoError(t, auth{}.allow(u, act))
 				} else {
-					assert.Equal(t, errForbidden, allow(role, act))
+					assert.Equal(t, errForbidden, auth{}.allow(u, act))
 				}
 			})
 		}
 	}
 	assert.False(t, can(owner, "reports.view"), "an action missing from the table is allowed to nobody")
+}
+
+// TestKeyScopes checks which API keys may do what: read keys read, only
+// read_write keys write, and a user's own account is for users alone,
+// whatever the key's creator's role.
+func TestKeyScopes(t *testing.T) {
+	owns := tenantdb.User{Role: owner}
+	for _, c := range []struct {
+		act         action
+		read, write bool
+	}{
+		{itemsList, true, true},
+		{itemsView, true, true},
+		{itemsCreate, false, true},
+		{itemsUpdate, false, true},
+		{itemsDelete, false, true},
+		{usersList, true, true},
+		{usersCreate, false, true},
+		{invitationsCreate, false, true},
+		{passwordChange, false, false},
+		{emailResend, false, false},
+		{"reports.view", false, false},
+	} {
+		t.Run(string(c.act), func(t *testing.T) {
+			assert.Equal(t, c.read, keyMay(scopeRead, c.act))
+			assert.Equal(t, c.write, keyMay(scopeReadWrite, c.act))
+			assert.Equal(t, c.write, auth{key: &apiKey{scope: scopeReadWrite}}.allow(owns, c.act) == nil)
+			assert.False(t, keyMay("", c.act), "a key of no known scope may do nothing")
+		})
+	}
+	member := tenantdb.User{Role: member}
+	assert.Equal(t, errForbidden, auth{key: &apiKey{scope: scopeReadWrite}}.allow(member, usersList),
+		"a key has no more rights than its creator's role")
 }

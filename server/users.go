@@ -70,7 +70,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a auth) error
 	}
 	ctx := r.Context()
 	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, usersList); err != nil {
+		if err := a.allow(u, usersList); err != nil {
 			return response{}, err
 		}
 		out, err := pageOf(r, lq, func(lim int32, off int64) ([]userJSON, int64, error) {
@@ -120,7 +120,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) erro
 	if err != nil {
 		return err
 	}
-	if err := allow(u.Role, usersCreate); err != nil {
+	if err := a.allow(u, usersCreate); err != nil {
 		return err
 	}
 	body, err := decodeObject(r, true)
@@ -143,7 +143,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		return err
 	}
 	p.Staff = p.Role != provision.RoleMember
-	if err := mayCreate(u, p.Role); err != nil {
+	if err := a.mayCreate(u, p.Role); err != nil {
 		return err
 	}
 	if err := provision.ValidateUser(p); err != nil {
@@ -154,7 +154,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		return err
 	}
 	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := mayCreate(u, p.Role); err != nil {
+		if err := a.mayCreate(u, p.Role); err != nil {
 			return response{}, err
 		}
 		if p.Role == provision.RoleOwner {
@@ -182,8 +182,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) erro
 }
 
 // mayCreate returns the error that forbids u creating a user of role, or nil.
-func mayCreate(u tenantdb.User, role string) error {
-	if err := allow(u.Role, usersCreate); err != nil {
+func (a auth) mayCreate(u tenantdb.User, role string) error {
+	if err := a.allow(u, usersCreate); err != nil {
 		return err
 	}
 	if role == provision.RoleOwner && u.Role != provision.RoleOwner {
@@ -200,7 +200,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, a auth) error {
 	}
 	ctx := r.Context()
 	return a.read(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, usersView); err != nil {
+		if err := a.allow(u, usersView); err != nil {
 			return response{}, err
 		}
 		target, err := q.GetUserByID(ctx, id)
@@ -246,7 +246,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 	ctx := r.Context()
 	link := s.tenantLink(r)
 	return a.txMail(ctx, w, func(q *tenantdb.Queries, tx pgx.Tx, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, usersUpdate); err != nil {
+		if err := a.allow(u, usersUpdate); err != nil {
 			return response{}, err
 		}
 		if invalid != nil {
@@ -296,7 +296,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a auth) erro
 	}
 	ctx := r.Context()
 	return a.tx(ctx, w, func(q *tenantdb.Queries, u tenantdb.User) (response, error) {
-		if err := allow(u.Role, usersDelete); err != nil {
+		if err := a.allow(u, usersDelete); err != nil {
 			return response{}, err
 		}
 		target, _, err := lockTarget(ctx, q, u, id, true)

@@ -18,6 +18,9 @@ type Scope struct {
 	Route   string
 	JobID   int64
 	JobKind string
+	// ClientAddr is the request's client address as its limits count it,
+	// for the audit log; not logged (the access log has it).
+	ClientAddr string
 }
 
 type scopeKey struct{}

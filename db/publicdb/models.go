@@ -95,6 +95,11 @@ type RiverRiverJob struct {
 	Kind        string
 	Queue       string
 	ScheduledAt time.Time
+	Args        []byte
+	MaxAttempts int16
+	Metadata    []byte
+	Priority    int16
+	Tags        []string
 }
 
 type SchemaMigration struct {

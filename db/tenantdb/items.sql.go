@@ -64,16 +64,21 @@ func (q *Queries) CreateItem(ctx context.Context, arg CreateItemParams) (CreateI
 	return i, err
 }
 
-const deleteItem = `-- name: DeleteItem :execrows
-DELETE FROM items WHERE id = $1
+const deleteItem = `-- name: DeleteItem :one
+DELETE FROM items WHERE id = $1 RETURNING id, name, description
 `
 
-func (q *Queries) DeleteItem(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteItem, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+type DeleteItemRow struct {
+	ID          int64
+	Name        string
+	Description string
+}
+
+func (q *Queries) DeleteItem(ctx context.Context, id int64) (DeleteItemRow, error) {
+	row := q.db.QueryRow(ctx, deleteItem, id)
+	var i DeleteItemRow
+	err := row.Scan(&i.ID, &i.Name, &i.Description)
+	return i, err
 }
 
 const getItem = `-- name: GetItem :one
@@ -268,23 +273,26 @@ func (q *Queries) SearchItems(ctx context.Context, arg SearchItemsParams) ([]Sea
 }
 
 const updateItem = `-- name: UpdateItem :one
-WITH i AS (
-    UPDATE items SET name = coalesce($1::text, items.name),
-                     description = coalesce($2::text, items.description),
+WITH old AS (
+    SELECT items.id, items.name, items.description FROM items WHERE items.id = $1 FOR UPDATE
+), i AS (
+    UPDATE items SET name = coalesce($2::text, items.name),
+                     description = coalesce($3::text, items.description),
                      updated_at = now()
-    WHERE items.id = $3
-    RETURNING id, name, description, created_by, created_at, updated_at
+    FROM old
+    WHERE items.id = old.id
+    RETURNING items.id, items.name, items.description, items.created_by, items.created_at, items.updated_at, old.name AS old_name, old.description AS old_description
 )
 SELECT i.id, i.name, i.description, i.created_by, i.created_at, i.updated_at,
-       u.username AS created_by_username
+       u.username AS created_by_username, i.old_name, i.old_description
 FROM i
 LEFT JOIN users u ON u.id = i.created_by
 `
 
 type UpdateItemParams struct {
+	ID          int64
 	Name        *string
 	Description *string
-	ID          int64
 }
 
 type UpdateItemRow struct {
@@ -295,11 +303,15 @@ type UpdateItemRow struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	CreatedByUsername *string
+	OldName           string
+	OldDescription    string
 }
 
-// UpdateItem sets the fields given (a NULL argument keeps the column).
+// UpdateItem sets the fields given (a NULL argument keeps the column), and
+// returns the item with its name and description before the change (for
+// the audit log), read under the row's lock.
 func (q *Queries) UpdateItem(ctx context.Context, arg UpdateItemParams) (UpdateItemRow, error) {
-	row := q.db.QueryRow(ctx, updateItem, arg.Name, arg.Description, arg.ID)
+	row := q.db.QueryRow(ctx, updateItem, arg.ID, arg.Name, arg.Description)
 	var i UpdateItemRow
 	err := row.Scan(
 		&i.ID,
@@ -309,6 +321,8 @@ func (q *Queries) UpdateItem(ctx context.Context, arg UpdateItemParams) (UpdateI
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.CreatedByUsername,
+		&i.OldName,
+		&i.OldDescription,
 	)
 	return i, err
 }

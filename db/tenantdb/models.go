@@ -5,10 +5,60 @@
 package tenantdb
 
 import (
+	"database/sql/driver"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 )
+
+type RiverRiverJobState string
+
+const (
+	RiverRiverJobStateAvailable RiverRiverJobState = "available"
+	RiverRiverJobStateCancelled RiverRiverJobState = "cancelled"
+	RiverRiverJobStateCompleted RiverRiverJobState = "completed"
+	RiverRiverJobStateDiscarded RiverRiverJobState = "discarded"
+	RiverRiverJobStatePending   RiverRiverJobState = "pending"
+	RiverRiverJobStateRetryable RiverRiverJobState = "retryable"
+	RiverRiverJobStateRunning   RiverRiverJobState = "running"
+	RiverRiverJobStateScheduled RiverRiverJobState = "scheduled"
+)
+
+func (e *RiverRiverJobState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RiverRiverJobState(s)
+	case string:
+		*e = RiverRiverJobState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RiverRiverJobState: %T", src)
+	}
+	return nil
+}
+
+type NullRiverRiverJobState struct {
+	RiverRiverJobState RiverRiverJobState
+	Valid              bool // Valid is true if RiverRiverJobState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRiverRiverJobState) Scan(value interface{}) error {
+	if value == nil {
+		ns.RiverRiverJobState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RiverRiverJobState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRiverRiverJobState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RiverRiverJobState), nil
+}
 
 type AccountToken struct {
 	TokenHash []byte
@@ -18,6 +68,33 @@ type AccountToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+}
+
+type ApiKey struct {
+	ID         int64
+	Name       string
+	Prefix     string
+	KeyHash    []byte
+	Scope      string
+	CreatedBy  int64
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+type AuditLog struct {
+	ID         int64
+	CreatedAt  time.Time
+	ActorType  string
+	ActorID    *int64
+	ActorName  string
+	Action     string
+	TargetType string
+	TargetID   string
+	ClientAddr string
+	RequestID  string
+	Changes    []byte
 }
 
 type Invitation struct {
@@ -52,6 +129,19 @@ type RefreshToken struct {
 	RevokedAt *time.Time
 }
 
+type RiverRiverJob struct {
+	ID          int64
+	State       RiverRiverJobState
+	Kind        string
+	Queue       string
+	ScheduledAt time.Time
+	Args        []byte
+	MaxAttempts int16
+	Metadata    []byte
+	Priority    int16
+	Tags        []string
+}
+
 type SchemaMigration struct {
 	Version string
 }
@@ -68,4 +158,32 @@ type User struct {
 	Role             string
 	EmailVerified    bool
 	TokensValidAfter *time.Time
+}
+
+type WebhookDelivery struct {
+	ID            int64
+	EndpointID    int64
+	EventID       string
+	EventType     string
+	Payload       []byte
+	Status        string
+	Attempts      int32
+	ResponseCode  *int32
+	LatencyMs     *int32
+	LastError     *string
+	CreatedAt     time.Time
+	LastAttemptAt *time.Time
+	DeliveredAt   *time.Time
+}
+
+type WebhookEndpoint struct {
+	ID             int64
+	Url            string
+	EventTypes     []string
+	Enabled        bool
+	Secret         []byte
+	CreatedBy      *int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DisabledReason *string
 }

@@ -31,21 +31,26 @@ FROM i
 LEFT JOIN users u ON u.id = i.created_by;
 
 -- name: UpdateItem :one
--- UpdateItem sets the fields given (a NULL argument keeps the column).
-WITH i AS (
+-- UpdateItem sets the fields given (a NULL argument keeps the column), and
+-- returns the item with its name and description before the change (for
+-- the audit log), read under the row's lock.
+WITH old AS (
+    SELECT items.id, items.name, items.description FROM items WHERE items.id = @id FOR UPDATE
+), i AS (
     UPDATE items SET name = coalesce(sqlc.narg('name')::text, items.name),
                      description = coalesce(sqlc.narg('description')::text, items.description),
                      updated_at = now()
-    WHERE items.id = @id
-    RETURNING *
+    FROM old
+    WHERE items.id = old.id
+    RETURNING items.*, old.name AS old_name, old.description AS old_description
 )
 SELECT i.id, i.name, i.description, i.created_by, i.created_at, i.updated_at,
-       u.username AS created_by_username
+       u.username AS created_by_username, i.old_name, i.old_description
 FROM i
 LEFT JOIN users u ON u.id = i.created_by;
 
--- name: DeleteItem :execrows
-DELETE FROM items WHERE id = @id;
+-- name: DeleteItem :one
+DELETE FROM items WHERE id = @id RETURNING id, name, description;
 
 -- name: SearchItems :many
 -- SearchItems is ListItems filtered and sorted as DRF's SearchFilter and
