@@ -49,6 +49,13 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !ok || !u.IsActive {
 		s.metrics.SignInFailed(telemetry.SurfaceTenant)
+		reason := "bad_credentials"
+		if ok {
+			reason = "inactive"
+		}
+		if err := s.recordSignInFailed(ctx, t.Schema, u, username, reason); err != nil {
+			return err
+		}
 		return errBadCredential
 	}
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
@@ -56,7 +63,10 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		// to whoever does not know it; the attempt is given back, as for
 		// any correct password.
 		err := db.InTenant(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) error {
-			return q.ThrottleSucceeded(ctx, attempt.keys)
+			if err := q.ThrottleSucceeded(ctx, attempt.keys); err != nil {
+				return err
+			}
+			return audit.Record(ctx, q, t.Schema, signInFailed(u, username, "email_unverified"))
 		})
 		if err != nil {
 			return err
@@ -76,13 +86,51 @@ func (s *Server) obtainToken(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return q.ThrottleSucceeded(ctx, attempt.keys)
+		if err := q.ThrottleSucceeded(ctx, attempt.keys); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, t.Schema, audit.Entry{
+			Action: audit.SignedIn, Actor: audit.User(user.ID, user.Username), Target: audit.Of("user", user.ID),
+		})
 	})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, tokenPair{Access: pair.Access, Refresh: pair.Refresh})
 	return nil
+}
+
+// maxAttemptedName is the most of an unknown username a failed sign-in's
+// entry keeps: a client may send any length.
+const maxAttemptedName = 150
+
+// signInFailed is the entry of a refused sign-in of username, whose user
+// is u (u.ID 0: no user has that name). The actor is the user the attempt
+// claimed to be: that user, or, for a name nobody has, a user without an id
+// named as attempted (truncated), and the target that user (id "" when
+// unknown). reason says why: bad_credentials, inactive or email_unverified.
+func signInFailed(u tenantdb.SignInUserRow, username, reason string) audit.Entry {
+	e := audit.Entry{Action: audit.SignInFailed, After: map[string]any{"reason": reason}}
+	if u.ID == 0 {
+		if len(username) > maxAttemptedName {
+			username = strings.ToValidUTF8(username[:maxAttemptedName], "")
+		}
+		e.Actor, e.Target = audit.User(0, username), audit.Target{Type: "user"}
+		return e
+	}
+	e.Actor, e.Target = audit.User(u.ID, u.Username), audit.Of("user", u.ID)
+	return e
+}
+
+// recordSignInFailed records a refused sign-in in a small transaction of
+// its own: the attempt changes nothing else in the tenant. It cannot fill
+// the log without limit: every attempt it records was counted by the
+// sign-in throttle first (throttle.go), and throttled attempts, refused
+// before any lookup, are not recorded.
+func (s *Server) recordSignInFailed(ctx context.Context, schema db.Schema, u tenantdb.SignInUserRow, username, reason string) error {
+	return db.InTenant(ctx, s.pool, schema, func(q *tenantdb.Queries) error {
+		return audit.Record(ctx, q, schema, signInFailed(u, username, reason))
+	})
 }
 
 // decodeCredentials reads the {username, password} body of a sign-in, JSON
@@ -152,6 +200,12 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) error {
 			if err := q.RevokeRefreshFamily(ctx, jti); err != nil {
 				return response{}, err
 			}
+			// Recorded for any refusal here, reuse or not (the token's
+			// signature is valid: it is this user's), with the user the
+			// token names.
+			if err := recordTokenUser(ctx, q, t.Schema, audit.RefreshReused, c.UserID); err != nil {
+				return response{}, err
+			}
 			return errorResponse(errToken("Token is blacklisted")), nil
 		}
 		if err != nil {
@@ -192,7 +246,11 @@ func (s *Server) blacklistToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	n, err := db.InTenantV(ctx, s.pool, t.Schema, func(q *tenantdb.Queries) (int64, error) {
-		return q.RevokeRefreshToken(ctx, tenantdb.RevokeRefreshTokenParams{Jti: jti, UserID: c.UserID})
+		n, err := q.RevokeRefreshToken(ctx, tenantdb.RevokeRefreshTokenParams{Jti: jti, UserID: c.UserID})
+		if err != nil || n == 0 {
+			return n, err
+		}
+		return n, recordTokenUser(ctx, q, t.Schema, audit.SignedOut, c.UserID)
 	})
 	if err != nil {
 		return err
@@ -202,6 +260,19 @@ func (s *Server) blacklistToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
 	return nil
+}
+
+// recordTokenUser records action, made by and to the user a refresh token
+// names (a refresh token carries no username: it is read, and is "" for a
+// user deleted since), in q's transaction.
+func recordTokenUser(ctx context.Context, q *tenantdb.Queries, schema db.Schema, action string, userID int64) error {
+	u, err := q.GetUserByID(ctx, userID)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	return audit.Record(ctx, q, schema, audit.Entry{
+		Action: action, Actor: audit.User(userID, u.Username), Target: audit.Of("user", userID),
+	})
 }
 
 // verifyToken answers POST /api/token/verify/ {token} as SimpleJWT's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/provision"
@@ -177,7 +179,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		if err != nil {
 			return response{}, err
 		}
-		return response{http.StatusCreated, newUserJSON(created)}, nil
+		out := newUserJSON(created)
+		err = a.record(ctx, q, u, audit.Entry{
+			Action: audit.UserCreated, Target: audit.Of("user", created.ID),
+			After: audit.UserFields(created), Data: out,
+		})
+		return response{http.StatusCreated, out}, err
 	})
 }
 
@@ -282,7 +289,14 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a auth) erro
 				return response{}, err
 			}
 		}
-		return response{http.StatusOK, newUserJSON(out)}, nil
+		res := newUserJSON(out)
+		if before, after := audit.UserFields(target), audit.UserFields(out); !maps.Equal(before, after) {
+			err = a.record(ctx, q, u, audit.Entry{
+				Action: audit.UserUpdated, Target: audit.Of("user", out.ID),
+				Before: before, After: after, Data: res,
+			})
+		}
+		return response{http.StatusOK, res}, err
 	})
 }
 
@@ -303,10 +317,15 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a auth) erro
 		if err != nil {
 			return response{}, err
 		}
-		if _, err := q.DeleteUserByID(ctx, target.ID); err != nil {
+		deleted, err := q.DeleteUserByID(ctx, target.ID)
+		if err != nil {
 			return response{}, err
 		}
-		return response{status: http.StatusNoContent}, nil
+		err = a.record(ctx, q, u, audit.Entry{
+			Action: audit.UserDeleted, Target: audit.Of("user", deleted.ID),
+			Before: audit.UserFields(deleted), Data: newUserJSON(deleted),
+		})
+		return response{status: http.StatusNoContent}, err
 	})
 }
 

@@ -1,0 +1,20 @@
+package audit
+
+import "context"
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying a, the actor of the changes made under it
+// by code that has no request of its own to ask: package provision's
+// management operations, which the admin UI, the admin API and tenantctl
+// share, record their entries with ActorFrom.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor WithActor put in ctx, and whether there is
+// one.
+func ActorFrom(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok
+}
