@@ -18,6 +18,9 @@ const (
 	PasswordReset   = "auth.password_reset" // a reset link used
 	ResetRequested  = "auth.password_reset_requested"
 	EmailVerified   = "auth.email_verified"
+	// PasswordSet: a superuser set a user's password (admin UI or API,
+	// tenantctl user set-password); the user's own change is PasswordChanged.
+	PasswordSet = "auth.password_set"
 
 	UserCreated = "user.created"
 	UserUpdated = "user.updated" // role, active, email, ... (the changed fields say which)
@@ -44,9 +47,12 @@ const (
 	TenantUpdated  = "tenant.updated"
 	TenantMoved    = "tenant.moved"
 	TenantRestored = "tenant.restored"
-	DomainAdded    = "domain.added"
-	DomainUpdated  = "domain.updated"
-	DomainRemoved  = "domain.removed"
+	// TenantDeleted: deleted softly (it can be restored); a permanent
+	// deletion drops the schema, and its log with it.
+	TenantDeleted = "tenant.deleted"
+	DomainAdded   = "domain.added"
+	DomainUpdated = "domain.updated"
+	DomainRemoved = "domain.removed"
 )
 
 // Events are the actions a customer can subscribe a webhook endpoint to:

@@ -18,3 +18,18 @@ func ActorFrom(ctx context.Context) (Actor, bool) {
 	a, ok := ctx.Value(actorKey{}).(Actor)
 	return a, ok
 }
+
+// Operator is the actor of a change made without a signed-in superuser
+// (tenantctl, run by an operator with access to the database): no one the
+// product knows signed in, so the command itself is named.
+var Operator = System("tenantctl")
+
+// OperatorFrom returns the actor WithActor put in ctx, or Operator when
+// there is none: the management code that the admin and tenantctl share
+// runs for a superuser only when the admin says so.
+func OperatorFrom(ctx context.Context) Actor {
+	if a, ok := ActorFrom(ctx); ok {
+		return a
+	}
+	return Operator
+}

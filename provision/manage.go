@@ -3,11 +3,13 @@ package provision
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -53,19 +55,48 @@ func (s *Service) UpdateTenant(ctx context.Context, schemaName string, ch Tenant
 	if ch.PaidUntil != nil && ch.ClearPaidUntil {
 		return publicdb.Client{}, fieldErr("paid_until", "Give a date or clear it, not both.")
 	}
-	c, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Client, error) {
-		return q.UpdateClient(ctx, publicdb.UpdateClientParams{
+	var c publicdb.Client
+	err = s.publicChange(ctx, func(q *publicdb.Queries) (publicdb.Client, audit.Entry, error) {
+		old, err := q.GetClientBySchema(ctx, schema.String())
+		if err != nil {
+			return old, audit.Entry{}, err
+		}
+		c, err = q.UpdateClient(ctx, publicdb.UpdateClientParams{
 			SchemaName:   schema.String(),
 			Name:         ch.Name,
 			OnTrial:      ch.OnTrial,
 			SetPaidUntil: ch.PaidUntil != nil || ch.ClearPaidUntil,
 			PaidUntil:    ch.PaidUntil,
 		})
+		if err != nil {
+			return c, audit.Entry{}, err
+		}
+		before, after := tenantFields(old), tenantFields(c)
+		if maps.Equal(before, after) {
+			return c, audit.Entry{}, nil
+		}
+		return c, audit.Entry{Action: audit.TenantUpdated, Target: audit.Of("tenant", c.ID), Before: before, After: after}, nil
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}
 	return c, err
+}
+
+// tenantFields are the fields of a tenant that UpdateTenant changes, as
+// its audit entry shows them (paid_until a date, or nil).
+func tenantFields(c publicdb.Client) map[string]any {
+	var paid any
+	if c.PaidUntil != nil {
+		paid = c.PaidUntil.Format(time.DateOnly)
+	}
+	return map[string]any{"name": c.Name, "on_trial": c.OnTrial, "paid_until": paid}
+}
+
+// domainRemoved is the entry of domain d's removal.
+func domainRemoved(d publicdb.Domain) audit.Entry {
+	return audit.Entry{Action: audit.DomainRemoved, Target: audit.Target{Type: "domain", ID: d.Domain},
+		Before: map[string]any{"domain": d.Domain, "is_primary": d.IsPrimary}}
 }
 
 // removeClientDomain unmaps domain d of tenant clientID, unless it is the tenant's
@@ -168,11 +199,20 @@ func (s *Service) UpdateUserByID(ctx context.Context, schemaName string, id int6
 		}
 	}
 	out, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		before, err := q.GetUserForUpdate(ctx, id)
+		if err != nil {
+			return before, err
+		}
 		row, err := q.UpdateUserByID(ctx, tenantdb.UpdateUserByIDParams{ID: id, Email: ch.Email, Role: ch.Role, IsStaff: ch.Staff, IsActive: ch.Active})
-		if err != nil || ch.Active == nil || *ch.Active {
+		if err != nil {
 			return row, err
 		}
-		return row, q.RevokeUserRefreshTokens(ctx, id)
+		if ch.Active != nil && !*ch.Active {
+			if err := q.RevokeUserRefreshTokens(ctx, id); err != nil {
+				return row, err
+			}
+		}
+		return row, recordUserChange(ctx, q, schema, before, row)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
@@ -193,7 +233,14 @@ func (s *Service) DeleteUserByID(ctx context.Context, schemaName string, id int6
 		return User{}, err
 	}
 	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		return q.DeleteUserByID(ctx, id)
+		u, err := q.DeleteUserByID(ctx, id)
+		if err != nil {
+			return u, err
+		}
+		return u, record(ctx, q, schema, audit.Entry{
+			Action: audit.UserDeleted, Target: audit.Of("user", u.ID),
+			Before: audit.UserFields(u), Data: audit.UserDataOf(u),
+		})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound

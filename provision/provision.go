@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -372,30 +373,33 @@ func (s *Service) AddDomain(ctx context.Context, schemaName, domain string, prim
 	if err != nil {
 		return publicdb.Domain{}, err
 	}
-	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Domain, error) {
+	var d publicdb.Domain
+	err = s.publicChange(ctx, func(q *publicdb.Queries) (publicdb.Client, audit.Entry, error) {
 		c, err := q.GetClientBySchema(ctx, schema.String())
 		if errors.Is(err, pgx.ErrNoRows) {
-			return publicdb.Domain{}, ErrNotFound
+			return c, audit.Entry{}, ErrNotFound
 		}
 		if err != nil {
-			return publicdb.Domain{}, err
+			return c, audit.Entry{}, err
 		}
 		n, err := q.CountClientDomains(ctx, c.ID)
 		if err != nil {
-			return publicdb.Domain{}, err
+			return c, audit.Entry{}, err
 		}
 		primary = primary || n == 0
 		if primary {
 			if err := q.ClearPrimaryDomain(ctx, c.ID); err != nil {
-				return publicdb.Domain{}, err
+				return c, audit.Entry{}, err
 			}
 		}
-		d, err := q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: primary})
+		d, err = q.CreateDomain(ctx, publicdb.CreateDomainParams{Domain: domain, ClientID: c.ID, IsPrimary: primary})
 		if db.IsUniqueViolation(err, "domains_domain_key") {
-			return d, fieldErr("domain", "The domain %q is already in use.", domain)
+			return c, audit.Entry{}, fieldErr("domain", "The domain %q is already in use.", domain)
 		}
-		return d, err
+		return c, audit.Entry{Action: audit.DomainAdded, Target: audit.Target{Type: "domain", ID: d.Domain},
+			After: map[string]any{"domain": d.Domain, "is_primary": d.IsPrimary}}, err
 	})
+	return d, err
 }
 
 // RemoveDomain unmaps domain. If it was its tenant's primary domain, the
@@ -406,15 +410,19 @@ func (s *Service) RemoveDomain(ctx context.Context, domain string) error {
 	if err != nil {
 		return err
 	}
-	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+	return s.publicChange(ctx, func(q *publicdb.Queries) (publicdb.Client, audit.Entry, error) {
 		d, err := q.GetDomain(ctx, domain)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
+			return publicdb.Client{}, audit.Entry{}, ErrNotFound
 		}
 		if err != nil {
-			return err
+			return publicdb.Client{}, audit.Entry{}, err
 		}
-		return removeClientDomain(ctx, q, d.ClientID, d)
+		if err := removeClientDomain(ctx, q, d.ClientID, d); err != nil {
+			return publicdb.Client{}, audit.Entry{}, err
+		}
+		c, err := q.GetClient(ctx, d.ClientID)
+		return c, domainRemoved(d), err
 	})
 }
 
@@ -459,6 +467,9 @@ func (s *Service) insertOwner(ctx context.Context, schema db.Schema, c publicdb.
 		if err != nil {
 			return err
 		}
+		if err := recordCreated(ctx, q, schema, owner); err != nil {
+			return err
+		}
 		return onCreated(ctx, tx, c, owner)
 	})
 	if db.IsUniqueViolation(err, "users_username_key") {
@@ -469,14 +480,26 @@ func (s *Service) insertOwner(ctx context.Context, schema db.Schema, c publicdb.
 
 func (s *Service) insertUser(ctx context.Context, schema db.Schema, u UserParams, hash, prefix string) (tenantdb.User, error) {
 	user, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
-		return q.CreateUser(ctx, tenantdb.CreateUserParams{
+		user, err := q.CreateUser(ctx, tenantdb.CreateUserParams{
 			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff, Role: u.role(),
 		})
+		if err != nil {
+			return user, err
+		}
+		return user, recordCreated(ctx, q, schema, user)
 	})
 	if db.IsUniqueViolation(err, "users_username_key") {
 		return user, fieldErr(prefix+"username", "A user with that username already exists.")
 	}
 	return user, err
+}
+
+// recordCreated records user u's creation.
+func recordCreated(ctx context.Context, q *tenantdb.Queries, schema db.Schema, u tenantdb.User) error {
+	return record(ctx, q, schema, audit.Entry{
+		Action: audit.UserCreated, Target: audit.Of("user", u.ID),
+		After: audit.UserFields(u), Data: audit.UserDataOf(u),
+	})
 }
 
 // CreateSuperuser creates an administrator of the public side. It returns a

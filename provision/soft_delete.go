@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -45,7 +46,11 @@ func (s *Service) SoftDeleteTenant(ctx context.Context, schemaName string) (Tena
 			if err := q.EndTenantSignIns(ctx, time.Now()); err != nil {
 				return false, err
 			}
-			return q.SoftDeleteClient(ctx, c.ID)
+			deleted, err := q.SoftDeleteClient(ctx, c.ID)
+			if err != nil || !deleted {
+				return deleted, err
+			}
+			return true, record(ctx, q, pinned, audit.Entry{Action: audit.TenantDeleted, Target: audit.Of("tenant", c.ID)})
 		})
 		if err == nil && !deleted {
 			err = ErrTenantDeleted
@@ -79,7 +84,11 @@ func (s *Service) RestoreTenant(ctx context.Context, schemaName string) (Tenant,
 			if err := q.EndTenantSignIns(ctx, time.Now()); err != nil {
 				return false, err
 			}
-			return q.RestoreClient(ctx, c.ID)
+			restored, err := q.RestoreClient(ctx, c.ID)
+			if err != nil || !restored {
+				return restored, err
+			}
+			return true, record(ctx, q, pinned, audit.Entry{Action: audit.TenantRestored, Target: audit.Of("tenant", c.ID)})
 		})
 		if err == nil && !restored {
 			err = ErrTenantLive

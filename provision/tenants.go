@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 )
@@ -128,16 +129,24 @@ func (s *Service) SetPrimaryDomain(ctx context.Context, schemaName, domain strin
 	if err != nil {
 		return publicdb.Domain{}, err
 	}
-	return db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (publicdb.Domain, error) {
-		c, d, err := tenantDomain(ctx, q, schema, domain)
+	var d publicdb.Domain
+	err = s.publicChange(ctx, func(q *publicdb.Queries) (publicdb.Client, audit.Entry, error) {
+		var c publicdb.Client
+		var err error
+		c, d, err = tenantDomain(ctx, q, schema, domain)
 		if err != nil || d.IsPrimary {
-			return d, err
+			return c, audit.Entry{}, err
 		}
 		if err := q.ClearPrimaryDomain(ctx, c.ID); err != nil {
-			return d, err
+			return c, audit.Entry{}, err
 		}
-		return q.SetPrimaryDomain(ctx, d.ID)
+		if d, err = q.SetPrimaryDomain(ctx, d.ID); err != nil {
+			return c, audit.Entry{}, err
+		}
+		return c, audit.Entry{Action: audit.DomainUpdated, Target: audit.Target{Type: "domain", ID: d.Domain},
+			Before: map[string]any{"is_primary": false}, After: map[string]any{"is_primary": true}}, nil
 	})
+	return d, err
 }
 
 // RemoveTenantDomain unmaps domain from the tenant of schemaName, as
@@ -153,12 +162,12 @@ func (s *Service) RemoveTenantDomain(ctx context.Context, schemaName, domain str
 	if err != nil {
 		return err
 	}
-	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
+	return s.publicChange(ctx, func(q *publicdb.Queries) (publicdb.Client, audit.Entry, error) {
 		c, d, err := tenantDomain(ctx, q, schema, domain)
 		if err != nil {
-			return err
+			return c, audit.Entry{}, err
 		}
-		return removeClientDomain(ctx, q, c.ID, d)
+		return c, domainRemoved(d), removeClientDomain(ctx, q, c.ID, d)
 	})
 }
 

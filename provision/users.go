@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -168,11 +169,20 @@ func (s *Service) SetUserActive(ctx context.Context, schemaName string, id int64
 		return User{}, err
 	}
 	u, err := db.InTenantV(ctx, s.pool, schema, func(q *tenantdb.Queries) (tenantdb.User, error) {
+		before, err := q.GetUserForUpdate(ctx, id)
+		if err != nil {
+			return before, err
+		}
 		u, err := q.SetUserActive(ctx, tenantdb.SetUserActiveParams{ID: id, IsActive: active})
-		if err != nil || active {
+		if err != nil {
 			return u, err
 		}
-		return u, q.RevokeUserRefreshTokens(ctx, id)
+		if !active {
+			if err := q.RevokeUserRefreshTokens(ctx, id); err != nil {
+				return u, err
+			}
+		}
+		return u, recordUserChange(ctx, q, schema, before, u)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
@@ -218,7 +228,10 @@ func (s *Service) SetUserPassword(ctx context.Context, schemaName string, id int
 		if err != nil {
 			return u, err
 		}
-		return u, q.RevokeUserRefreshTokens(ctx, id)
+		if err := q.RevokeUserRefreshTokens(ctx, id); err != nil {
+			return u, err
+		}
+		return u, record(ctx, q, schema, audit.Entry{Action: audit.PasswordSet, Target: audit.Of("user", u.ID)})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -123,42 +124,45 @@ func (s *Server) adminHandle(h handlerFunc) http.Handler {
 // adminAuthed wraps an admin API handler that needs a superuser's admin token.
 func (s *Server) adminAuthed(h handlerFunc) http.Handler {
 	return s.adminHandle(func(w http.ResponseWriter, r *http.Request) error {
-		if err := s.adminBearer(r); err != nil {
+		su, err := s.adminBearer(r)
+		if err != nil {
 			return err
 		}
-		return h(w, r)
+		// The superuser is the actor of what the request changes in a
+		// tenant (package provision reads it from the context).
+		return h(w, r.WithContext(audit.WithActor(r.Context(), audit.Superuser(su.ID, su.Username))))
 	})
 }
 
 // adminBearer checks the request's admin token and that its superuser still
 // exists and is active. A valid tenant user's access token is authenticated
 // but not allowed (403); anything else that is not an admin token is 401.
-func (s *Server) adminBearer(r *http.Request) error {
+func (s *Server) adminBearer(r *http.Request) (publicdb.Superuser, error) {
 	h := r.Header.Get("Authorization")
 	scheme, raw, _ := strings.Cut(h, " ")
 	if h == "" || !strings.EqualFold(scheme, "Bearer") {
-		return errNotProvided
+		return publicdb.Superuser{}, errNotProvided
 	}
 	raw = strings.TrimSpace(raw)
 	if raw == "" || strings.ContainsAny(raw, " \t") {
-		return errToken("Authorization header must contain two space-delimited values")
+		return publicdb.Superuser{}, errToken("Authorization header must contain two space-delimited values")
 	}
 	c, err := s.tokens.Parse(raw, token.Admin)
 	if err != nil {
 		if _, aerr := s.tokens.Parse(raw, token.Access); aerr == nil {
-			return errNotAdmin
+			return publicdb.Superuser{}, errNotAdmin
 		}
-		return errToken("Given token not valid for any token type")
+		return publicdb.Superuser{}, errToken("Given token not valid for any token type")
 	}
 	su, err := s.prov.ActiveSuperuser(r.Context(), c.UserID)
 	if errors.Is(err, provision.ErrNotFound) {
-		return errToken("User not found or inactive")
+		return su, errToken("User not found or inactive")
 	}
 	if err != nil {
-		return err
+		return su, err
 	}
 	requestInfoFrom(r.Context()).UserID = su.ID
-	return nil
+	return su, nil
 }
 
 // adminObtainToken signs a superuser in: POST /api/admin/token/

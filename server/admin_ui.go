@@ -19,6 +19,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/provision"
 )
@@ -187,6 +188,9 @@ func (s *Server) uiWith(h uiHandler, needSession bool) http.Handler {
 					return errCSRF
 				}
 			}
+			// The superuser is the actor of what the request changes in a
+			// tenant (package provision reads it from the context).
+			r = r.WithContext(audit.WithActor(r.Context(), audit.Superuser(sess.superuserID, sess.username)))
 			return h(w, r, sess)
 		}()
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -93,6 +94,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	domain := req.subdomain + "." + s.cfg.TenantBaseDomain
 	schema := db.MustParseSchema(req.subdomain) // decodeSignup checked it
 	var pair tokenPair
+	// The owner's creation is recorded in the new tenant as the product's:
+	// nobody is signed in yet.
+	ctx = audit.WithActor(ctx, audit.System("signup"))
 	_, err = s.prov.CreateTenant(ctx, provision.TenantParams{
 		Schema: req.subdomain, Name: req.organization, Domain: domain, Admin: &req.owner,
 		OnCreated: func(ctx context.Context, tx pgx.Tx, c publicdb.Client, owner tenantdb.User) error {

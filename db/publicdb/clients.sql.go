@@ -100,6 +100,30 @@ func (q *Queries) DropTenantSchema(ctx context.Context, schemaName string) error
 	return err
 }
 
+const getClient = `-- name: GetClient :one
+SELECT id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo, deleted_at FROM clients WHERE id = $1
+`
+
+// GetClient returns tenant id (a domain's client), e.g. for the audit entry
+// of a change made by domain name alone.
+func (q *Queries) GetClient(ctx context.Context, id int64) (Client, error) {
+	row := q.db.QueryRow(ctx, getClient, id)
+	var i Client
+	err := row.Scan(
+		&i.ID,
+		&i.SchemaName,
+		&i.Name,
+		&i.State,
+		&i.OnTrial,
+		&i.PaidUntil,
+		&i.CreatedAt,
+		&i.SchemaCreated,
+		&i.Demo,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
 const getClientBySchema = `-- name: GetClientBySchema :one
 SELECT id, schema_name, name, state, on_trial, paid_until, created_at, schema_created, demo, deleted_at FROM clients WHERE schema_name = $1
 `

@@ -84,3 +84,8 @@ SELECT EXISTS (
     SELECT FROM clients
     WHERE (@id::bigint = 0 OR id = @id) AND schema_name = @schema_name AND state = 'provisioning'
 )::boolean AS provisioning;
+
+-- name: GetClient :one
+-- GetClient returns tenant id (a domain's client), e.g. for the audit entry
+-- of a change made by domain name alone.
+SELECT * FROM clients WHERE id = @id;
