@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
@@ -99,7 +100,8 @@ func (s *Server) adminResendInvitationUI(w http.ResponseWriter, r *http.Request,
 		email = old.Email
 		_, err = s.sendInvitation(ctx, q, tx, sc, invite{
 			email: old.Email, role: old.Role, asOwner: true, replaces: old.ID,
-			link: func(secret string) string { return s.accountLink(r, host, linkInvite, secret) },
+			link:  func(secret string) string { return s.accountLink(r, host, linkInvite, secret) },
+			actor: audit.OperatorFrom(ctx), // the superuser (ui)
 		})
 		return err
 	})
@@ -133,7 +135,13 @@ func (s *Server) adminRevokeInvitationUI(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return "", err
 		}
-		return inv.Email, q.RevokeInvitation(ctx, inv.ID)
+		if err := q.RevokeInvitation(ctx, inv.ID); err != nil {
+			return "", err
+		}
+		return inv.Email, audit.Record(ctx, q, sc, audit.Entry{
+			Action: audit.InvitationRevoked, Actor: audit.OperatorFrom(ctx), Target: audit.Of("invitation", inv.ID),
+			Before: map[string]any{"email": inv.Email, "role": inv.Role}, Data: newInvitationJSON(inv),
+		})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return errDetail(http.StatusNotFound, "This invitation is no longer pending.")

@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -81,6 +82,9 @@ type invite struct {
 	replaces int64
 	// link makes the invitation's URL from its secret.
 	link func(secret string) string
+	// actor is who invites, for the audit log: the user (or API key), or
+	// the superuser.
+	actor audit.Actor
 }
 
 // sendInvitation creates invitation in and enqueues its email, in tx (the
@@ -120,11 +124,25 @@ func (s *Server) sendInvitation(ctx context.Context, q *tenantdb.Queries, tx pgx
 		if err := q.RevokeInvitation(ctx, old.ID); err != nil {
 			return none, err
 		}
+		err := audit.Record(ctx, q, schema, audit.Entry{
+			Action: audit.InvitationRevoked, Actor: in.actor, Target: audit.Of("invitation", old.ID),
+			Before: map[string]any{"email": old.Email, "role": old.Role}, Data: newInvitationJSON(old),
+		})
+		if err != nil {
+			return none, err
+		}
 	}
 	raw, hash := token.NewSecret()
 	inv, err := q.CreateInvitation(ctx, tenantdb.CreateInvitationParams{
 		Email: in.email, Role: in.role, TokenHash: hash, InvitedBy: in.invitedBy,
 		TtlSecs: s.cfg.InvitationTTL.Seconds(),
+	})
+	if err != nil {
+		return none, err
+	}
+	err = audit.Record(ctx, q, schema, audit.Entry{
+		Action: audit.UserInvited, Actor: in.actor, Target: audit.Of("invitation", inv.ID),
+		After: map[string]any{"email": inv.Email, "role": inv.Role}, Data: newInvitationJSON(inv),
 	})
 	if err != nil {
 		return none, err
@@ -187,6 +205,7 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, a auth
 		}
 		inv, err := s.sendInvitation(ctx, q, tx, a.tenant.Schema, invite{
 			email: email, role: role, invitedBy: &u.ID, inviter: u.Username, asOwner: isOwner, link: link,
+			actor: a.actor(u),
 		})
 		if err != nil {
 			return response{}, err
@@ -271,7 +290,11 @@ func (s *Server) deleteInvitation(w http.ResponseWriter, r *http.Request, a auth
 		if err := q.RevokeInvitation(ctx, inv.ID); err != nil {
 			return response{}, err
 		}
-		return response{status: http.StatusNoContent}, nil
+		err = a.record(ctx, q, u, audit.Entry{
+			Action: audit.InvitationRevoked, Target: audit.Of("invitation", inv.ID),
+			Before: map[string]any{"email": inv.Email, "role": inv.Role}, Data: newInvitationJSON(inv),
+		})
+		return response{status: http.StatusNoContent}, err
 	})
 }
 
@@ -361,6 +384,23 @@ func (s *Server) acceptInvitation(ctx context.Context, t tenant, raw, username, 
 			return err
 		}
 		if err := q.MarkInvitationAccepted(ctx, tenantdb.MarkInvitationAcceptedParams{ID: inv.ID, UserID: &user.ID}); err != nil {
+			return err
+		}
+		// The new user is the actor: the link's holder made the account.
+		// Recorded as a creation too, for the webhooks of user.created.
+		me, data := audit.User(user.ID, user.Username), newUserJSON(user)
+		err = audit.Record(ctx, q, t.Schema, audit.Entry{
+			Action: audit.UserCreated, Actor: me, Target: audit.Of("user", user.ID),
+			After: audit.UserFields(user), Data: data,
+		})
+		if err != nil {
+			return err
+		}
+		err = audit.Record(ctx, q, t.Schema, audit.Entry{
+			Action: audit.InvitationAccepted, Actor: me, Target: audit.Of("user", user.ID),
+			After: map[string]any{"invitation": inv.ID, "email": inv.Email, "role": inv.Role}, Data: data,
+		})
+		if err != nil {
 			return err
 		}
 		// Signed in as POST /api/token/ signs in: a new refresh token family,

@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/password"
@@ -192,6 +193,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a auth) 
 		if err := q.ThrottleSucceeded(ctx, attempt.keys); err != nil {
 			return response{}, err
 		}
+		if err := a.record(ctx, q, cur, audit.Entry{Action: audit.PasswordChanged, Target: audit.Of("user", u.ID)}); err != nil {
+			return response{}, err
+		}
 		return response{http.StatusOK, passwordChanged{
 			Detail: "New password has been saved.", Access: pair.Access, Refresh: pair.Refresh,
 		}}, nil
@@ -246,6 +250,15 @@ func (s *Server) requestReset(w http.ResponseWriter, r *http.Request) error {
 		}
 		for _, u := range users {
 			if err := s.sendReset(ctx, tx, t.Schema, u, link); err != nil {
+				return err
+			}
+			// Recorded only for a user the address matched, which the
+			// answer does not tell. Nobody is signed in: the actor is the
+			// system, the target the user.
+			err := audit.Record(ctx, q, t.Schema, audit.Entry{
+				Action: audit.ResetRequested, Actor: audit.System("password_reset"), Target: audit.Of("user", u.ID),
+			})
+			if err != nil {
 				return err
 			}
 		}
@@ -340,7 +353,8 @@ func (s *Server) resetPassword(ctx context.Context, t tenant, raw, pw string) er
 		if err != nil {
 			return err
 		}
-		if _, err := q.GetActiveUser(ctx, used.UserID); errors.Is(err, pgx.ErrNoRows) {
+		u, err := q.GetActiveUser(ctx, used.UserID)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return errLinkInvalid // deactivated meanwhile (rolls the use back)
 		} else if err != nil {
 			return err
@@ -356,7 +370,13 @@ func (s *Server) resetPassword(ctx context.Context, t tenant, raw, pw string) er
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errLinkInvalid // the address changed meanwhile
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// The link's holder acts as its user.
+		return audit.Record(ctx, q, t.Schema, audit.Entry{
+			Action: audit.PasswordReset, Actor: audit.User(u.ID, u.Username), Target: audit.Of("user", u.ID),
+		})
 	})
 }
 
@@ -394,11 +414,17 @@ func (s *Server) verifyEmail(ctx context.Context, t tenant, raw string) error {
 		if err != nil {
 			return err
 		}
-		_, err = q.SetEmailVerified(ctx, tenantdb.SetEmailVerifiedParams{UserID: used.UserID, Email: used.Email})
+		u, err := q.SetEmailVerified(ctx, tenantdb.SetEmailVerifiedParams{UserID: used.UserID, Email: used.Email})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errLinkInvalid // the address changed meanwhile
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// The link's holder acts as its user.
+		return audit.Record(ctx, q, t.Schema, audit.Entry{
+			Action: audit.EmailVerified, Actor: audit.User(u.ID, u.Username), Target: audit.Of("user", u.ID),
+		})
 	})
 }
 
@@ -566,7 +592,12 @@ func (s *Server) adminSendReset(r *http.Request, schemaName string, id int64) (s
 			return errResetInactive
 		}
 		to = u.Email
-		return s.sendReset(ctx, tx, schema, u, link)
+		if err := s.sendReset(ctx, tx, schema, u, link); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, schema, audit.Entry{
+			Action: audit.ResetRequested, Actor: audit.OperatorFrom(ctx), Target: audit.Of("user", u.ID),
+		})
 	})
 	return to, err
 }
