@@ -25,9 +25,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/citusdb"
 	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
 var (
@@ -208,7 +210,7 @@ func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node,
 	if _, err := db.ParseSchema(p.Schema); err != nil {
 		return from, to, ErrUnknownTenant
 	}
-	_, err = db.InPublicV(ctx, pool, func(q *publicdb.Queries) (publicdb.Client, error) {
+	c, err := db.InPublicV(ctx, pool, func(q *publicdb.Queries) (publicdb.Client, error) {
 		return q.GetClientBySchema(ctx, p.Schema)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -268,7 +270,32 @@ func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node,
 	if err != nil && !p.BlockWrites && strings.Contains(err.Error(), "logical") {
 		err = fmt.Errorf("%w (where logical replication is off, move with --block-writes)", err)
 	}
-	return from, to, err
+	if err != nil {
+		return from, to, err
+	}
+	return from, to, recordMove(ctx, pool, c, from, to)
+}
+
+// recordMove records a tenant's move in its audit log, by ctx's actor (the
+// admin's superuser, or tenantctl). citus_schema_move commits on its own
+// (it copies the schema's shards, over logical replication unless writes
+// are blocked), so the entry is written right after it, in a transaction
+// of its own: a failure to record leaves the tenant moved, and says so.
+func recordMove(ctx context.Context, pool *pgxpool.Pool, c publicdb.Client, from, to Node) error {
+	schema, err := db.ParseSchema(c.SchemaName)
+	if err != nil {
+		return err
+	}
+	err = db.InTenant(ctx, pool, schema, func(q *tenantdb.Queries) error {
+		return audit.Record(ctx, q, schema, audit.Entry{
+			Action: audit.TenantMoved, Actor: audit.OperatorFrom(ctx), Target: audit.Of("tenant", c.ID),
+			Before: map[string]any{"node": from.Addr()}, After: map[string]any{"node": to.Addr()},
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("tenant %s moved to %s, but recording it in its audit log failed: %w", c.SchemaName, to.Addr(), err)
+	}
+	return nil
 }
 
 // listOr joins names with commas, or says there are none.
