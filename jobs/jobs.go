@@ -272,6 +272,9 @@ func resolve(ctx context.Context, pool *pgxpool.Pool, t TenantArgs) (db.Schema, 
 		if provisioning {
 			return db.Schema{}, river.JobSnooze(notReadyWait)
 		}
+		// Not provisioning any more: it may have become ready between the
+		// two looks, so look again before cancelling.
+		pinned, err = db.Pinned(ctx, pool, s)
 	}
 	switch {
 	case errors.Is(err, db.ErrTenantGone), err == nil && t.TenantID != 0 && pinned.Client() != t.TenantID:
