@@ -46,7 +46,9 @@ func TestTenantExportImport(t *testing.T) {
 	})
 	t.Run("OKExport", func(t *testing.T) {
 		out := a.ok("tenant", "export", "--schema", "acme", "--output", file).stdout
-		assert.Regexp(t, `^exported tenant acme to .*acme\.tenant: 5 tables, 2 rows, \d+\.\d kB\n$`, out)
+		// 9 tables (with audit_log, api_keys and the webhook tables); 4 rows:
+		// the 2 users and the audit entries of their creation.
+		assert.Regexp(t, `^exported tenant acme to .*acme\.tenant: 9 tables, 4 rows, \d+\.\d kB\n$`, out)
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		assert.Len(t, entries, 1)
@@ -79,7 +81,7 @@ func TestTenantExportImport(t *testing.T) {
 	})
 	t.Run("OKImport", func(t *testing.T) {
 		out := b.ok("tenant", "import", file).stdout
-		assert.Regexp(t, `^imported tenant acme at acme\.example\.com: 5 tables, 2 rows, `, out)
+		assert.Regexp(t, `^imported tenant acme at acme\.example\.com: 9 tables, 4 rows, `, out)
 		assert.Equal(t, 2, count(t, dst, "SELECT count(*) FROM acme.users"))
 		assert.Contains(t, b.ok("tenant", "list").stdout, "acme.example.com")
 		assert.Contains(t, b.ok("status").stdout, "acme")
@@ -96,7 +98,7 @@ func TestTenantExportImport(t *testing.T) {
 	})
 	t.Run("OKStdoutToStdin", func(t *testing.T) {
 		r := a.ok("tenant", "export", "--schema", "acme", "-o", "-")
-		assert.Regexp(t, `^exported tenant acme: 5 tables, 2 rows, `, r.stderr)
+		assert.Regexp(t, `^exported tenant acme: 9 tables, 4 rows, `, r.stderr)
 		out := b.runWith(runOpts{stdin: r.stdout}, "tenant", "import", "-", "--schema", "acme3", "--domain", "acme3.example.com")
 		require.NoError(t, out.err)
 		assert.Equal(t, 2, count(t, dst, "SELECT count(*) FROM acme3.users"))
@@ -119,7 +121,8 @@ func TestTenantClone(t *testing.T) {
 	assert.Zero(t, leftovers(t, d, "copy"))
 
 	out := a.ok("tenant", "clone", "--from", "acme", "--schema", "acme_copy").stdout
-	assert.Regexp(t, `^cloned tenant acme to acme_copy at acme-copy\.localhost: 5 tables, 1 rows, `, out)
+	// The owner and the audit entry of their creation.
+	assert.Regexp(t, `^cloned tenant acme to acme_copy at acme-copy\.localhost: 9 tables, 2 rows, `, out)
 	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM acme_copy.users WHERE username = 'boss' AND role = 'owner'"))
 
 	a.env["TENANT_BASE_DOMAIN"] = "tenants.example.com"
