@@ -137,4 +137,14 @@ func TestAuditAdminUI(t *testing.T) {
 	e.bySuperuser(u)
 	assert.Equal(t, fmt.Sprint(id), u.TargetID)
 	assert.Equal(t, map[string]map[string]any{"before": {"is_active": true}, "after": {"is_active": false}}, u.Changes)
+
+	r := e.invite(school1, e.demo(school1), "visitor@example.com", "member")
+	require.Equal(t, 201, r.status, "%s", r.body)
+	inv := int64(r.json(t)["id"].(float64))
+	p = b.post(fmt.Sprintf("/admin/tenants/school1/invitations/%d/revoke/", inv), url.Values{"csrf_token": {csrf}})
+	require.Equal(t, http.StatusSeeOther, p.status, p.body)
+	rv := last(t, e.audits("school1", audit.InvitationRevoked))
+	e.bySuperuser(rv)
+	assert.Equal(t, "invitation", rv.TargetType)
+	assert.Equal(t, fmt.Sprint(inv), rv.TargetID)
 }
