@@ -217,6 +217,8 @@ var apiViews = map[string]apiView{
 		description: "The tenant's pending invitations, newest first, 20 a page (owners and admins)."},
 	"/api/invitations/{id}/": {name: "Invitation Instance", auth: authTenant, perm: invitationsDelete,
 		description: "One pending invitation: DELETE revokes it (owners and admins)."},
+	"/api/audit/": {name: "Audit Log", auth: authTenant, perm: auditList,
+		description: "The tenant's audit log, newest first, 50 a page, with cursor pagination (owners and admins)."},
 	"/api/invitations/accept/": {name: "Invitation Accept", post: fields{stringInput("token", "Token"), stringInput("username", "Username"), stringInput("password", "Password")},
 		description: "Takes an invitation's token, a username and a password, creates the invited user and returns an access and refresh JSON web token pair."},
 	// Passwords and email addresses (passwords.go).

@@ -31,6 +31,8 @@ const (
 	// A user's own account (passwords.go).
 	passwordChange action = "password.change"
 	emailResend    action = "email.resend_verification"
+	// The audit log (audit.go).
+	auditList action = "audit.list"
 )
 
 const (
@@ -63,6 +65,7 @@ var permissions = map[action][]string{
 	invitationsDelete: {owner, admin},
 	passwordChange:    everyone,
 	emailResend:       everyone,
+	auditList:         {owner, admin},
 }
 
 // API key scopes (apikeys.go).
@@ -91,6 +94,7 @@ var keyScopes = map[action]string{
 	invitationsCreate: scopeReadWrite,
 	invitationsDelete: scopeReadWrite,
 	// Not passwordChange, emailResend: a user's own account.
+	auditList: scopeRead, // an integration may read the log
 }
 
 // can reports whether a user of role may do act.

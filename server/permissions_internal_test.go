@@ -30,6 +30,7 @@ func TestPermissionTable(t *testing.T) {
 		invitationsDelete: {owner: true, admin: true, member: false},
 		passwordChange:    {owner: true, admin: true, member: true},
 		emailResend:       {owner: true, admin: true, member: true},
+		auditList:         {owner: true, admin: true, member: false},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {
@@ -70,6 +71,7 @@ func TestKeyScopes(t *testing.T) {
 		{invitationsCreate, false, true},
 		{passwordChange, false, false},
 		{emailResend, false, false},
+		{auditList, true, true},
 		{"reports.view", false, false},
 	} {
 		t.Run(string(c.act), func(t *testing.T) {

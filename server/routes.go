@@ -32,6 +32,7 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/invitations/", s.authed(s.createInvitation), http.MethodPost)
 	route(t, "/api/invitations/accept/", s.handle(s.acceptInvitationAPI), http.MethodPost)
 	route(t, "/api/invitations/{id}/", s.authed(s.deleteInvitation), http.MethodDelete)
+	route(t, "/api/audit/", s.authed(s.listAudit), http.MethodGet)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodGet)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodPost)
 	// Passwords and email addresses (passwords.go).
