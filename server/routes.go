@@ -124,6 +124,7 @@ func (s *Server) adminUI(p *mux.Router) {
 	route(p, "/admin/superusers/{id}/password/", s.ui(s.adminSuperuserPasswordUI), http.MethodPost)
 	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodGet)
 	route(p, "/admin/superusers/{id}/delete/", s.ui(s.adminSuperuserDeleteUI), http.MethodPost)
+	route(p, "/admin/tenants/{schema}/audit/", s.ui(s.adminAuditUI), http.MethodGet)
 	route(p, "/admin/tenants/{schema}/invitations/{id}/resend/", s.ui(s.adminResendInvitationUI), http.MethodPost)
 	route(p, "/admin/tenants/{schema}/invitations/{id}/revoke/", s.ui(s.adminRevokeInvitationUI), http.MethodPost)
 	route(p, "/admin/jobs/", s.ui(s.adminJobsUI), http.MethodGet)
