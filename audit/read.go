@@ -45,6 +45,15 @@ func (f Filter) actions() (exact, prefixes []string) {
 	return exact, prefixes
 }
 
+// ParseTime reads a time bound of a filter: RFC 3339, or a date (its
+// midnight, UTC).
+func ParseTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, v)
+}
+
 func nonEmpty(s string) *string {
 	if s == "" {
 		return nil

@@ -287,6 +287,7 @@ func rootCommand(inv *invocation) *ucli.Command {
 			demoCommand(inv),
 			serveCommand(inv),
 			jobsCommand(inv),
+			auditCommand(inv),
 			clusterCommand(inv),
 		},
 	}

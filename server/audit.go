@@ -150,7 +150,7 @@ func parseAuditFilter(vals url.Values) (audit.Filter, error) {
 		to   **time.Time
 	}{{"since", &f.Since}, {"until", &f.Until}} {
 		if v := vals.Get(p.name); v != "" {
-			t, err := parseAuditTime(v)
+			t, err := audit.ParseTime(v)
 			if err != nil {
 				fe.add(p.name, "Enter a valid date/time.")
 			}
@@ -158,14 +158,6 @@ func parseAuditFilter(vals url.Values) (audit.Filter, error) {
 		}
 	}
 	return f, fe.err()
-}
-
-// parseAuditTime reads an RFC 3339 time, or a date (its midnight, UTC).
-func parseAuditTime(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	return time.Parse(time.DateOnly, v)
 }
 
 // auditPageSizeOf reads ?page_size= as DRF does: a value that is not a
