@@ -48,6 +48,7 @@ func (inv *invocation) queue(ctx context.Context, workers int, tel *telemetry.Te
 		Mail:              inv.mailer(cfg),
 		PurgeDeleted:      inv.svc.PurgeDeleted,
 		TenantRetention:   cfg.TenantRetention,
+		AuditRetention:    cfg.AuditRetention,
 		FetchPollInterval: inv.opts.JobPollInterval,
 		Logger:            inv.log,
 		Telemetry:         tel,
