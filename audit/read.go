@@ -27,14 +27,9 @@ type Filter struct {
 // likeEscaper makes % _ and \ plain characters in a LIKE pattern.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// actions splits f.Actions into exact actions and LIKE patterns; both are
-// nil when f has no action filter, and neither is nil when it has one (the
-// query reads NULL as no filter).
+// actions splits f.Actions into exact actions and LIKE patterns, each nil
+// when empty (the query reads NULL as no filter).
 func (f Filter) actions() (exact, prefixes []string) {
-	if len(f.Actions) == 0 {
-		return nil, nil
-	}
-	exact, prefixes = []string{}, []string{}
 	for _, a := range f.Actions {
 		if p, ok := strings.CutSuffix(a, "*"); ok {
 			prefixes = append(prefixes, likeEscaper.Replace(p)+"%")

@@ -45,8 +45,9 @@ SELECT id, created_at, actor_type, actor_id, actor_name, action, target_type, ta
        client_addr, request_id, changes
 FROM audit_log
 WHERE ($1::bigint IS NULL OR id < $1::bigint)
-  AND ($2::text[] IS NULL OR action = ANY ($2::text[])
-       OR action LIKE ANY ($3::text[]))
+  AND (($2::text[] IS NULL AND $3::text[] IS NULL)
+       OR ($2::text[] IS NOT NULL AND action = ANY ($2::text[]))
+       OR ($3::text[] IS NOT NULL AND action LIKE ANY ($3::text[])))
   AND ($4::text IS NULL OR actor_type = $4::text)
   AND ($5::bigint IS NULL OR actor_id = $5::bigint)
   AND ($6::text IS NULL OR target_type = $6::text)
@@ -71,9 +72,10 @@ type ListAuditParams struct {
 }
 
 // ListAudit returns up to @lim entries older than @before_id (NULL: from
-// the newest), newest first, that match every filter given. @actions
-// (exact) and @action_prefixes (LIKE patterns) are given together: an entry
-// matches either.
+// the newest), newest first, that match every filter given. An entry
+// matches @actions (exact) or @action_prefixes (LIKE patterns); each
+// guarded by IS NOT NULL, so that a custom plan drops the one not given
+// and an exact action uses its index.
 func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error) {
 	rows, err := q.db.Query(ctx, listAudit,
 		arg.BeforeID,
@@ -122,8 +124,9 @@ SELECT id, created_at, actor_type, actor_id, actor_name, action, target_type, ta
        client_addr, request_id, changes
 FROM audit_log
 WHERE id > $1::bigint
-  AND ($2::text[] IS NULL OR action = ANY ($2::text[])
-       OR action LIKE ANY ($3::text[]))
+  AND (($2::text[] IS NULL AND $3::text[] IS NULL)
+       OR ($2::text[] IS NOT NULL AND action = ANY ($2::text[]))
+       OR ($3::text[] IS NOT NULL AND action LIKE ANY ($3::text[])))
   AND ($4::text IS NULL OR actor_type = $4::text)
   AND ($5::bigint IS NULL OR actor_id = $5::bigint)
   AND ($6::text IS NULL OR target_type = $6::text)

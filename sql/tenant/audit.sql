@@ -47,15 +47,17 @@ SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
 
 -- name: ListAudit :many
 -- ListAudit returns up to @lim entries older than @before_id (NULL: from
--- the newest), newest first, that match every filter given. @actions
--- (exact) and @action_prefixes (LIKE patterns) are given together: an entry
--- matches either.
+-- the newest), newest first, that match every filter given. An entry
+-- matches @actions (exact) or @action_prefixes (LIKE patterns); each
+-- guarded by IS NOT NULL, so that a custom plan drops the one not given
+-- and an exact action uses its index.
 SELECT id, created_at, actor_type, actor_id, actor_name, action, target_type, target_id,
        client_addr, request_id, changes
 FROM audit_log
 WHERE (sqlc.narg('before_id')::bigint IS NULL OR id < sqlc.narg('before_id')::bigint)
-  AND (sqlc.narg('actions')::text[] IS NULL OR action = ANY (sqlc.narg('actions')::text[])
-       OR action LIKE ANY (sqlc.narg('action_prefixes')::text[]))
+  AND ((sqlc.narg('actions')::text[] IS NULL AND sqlc.narg('action_prefixes')::text[] IS NULL)
+       OR (sqlc.narg('actions')::text[] IS NOT NULL AND action = ANY (sqlc.narg('actions')::text[]))
+       OR (sqlc.narg('action_prefixes')::text[] IS NOT NULL AND action LIKE ANY (sqlc.narg('action_prefixes')::text[])))
   AND (sqlc.narg('actor_type')::text IS NULL OR actor_type = sqlc.narg('actor_type')::text)
   AND (sqlc.narg('actor_id')::bigint IS NULL OR actor_id = sqlc.narg('actor_id')::bigint)
   AND (sqlc.narg('target_type')::text IS NULL OR target_type = sqlc.narg('target_type')::text)
@@ -73,8 +75,9 @@ SELECT id, created_at, actor_type, actor_id, actor_name, action, target_type, ta
        client_addr, request_id, changes
 FROM audit_log
 WHERE id > @after_id::bigint
-  AND (sqlc.narg('actions')::text[] IS NULL OR action = ANY (sqlc.narg('actions')::text[])
-       OR action LIKE ANY (sqlc.narg('action_prefixes')::text[]))
+  AND ((sqlc.narg('actions')::text[] IS NULL AND sqlc.narg('action_prefixes')::text[] IS NULL)
+       OR (sqlc.narg('actions')::text[] IS NOT NULL AND action = ANY (sqlc.narg('actions')::text[]))
+       OR (sqlc.narg('action_prefixes')::text[] IS NOT NULL AND action LIKE ANY (sqlc.narg('action_prefixes')::text[])))
   AND (sqlc.narg('actor_type')::text IS NULL OR actor_type = sqlc.narg('actor_type')::text)
   AND (sqlc.narg('actor_id')::bigint IS NULL OR actor_id = sqlc.narg('actor_id')::bigint)
   AND (sqlc.narg('target_type')::text IS NULL OR target_type = sqlc.narg('target_type')::text)
