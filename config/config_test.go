@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -259,4 +260,21 @@ func TestCheckMail(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLoadWebhooks(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.False(t, c.WebhookAllowPrivate, "private addresses are refused by default")
+	assert.Equal(t, 10*time.Second, c.WebhookTimeout)
+
+	c, err = Load(env(map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT": "3s"}))
+	require.NoError(t, err)
+	assert.True(t, c.WebhookAllowPrivate)
+	assert.Equal(t, 3*time.Second, c.WebhookTimeout)
+
+	_, err = Load(env(map[string]string{"WEBHOOK_ALLOW_PRIVATE": "maybe"}))
+	assert.ErrorContains(t, err, "WEBHOOK_ALLOW_PRIVATE: ")
+	_, err = Load(env(map[string]string{"WEBHOOK_TIMEOUT": "0s"}))
+	assert.ErrorContains(t, err, "WEBHOOK_TIMEOUT: ")
 }
