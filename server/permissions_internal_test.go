@@ -30,6 +30,12 @@ func TestPermissionTable(t *testing.T) {
 		invitationsDelete: {owner: true, admin: true, member: false},
 		passwordChange:    {owner: true, admin: true, member: true},
 		emailResend:       {owner: true, admin: true, member: true},
+
+		webhooksList:   {owner: true, admin: true, member: false},
+		webhooksCreate: {owner: true, admin: true, member: false},
+		webhooksUpdate: {owner: true, admin: true, member: false},
+		webhooksDelete: {owner: true, admin: true, member: false},
+		webhooksTest:   {owner: true, admin: true, member: false},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {
@@ -68,6 +74,11 @@ func TestKeyScopes(t *testing.T) {
 		{usersList, true, true},
 		{usersCreate, false, true},
 		{invitationsCreate, false, true},
+		{webhooksList, true, true},
+		{webhooksCreate, false, true},
+		{webhooksUpdate, false, true},
+		{webhooksDelete, false, true},
+		{webhooksTest, false, true},
 		{passwordChange, false, false},
 		{emailResend, false, false},
 		{"reports.view", false, false},

@@ -136,9 +136,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return nil // its endpoint was deleted
 	case err != nil:
 		return err
-	case !d.Enabled || d.Status == "succeeded":
+	case d.Status == "succeeded":
+		return nil // an attempt that succeeded but whose job did not complete
+	case !d.Enabled && d.EventType != audit.Ping:
 		// Disabled since (by its owner or for failing): nothing is sent,
-		// and re-enabling it does not replay what it missed.
+		// and enabling it again does not replay what it missed. A test
+		// ping still goes, to check the endpoint before enabling it.
 		return nil
 	}
 	a := w.post(ctx, d)
