@@ -381,7 +381,7 @@ WITH d AS (
     RETURNING webhook_deliveries.endpoint_id, webhook_deliveries.created_at
 )
 SELECT d.endpoint_id,
-       (e.updated_at <= d.created_at AND NOT EXISTS (
+       ($1::text = 'failed' AND e.updated_at <= d.created_at AND NOT EXISTS (
            SELECT 1 FROM webhook_deliveries s
            WHERE s.endpoint_id = d.endpoint_id AND s.delivered_at >= d.created_at
        ))::boolean AS failing_throughout
@@ -405,8 +405,8 @@ type RecordWebhookAttemptRow struct {
 // 'succeeded', 'failed' (the last attempt failed) or 'pending' (it is
 // retried). It returns the endpoint's id, and whether the endpoint has not
 // delivered anything since this delivery was created and not changed since
-// either: it failed for the whole retry window (meaningful on the last
-// attempt). No row: the delivery is gone (its endpoint was deleted).
+// either: it failed for the whole retry window (computed for a 'failed'
+// status only, false otherwise). No row: the delivery is gone (its endpoint was deleted).
 func (q *Queries) RecordWebhookAttempt(ctx context.Context, arg RecordWebhookAttemptParams) (RecordWebhookAttemptRow, error) {
 	row := q.db.QueryRow(ctx, recordWebhookAttempt,
 		arg.Status,

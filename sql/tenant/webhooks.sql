@@ -74,8 +74,8 @@ WHERE d.id = @id;
 -- 'succeeded', 'failed' (the last attempt failed) or 'pending' (it is
 -- retried). It returns the endpoint's id, and whether the endpoint has not
 -- delivered anything since this delivery was created and not changed since
--- either: it failed for the whole retry window (meaningful on the last
--- attempt). No row: the delivery is gone (its endpoint was deleted).
+-- either: it failed for the whole retry window (computed for a 'failed'
+-- status only, false otherwise). No row: the delivery is gone (its endpoint was deleted).
 WITH d AS (
     UPDATE webhook_deliveries
     SET attempts = attempts + 1,
@@ -89,7 +89,7 @@ WITH d AS (
     RETURNING webhook_deliveries.endpoint_id, webhook_deliveries.created_at
 )
 SELECT d.endpoint_id,
-       (e.updated_at <= d.created_at AND NOT EXISTS (
+       (@status::text = 'failed' AND e.updated_at <= d.created_at AND NOT EXISTS (
            SELECT 1 FROM webhook_deliveries s
            WHERE s.endpoint_id = d.endpoint_id AND s.delivered_at >= d.created_at
        ))::boolean AS failing_throughout
