@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -116,9 +117,20 @@ func decodeEventTypes(fe fieldErrors, raw json.RawMessage, present bool) []strin
 		fe.add("event_types", "This field is required.")
 		return nil
 	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil || v == nil {
+		fe.add("event_types", "This field may not be null.")
+		return nil
+	}
 	var types []string
-	if err := json.Unmarshal(raw, &types); err != nil || raw == nil || string(raw) == "null" {
-		fe.add("event_types", `Expected a list of items but got type "`+jsonKind(raw)+`".`)
+	if err := json.Unmarshal(raw, &types); err != nil {
+		if _, list := v.([]any); list {
+			fe.add("event_types", "Each event type must be a string.")
+		} else {
+			fe.add("event_types", `Expected a list of items but got type "`+jsonKind(v)+`".`)
+		}
 		return nil
 	}
 	if len(types) == 0 {

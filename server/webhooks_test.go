@@ -378,17 +378,15 @@ func TestWebhookDisabled(t *testing.T) {
 	assert.Nil(t, m["disabled_reason"], "enabling clears the reason")
 }
 
-// TestWebhookDisabledByOwner: a delivery queued before its endpoint was
-// disabled is not sent.
+// TestWebhookDisabledByOwner: an endpoint its owner disabled gets no new
+// deliveries, and one queued before it was disabled is not sent.
 func TestWebhookDisabledByOwner(t *testing.T) {
 	e, _, _ := newWebhookEnv(t, nil)
 	rc := startReceiver(t, nil)
 	id, _ := e.createHook(rc.srv.URL, audit.ItemCreated)
-	// Disabled between the event and its delivery: no worker has run it.
-	e.exec("UPDATE school1.webhook_endpoints SET enabled = false WHERE id = $1", id)
-	e.createItem("Quiet")
 	r := e.do(req{method: "PATCH", host: school1, path: fmt.Sprintf("/api/webhooks/%d/", id), bearer: e.demo(school1), body: map[string]any{"enabled": false}})
 	require.Equal(t, 200, r.status)
+	e.createItem("Quiet")
 	assert.Empty(t, e.deliveries(id), "a disabled endpoint gets no outbox row")
 	// A row queued while it was enabled, then disabled: the job skips it.
 	e.exec("UPDATE school1.webhook_endpoints SET enabled = true WHERE id = $1", id)
@@ -486,6 +484,8 @@ func TestWebhooksAPI(t *testing.T) {
 		{map[string]any{"url": "https://example.com/", "event_types": []string{}}, "event_types"},
 		{map[string]any{"url": "https://example.com/", "event_types": []string{"item.created", "item.exploded"}}, "event_types"},
 		{map[string]any{"url": "https://example.com/", "event_types": "item.created"}, "event_types"},
+		{map[string]any{"url": "https://example.com/", "event_types": nil}, "event_types"},
+		{map[string]any{"url": "https://example.com/", "event_types": []any{1}}, "event_types"},
 		{map[string]any{"url": "https://example.com/", "event_types": []string{"auth.signed_in"}}, "event_types"},
 		{map[string]any{"url": "https://example.com/", "event_types": []string{"item.created"}, "enabled": "perhaps"}, "enabled"},
 	} {
