@@ -120,6 +120,16 @@ type Config struct {
 	MetricsTopTenants int
 	// Tracing is the span export; its zero value traces nothing.
 	Tracing Tracing
+
+	// Webhooks (package webhook).
+	//
+	// WebhookAllowPrivate lets webhook endpoints be on loopback, private
+	// and link-local addresses (development and tests); off, such an
+	// address is refused when the endpoint is registered (a literal one)
+	// and when a delivery connects (any hostname's).
+	WebhookAllowPrivate bool
+	// WebhookTimeout bounds each delivery attempt (connect, send, answer).
+	WebhookTimeout time.Duration
 }
 
 // DefaultReservedSubdomains is RESERVED_SUBDOMAINS when unset: names a
@@ -216,6 +226,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if err := mail.ParseAddress(c.MailFrom); err != nil {
 		errs = append(errs, fmt.Errorf("MAIL_FROM: %q is not an address such as tenantctl <noreply@example.com>", c.MailFrom))
+	}
+	if c.WebhookAllowPrivate, err = boolean("WEBHOOK_ALLOW_PRIVATE", get("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.WebhookTimeout, err = positiveDuration("WEBHOOK_TIMEOUT", get("WEBHOOK_TIMEOUT", "10s")); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.loadTelemetry(get)...)
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {

@@ -279,3 +279,20 @@ func TestLoadAuditRetention(t *testing.T) {
 		assert.EqualError(t, err, `AUDIT_RETENTION: "`+v+`" is not a duration such as 365d or 8760h, or 0 (keep everything)`)
 	}
 }
+
+func TestLoadWebhooks(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.False(t, c.WebhookAllowPrivate, "private addresses are refused by default")
+	assert.Equal(t, 10*time.Second, c.WebhookTimeout)
+
+	c, err = Load(env(map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT": "3s"}))
+	require.NoError(t, err)
+	assert.True(t, c.WebhookAllowPrivate)
+	assert.Equal(t, 3*time.Second, c.WebhookTimeout)
+
+	_, err = Load(env(map[string]string{"WEBHOOK_ALLOW_PRIVATE": "maybe"}))
+	assert.ErrorContains(t, err, "WEBHOOK_ALLOW_PRIVATE: ")
+	_, err = Load(env(map[string]string{"WEBHOOK_TIMEOUT": "0s"}))
+	assert.ErrorContains(t, err, "WEBHOOK_TIMEOUT: ")
+}

@@ -259,6 +259,14 @@ func (w *tenantWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	return err
 }
 
+// Resolve pins t's schema for a worker that runs its tenant work itself
+// (not through AddTenantWorker, e.g. to keep a slow call out of the
+// transaction). Its errors are River's: a job whose tenant is gone is
+// cancelled, one whose tenant is still being created is snoozed.
+func Resolve(ctx context.Context, pool *pgxpool.Pool, t TenantArgs) (db.Schema, error) {
+	return resolve(ctx, pool, t)
+}
+
 // notReadyWait is how long a job waits (snoozed, not counted as an
 // attempt) for its tenant to finish being created.
 const notReadyWait = time.Second

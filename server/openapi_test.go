@@ -149,7 +149,8 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 	}
 	authed := map[string]bool{"/api/items/": true, "/api/items/{id}/": true, "/api/profile/": true,
 		"/api/users/": true, "/api/users/{id}/": true, "/api/invitations/": true, "/api/invitations/{id}/": true,
-		"/api/audit/": true, "/api/password/change/": true, "/api/email/verify/resend/": true}
+		"/api/audit/": true, "/api/password/change/": true, "/api/email/verify/resend/": true,
+		"/api/webhooks/": true, "/api/webhooks/{id}/": true, "/api/webhooks/{id}/deliveries/": true, "/api/webhooks/{id}/test/": true}
 	// Every admin path but the token endpoint needs a superuser's admin token.
 	adminAuthed := func(p string) bool {
 		return strings.HasPrefix(p, "/api/admin/") && p != "/api/admin/token/"

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
@@ -169,6 +170,28 @@ var invitationFields = fields{
 	{name: "expires_at", Type: "datetime", ReadOnly: true, Label: "Expires at"},
 }
 
+// webhookFields are the fields of /api/webhooks/'s serializer; the secret
+// is write-once, shown in the creation's answer only.
+var webhookFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "url", Type: "url", Required: true, Label: "URL", MaxLength: maxWebhookURL},
+	{name: "event_types", Type: "multiple choice", Required: true, Label: "Event types", Choices: eventChoices()},
+	{name: "enabled", Type: "boolean", Label: "Enabled"},
+	{name: "disabled_reason", Type: "string", ReadOnly: true, Label: "Disabled reason"},
+	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
+	{name: "updated_at", Type: "datetime", ReadOnly: true, Label: "Updated at"},
+	{name: "secret", Type: "string", ReadOnly: true, Label: "Secret"},
+}
+
+// eventChoices are the webhook event types as choices.
+func eventChoices() []choice {
+	out := make([]choice, len(audit.Events))
+	for i, e := range audit.Events {
+		out[i] = choice{Value: e, DisplayName: e}
+	}
+	return out
+}
+
 func stringInput(name, label string) fieldInfo {
 	return fieldInfo{name: name, Type: "string", Required: true, Label: label}
 }
@@ -221,6 +244,14 @@ var apiViews = map[string]apiView{
 		description: "The tenant's audit log, newest first, 50 a page, with cursor pagination (owners and admins)."},
 	"/api/invitations/accept/": {name: "Invitation Accept", post: fields{stringInput("token", "Token"), stringInput("username", "Username"), stringInput("password", "Password")},
 		description: "Takes an invitation's token, a username and a password, creates the invited user and returns an access and refresh JSON web token pair."},
+	"/api/webhooks/": {name: "Webhook List", auth: authTenant, perm: webhooksList, post: webhookFields,
+		description: "The tenant's webhook endpoints, newest first, 20 a page (owners and admins)."},
+	"/api/webhooks/{id}/": {name: "Webhook Instance", auth: authTenant, perm: webhooksList,
+		description: "One webhook endpoint: PATCH changes it, DELETE deletes it (owners and admins)."},
+	"/api/webhooks/{id}/deliveries/": {name: "Webhook Delivery List", auth: authTenant, perm: webhooksList,
+		description: "The endpoint's deliveries, newest first, 20 a page (owners and admins)."},
+	"/api/webhooks/{id}/test/": {name: "Webhook Test", auth: authTenant, perm: webhooksTest,
+		description: "POST sends the endpoint a webhook.ping event (owners and admins)."},
 	// Passwords and email addresses (passwords.go).
 	"/api/password/change/": {name: "Password Change", auth: authTenant, perm: passwordChange,
 		post:        fields{stringInput("old_password", "Old password"), stringInput("new_password", "New password")},

@@ -28,6 +28,12 @@ const (
 	invitationsList   action = "invitations.list"
 	invitationsCreate action = "invitations.create"
 	invitationsDelete action = "invitations.delete"
+	// Webhook endpoints and their deliveries (webhooks.go).
+	webhooksList   action = "webhooks.list"
+	webhooksCreate action = "webhooks.create"
+	webhooksUpdate action = "webhooks.update"
+	webhooksDelete action = "webhooks.delete"
+	webhooksTest   action = "webhooks.test"
 	// A user's own account (passwords.go).
 	passwordChange action = "password.change"
 	emailResend    action = "email.resend_verification"
@@ -66,6 +72,12 @@ var permissions = map[action][]string{
 	passwordChange:    everyone,
 	emailResend:       everyone,
 	auditList:         {owner, admin},
+
+	webhooksList:   {owner, admin},
+	webhooksCreate: {owner, admin},
+	webhooksUpdate: {owner, admin},
+	webhooksDelete: {owner, admin},
+	webhooksTest:   {owner, admin},
 }
 
 // API key scopes (apikeys.go).
@@ -93,6 +105,12 @@ var keyScopes = map[action]string{
 	invitationsList:   scopeRead,
 	invitationsCreate: scopeReadWrite,
 	invitationsDelete: scopeReadWrite,
+	// Integrations register their own webhooks with a key.
+	webhooksList:   scopeRead,
+	webhooksCreate: scopeReadWrite,
+	webhooksUpdate: scopeReadWrite,
+	webhooksDelete: scopeReadWrite,
+	webhooksTest:   scopeReadWrite,
 	// Not passwordChange, emailResend: a user's own account.
 	auditList: scopeRead, // an integration may read the log
 }

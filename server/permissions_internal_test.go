@@ -31,6 +31,12 @@ func TestPermissionTable(t *testing.T) {
 		passwordChange:    {owner: true, admin: true, member: true},
 		emailResend:       {owner: true, admin: true, member: true},
 		auditList:         {owner: true, admin: true, member: false},
+
+		webhooksList:   {owner: true, admin: true, member: false},
+		webhooksCreate: {owner: true, admin: true, member: false},
+		webhooksUpdate: {owner: true, admin: true, member: false},
+		webhooksDelete: {owner: true, admin: true, member: false},
+		webhooksTest:   {owner: true, admin: true, member: false},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {
@@ -69,6 +75,11 @@ func TestKeyScopes(t *testing.T) {
 		{usersList, true, true},
 		{usersCreate, false, true},
 		{invitationsCreate, false, true},
+		{webhooksList, true, true},
+		{webhooksCreate, false, true},
+		{webhooksUpdate, false, true},
+		{webhooksDelete, false, true},
+		{webhooksTest, false, true},
 		{passwordChange, false, false},
 		{emailResend, false, false},
 		{auditList, true, true},

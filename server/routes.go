@@ -33,6 +33,13 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/invitations/accept/", s.handle(s.acceptInvitationAPI), http.MethodPost)
 	route(t, "/api/invitations/{id}/", s.authed(s.deleteInvitation), http.MethodDelete)
 	route(t, "/api/audit/", s.authed(s.listAudit), http.MethodGet)
+	route(t, "/api/webhooks/", s.authed(s.listWebhooks), http.MethodGet)
+	route(t, "/api/webhooks/", s.authed(s.createWebhook), http.MethodPost)
+	route(t, "/api/webhooks/{id}/", s.authed(s.getWebhook), http.MethodGet)
+	route(t, "/api/webhooks/{id}/", s.authed(s.updateWebhook), http.MethodPatch)
+	route(t, "/api/webhooks/{id}/", s.authed(s.deleteWebhook), http.MethodDelete)
+	route(t, "/api/webhooks/{id}/deliveries/", s.authed(s.listDeliveries), http.MethodGet)
+	route(t, "/api/webhooks/{id}/test/", s.authed(s.testWebhook), http.MethodPost)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodGet)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodPost)
 	// Passwords and email addresses (passwords.go).
