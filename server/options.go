@@ -157,6 +157,21 @@ var userFields = fields{
 	{name: "email_verified", Type: "boolean", ReadOnly: true, Label: "Email verified"},
 }
 
+// apiKeyFields are the fields of /api/api-keys/'s serializer.
+var apiKeyFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "name", Type: "string", Required: true, Label: "Name", MaxLength: 100},
+	{name: "prefix", Type: "string", ReadOnly: true, Label: "Prefix"},
+	{name: "scope", Type: "choice", Required: true, Label: "Scope", Choices: []choice{
+		{Value: scopeRead, DisplayName: "Read"}, {Value: scopeReadWrite, DisplayName: "Read and write"},
+	}},
+	{name: "expires_at", Type: "datetime", Label: "Expires at"},
+	{name: "created_by", Type: "integer", ReadOnly: true, Label: "Created by"},
+	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
+	{name: "last_used_at", Type: "datetime", ReadOnly: true, Label: "Last used at"},
+	{name: "key", Type: "string", ReadOnly: true, Label: "Key"},
+}
+
 // invitationFields are the fields of /api/invitations/'s serializer.
 var invitationFields = fields{
 	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
@@ -221,6 +236,10 @@ var apiViews = map[string]apiView{
 		description: "The tenant's audit log, newest first, 50 a page, with cursor pagination (owners and admins)."},
 	"/api/invitations/accept/": {name: "Invitation Accept", post: fields{stringInput("token", "Token"), stringInput("username", "Username"), stringInput("password", "Password")},
 		description: "Takes an invitation's token, a username and a password, creates the invited user and returns an access and refresh JSON web token pair."},
+	"/api/api-keys/": {name: "Api Key List", auth: authTenant, perm: apiKeysList, post: apiKeyFields,
+		description: "The tenant's API keys not revoked, newest first, 20 a page (owners and admins)."},
+	"/api/api-keys/{id}/": {name: "Api Key Instance", auth: authTenant, perm: apiKeysDelete,
+		description: "One API key: DELETE revokes it (owners and admins)."},
 	// Passwords and email addresses (passwords.go).
 	"/api/password/change/": {name: "Password Change", auth: authTenant, perm: passwordChange,
 		post:        fields{stringInput("old_password", "Old password"), stringInput("new_password", "New password")},

@@ -33,6 +33,10 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/invitations/accept/", s.handle(s.acceptInvitationAPI), http.MethodPost)
 	route(t, "/api/invitations/{id}/", s.authed(s.deleteInvitation), http.MethodDelete)
 	route(t, "/api/audit/", s.authed(s.listAudit), http.MethodGet)
+	// API keys (apikeys.go).
+	route(t, "/api/api-keys/", s.authed(s.listAPIKeys), http.MethodGet)
+	route(t, "/api/api-keys/", s.authed(s.createAPIKey), http.MethodPost)
+	route(t, "/api/api-keys/{id}/", s.authed(s.deleteAPIKey), http.MethodDelete)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodGet)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodPost)
 	// Passwords and email addresses (passwords.go).
