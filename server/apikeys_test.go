@@ -30,7 +30,9 @@ func (e *env) createKey(host, bearer, name, scope string) map[string]any {
 	return r.json(e.t)
 }
 
-func keyPath(k map[string]any) string { return fmt.Sprintf("/api/api-keys/%d/", int64(k["id"].(float64))) }
+func keyPath(k map[string]any) string {
+	return fmt.Sprintf("/api/api-keys/%d/", int64(k["id"].(float64)))
+}
 
 // TestAPIKeysManage: owners and admins create, list and revoke keys; the
 // key is shown once, stored only as a hash; members and keys get 403.
