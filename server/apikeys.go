@@ -7,7 +7,7 @@ package server
 // convention) wherever an access token is accepted.
 //
 // A key is tk_live_<tenant id, base 36>_<52 base-32 characters (256 random
-// bits)>. The fixed start lets secret scanners recognise a leaked key; the
+// bits)> (token.NewAPIKey). The fixed start lets secret scanners recognise a leaked key; the
 // tenant id lets a key presented on another tenant's host be refused (403,
 // as a token of another tenant) without looking in another schema. Only its
 // SHA-256 is stored: the key is random, not a password, so a fast hash
@@ -21,9 +21,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"net/http"
 	"strconv"
@@ -35,23 +32,11 @@ import (
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
+	"github.com/tenantctl/tenantctl/token"
 )
 
-const (
-	// apiKeyStart begins every API key, for secret scanners.
-	apiKeyStart = "tk_live_"
-	// apiKeySecretLen is the length of a key's secret part: 32 random bytes
-	// in unpadded base 32.
-	apiKeySecretLen = 52
-	// apiKeyPrefixSecret is how many secret characters a key's prefix shows.
-	apiKeyPrefixSecret = 8
-	// apiKeyTouchEvery is how stale last_used_at may get.
-	apiKeyTouchEvery = time.Minute
-)
-
-// keyEncoding is the alphabet of a key's secret: lowercase base 32, which
-// has no "_" (the separator) and survives being double-clicked or typed.
-var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// apiKeyTouchEvery is how stale last_used_at may get.
+const apiKeyTouchEvery = time.Minute
 
 // errAPIKey is the 401 of an API key that is not accepted: malformed,
 // unknown, revoked, expired, or of a user no longer active. The code is
@@ -65,22 +50,6 @@ func errAPIKey(msg string) *apiError {
 }
 
 var errAPIKeyInvalid = errAPIKey("Invalid API key.")
-
-// newAPIKey returns a new key of tenant t, its prefix and its stored hash.
-func newAPIKey(t tenant) (key, prefix string, hash []byte) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	head := apiKeyStart + strconv.FormatInt(t.ID, 36) + "_"
-	secret := keyEncoding.EncodeToString(b)
-	key = head + secret
-	return key, head + secret[:apiKeyPrefixSecret], hashAPIKey(key)
-}
-
-// hashAPIKey is the stored form of a key: the SHA-256 of its whole text.
-func hashAPIKey(key string) []byte {
-	h := sha256.Sum256([]byte(key))
-	return h[:]
-}
 
 // apiKeyCredential reads an `Api-Key <key>` Authorization header (the
 // scheme is case-insensitive). ok is false for any other header.
@@ -97,25 +66,14 @@ func apiKeyCredential(r *http.Request) (key string, ok bool) {
 // errAPIKeyInvalid for a malformed key, errCrossTenant for a key of
 // another tenant.
 func parseAPIKey(key string, t tenant) (*apiKey, error) {
-	rest, ok := strings.CutPrefix(key, apiKeyStart)
+	id, ok := token.APIKeyTenant(key)
 	if !ok {
-		return nil, errAPIKeyInvalid
-	}
-	tid, secret, ok := strings.Cut(rest, "_")
-	if !ok || len(secret) != apiKeySecretLen {
-		return nil, errAPIKeyInvalid
-	}
-	if _, err := keyEncoding.DecodeString(secret); err != nil {
-		return nil, errAPIKeyInvalid
-	}
-	id, err := strconv.ParseInt(tid, 36, 64)
-	if err != nil || tid != strconv.FormatInt(id, 36) {
 		return nil, errAPIKeyInvalid
 	}
 	if id != t.ID {
 		return nil, errCrossTenant
 	}
-	return &apiKey{hash: hashAPIKey(key)}, nil
+	return &apiKey{hash: token.HashAPIKey(key)}, nil
 }
 
 // keyUser loads the request's API key and the user it acts as, in q's
@@ -259,7 +217,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, a auth) er
 		if invalid != nil {
 			return response{}, invalid
 		}
-		key, prefix, hash := newAPIKey(a.tenant)
+		key, prefix, hash := token.NewAPIKey(a.tenant.ID)
 		k, err := q.CreateAPIKey(ctx, tenantdb.CreateAPIKeyParams{
 			Name: in.name, Prefix: prefix, KeyHash: hash, Scope: in.scope, CreatedBy: u.ID, ExpiresAt: in.expiresAt,
 		})
