@@ -7,9 +7,10 @@ package server
 // convention) wherever an access token is accepted.
 //
 // A key is tk_live_<tenant id, base 36>_<52 base-32 characters (256 random
-// bits)> (token.NewAPIKey). The fixed start lets secret scanners recognise a leaked key; the
-// tenant id lets a key presented on another tenant's host be refused (403,
-// as a token of another tenant) without looking in another schema. Only its
+// bits)> (token.NewAPIKey). The fixed start lets secret scanners recognise
+// a leaked key; the tenant id lets a key presented on another tenant's host
+// be refused (403, as a token of another tenant) without looking in another
+// schema. Only its
 // SHA-256 is stored: the key is random, not a password, so a fast hash
 // reveals nothing. The list shows its prefix (the tenant part and the first
 // 8 secret characters), enough to recognise it, not to use it.
