@@ -315,3 +315,18 @@ func TestAuditAPIKeys(t *testing.T) {
 	assert.Equal(t, "demo", revoked[0].ActorName)
 	assert.Equal(t, map[string]map[string]any{"before": {"name": "CI", "scope": "read_write", "prefix": k["prefix"]}}, revoked[0].Changes)
 }
+
+// TestAuditReadWithAPIKey: an owner's key of any scope reads the audit log,
+// where changes made with a key name the key as their actor.
+func TestAuditReadWithAPIKey(t *testing.T) {
+	e := newEnv(t)
+	tok := e.demo(school1)
+	k := e.createKey(school1, tok, "reader", "read")
+	rw := e.createKey(school1, tok, "writer", "read_write")
+	r := e.do(withKey(req{method: "POST", host: school1, path: "/api/items/", body: map[string]string{"name": "Chalk"}}, rw["key"].(string)))
+	require.Equal(t, 201, r.status, "%s", r.body)
+	r = e.do(withKey(req{method: "GET", host: school1, path: "/api/audit/?actor_type=api_key"}, k["key"].(string)))
+	require.Equal(t, 200, r.status, "%s", r.body)
+	assert.Contains(t, string(r.body), `"writer"`)
+	assert.Contains(t, string(r.body), "item.created")
+}
