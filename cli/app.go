@@ -287,6 +287,7 @@ func rootCommand(inv *invocation) *ucli.Command {
 			domainCommand(inv),
 			userCommand(inv),
 			superuserCommand(inv),
+			apikeyCommand(inv),
 			demoCommand(inv),
 			serveCommand(inv),
 			jobsCommand(inv),

@@ -158,6 +158,21 @@ var userFields = fields{
 	{name: "email_verified", Type: "boolean", ReadOnly: true, Label: "Email verified"},
 }
 
+// apiKeyFields are the fields of /api/api-keys/'s serializer.
+var apiKeyFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "name", Type: "string", Required: true, Label: "Name", MaxLength: 100},
+	{name: "prefix", Type: "string", ReadOnly: true, Label: "Prefix"},
+	{name: "scope", Type: "choice", Required: true, Label: "Scope", Choices: []choice{
+		{Value: scopeRead, DisplayName: "Read"}, {Value: scopeReadWrite, DisplayName: "Read and write"},
+	}},
+	{name: "expires_at", Type: "datetime", Label: "Expires at"},
+	{name: "created_by", Type: "integer", ReadOnly: true, Label: "Created by"},
+	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
+	{name: "last_used_at", Type: "datetime", ReadOnly: true, Label: "Last used at"},
+	{name: "key", Type: "string", ReadOnly: true, Label: "Key"},
+}
+
 // invitationFields are the fields of /api/invitations/'s serializer.
 var invitationFields = fields{
 	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
@@ -252,6 +267,10 @@ var apiViews = map[string]apiView{
 		description: "The endpoint's deliveries, newest first, 20 a page (owners and admins)."},
 	"/api/webhooks/{id}/test/": {name: "Webhook Test", auth: authTenant, perm: webhooksTest,
 		description: "POST sends the endpoint a webhook.ping event (owners and admins)."},
+	"/api/api-keys/": {name: "Api Key List", auth: authTenant, perm: apiKeysList, post: apiKeyFields,
+		description: "The tenant's API keys not revoked, newest first, 20 a page (owners and admins)."},
+	"/api/api-keys/{id}/": {name: "Api Key Instance", auth: authTenant, perm: apiKeysDelete,
+		description: "One API key: DELETE revokes it (owners and admins)."},
 	// Passwords and email addresses (passwords.go).
 	"/api/password/change/": {name: "Password Change", auth: authTenant, perm: passwordChange,
 		post:        fields{stringInput("old_password", "Old password"), stringInput("new_password", "New password")},

@@ -39,6 +39,10 @@ const (
 	emailResend    action = "email.resend_verification"
 	// The audit log (audit.go).
 	auditList action = "audit.list"
+	// API keys (apikeys.go): users only, never a key (not in keyScopes).
+	apiKeysList   action = "api_keys.list"
+	apiKeysCreate action = "api_keys.create"
+	apiKeysDelete action = "api_keys.delete"
 )
 
 const (
@@ -78,6 +82,9 @@ var permissions = map[action][]string{
 	webhooksUpdate: {owner, admin},
 	webhooksDelete: {owner, admin},
 	webhooksTest:   {owner, admin},
+	apiKeysList:    {owner, admin},
+	apiKeysCreate:  {owner, admin},
+	apiKeysDelete:  {owner, admin},
 }
 
 // API key scopes (apikeys.go).
@@ -111,8 +118,9 @@ var keyScopes = map[action]string{
 	webhooksUpdate: scopeReadWrite,
 	webhooksDelete: scopeReadWrite,
 	webhooksTest:   scopeReadWrite,
-	// Not passwordChange, emailResend: a user's own account.
-	auditList: scopeRead, // an integration may read the log
+	auditList:      scopeRead, // an integration may read the log
+	// Not passwordChange, emailResend: a user's own account; not the
+	// apiKeys actions: a key cannot make or revoke keys.
 }
 
 // can reports whether a user of role may do act.

@@ -10,8 +10,8 @@ import (
 )
 
 // TestPermissionTable checks every cell of the role x action table against
-// the rules the README promises: items are open to every role, users are
-// managed by owners and admins only; an unknown role or action is denied.
+// the rules the README promises: items are open to every role, users and
+// API keys are managed by owners and admins only; an unknown role or action is denied.
 func TestPermissionTable(t *testing.T) {
 	want := map[action]map[string]bool{
 		itemsList:   {owner: true, admin: true, member: true},
@@ -37,6 +37,9 @@ func TestPermissionTable(t *testing.T) {
 		webhooksUpdate: {owner: true, admin: true, member: false},
 		webhooksDelete: {owner: true, admin: true, member: false},
 		webhooksTest:   {owner: true, admin: true, member: false},
+		apiKeysList:    {owner: true, admin: true, member: false},
+		apiKeysCreate:  {owner: true, admin: true, member: false},
+		apiKeysDelete:  {owner: true, admin: true, member: false},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {
@@ -83,6 +86,9 @@ func TestKeyScopes(t *testing.T) {
 		{passwordChange, false, false},
 		{emailResend, false, false},
 		{auditList, true, true},
+		{apiKeysList, false, false}, // a key cannot manage keys
+		{apiKeysCreate, false, false},
+		{apiKeysDelete, false, false},
 		{"reports.view", false, false},
 	} {
 		t.Run(string(c.act), func(t *testing.T) {

@@ -40,6 +40,10 @@ func (s *Server) routes() (tenantRoutes, publicRoutes http.Handler, anyHostRoute
 	route(t, "/api/webhooks/{id}/", s.authed(s.deleteWebhook), http.MethodDelete)
 	route(t, "/api/webhooks/{id}/deliveries/", s.authed(s.listDeliveries), http.MethodGet)
 	route(t, "/api/webhooks/{id}/test/", s.authed(s.testWebhook), http.MethodPost)
+	// API keys (apikeys.go).
+	route(t, "/api/api-keys/", s.authed(s.listAPIKeys), http.MethodGet)
+	route(t, "/api/api-keys/", s.authed(s.createAPIKey), http.MethodPost)
+	route(t, "/api/api-keys/{id}/", s.authed(s.deleteAPIKey), http.MethodDelete)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodGet)
 	route(t, "/accounts/invite/{token}/", http.HandlerFunc(s.invitationPage), http.MethodPost)
 	// Passwords and email addresses (passwords.go).

@@ -318,15 +318,6 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, a auth) 
 	})
 }
 
-// optTime is t as the API writes it, nil for nil.
-func optTime(t *time.Time) *apiTime {
-	if t == nil {
-		return nil
-	}
-	at := apiTime(*t)
-	return &at
-}
-
 // testWebhook answers POST /api/webhooks/{id}/test/: a ping event
 // (audit.Ping) is queued for this endpoint alone, subscribed to it or not,
 // and sent even if the endpoint is disabled (to check it before enabling
