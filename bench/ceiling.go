@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +44,16 @@ func ceilingItemsList(ctx context.Context, pool *pgxpool.Pool, t *tenant) error 
 func ceilingProfile(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
 	return db.ReadTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
 		_, err := q.GetActiveUser(ctx, t.userID)
+		return err
+	})
+}
+
+// ceilingProfileAPIKey is GET /api/profile/ with an API key: the key's row
+// and its user in one statement, by the key's hash.
+func ceilingProfileAPIKey(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+	h := sha256.Sum256([]byte(t.apiKey))
+	return db.ReadTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
+		_, err := q.GetAPIKeyUser(ctx, h[:])
 		return err
 	})
 }

@@ -60,6 +60,7 @@ func (h *httpClient) source() net.Addr {
 type request struct {
 	method, path, host string
 	bearer             string // the access token, or ""
+	apiKey             string // an API key, sent instead of bearer, or ""
 	body               string // JSON, or ""
 }
 
@@ -118,7 +119,12 @@ func (hc *httpConn) roundTrip(req request, keep bool) (status int, body []byte, 
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, req.host...)
 	b = append(b, "\r\nUser-Agent: tenantctl-bench\r\n"...)
-	if req.bearer != "" {
+	switch {
+	case req.apiKey != "":
+		b = append(b, "Authorization: Api-Key "...)
+		b = append(b, req.apiKey...)
+		b = append(b, "\r\n"...)
+	case req.bearer != "":
 		b = append(b, "Authorization: Bearer "...)
 		b = append(b, req.bearer...)
 		b = append(b, "\r\n"...)

@@ -223,14 +223,14 @@ func printRun(w io.Writer, run CountResult, poolMaxConns int32) {
 		fmt.Fprintf(w, "provisioned %d new tenants in %.1f s (%.1f/s; %d one at a time, the rest %d at a time); signed in their admins in %.1f s\n",
 			p.New, p.Seconds, p.PerSecond, p.Serial, p.Jobs, run.TokensS)
 	}
-	fmt.Fprintf(w, "%-13s | %10s %8s %8s %8s %6s | %10s %8s %8s %8s %6s | %s\n",
+	fmt.Fprintf(w, "%-14s | %10s %8s %8s %8s %6s | %10s %8s %8s %8s %6s | %s\n",
 		"scenario", "HTTP req/s", "p50 ms", "p95 ms", "p99 ms", "fail", "ceil req/s", "p50 ms", "p95 ms", "p99 ms", "fail", "HTTP/ceiling")
 	for _, s := range run.Scenarios {
 		note := ""
 		if s.Note != "" {
 			note = "  (" + s.Note + ")"
 		}
-		fmt.Fprintf(w, "%-13s | %10.1f %8.2f %8.2f %8.2f %6d | %10.1f %8.2f %8.2f %8.2f %6d | %5.1f%%%s\n",
+		fmt.Fprintf(w, "%-14s | %10.1f %8.2f %8.2f %8.2f %6d | %10.1f %8.2f %8.2f %8.2f %6d | %5.1f%%%s\n",
 			s.Name, s.HTTP.RPS, s.HTTP.P50Ms, s.HTTP.P95Ms, s.HTTP.P99Ms, s.HTTP.Errors,
 			s.Ceiling.RPS, s.Ceiling.P50Ms, s.Ceiling.P95Ms, s.Ceiling.P99Ms, s.Ceiling.Errors, 100*s.Fraction, note)
 	}
@@ -284,12 +284,12 @@ func printSummary(w io.Writer, res *Results) {
 	tc := res.TenantCreate
 	fmt.Fprintf(w, "tenant create (admin user and argon2id hash included), %d created one at a time: p50 %.1f ms, p95 %.1f ms, mean %.1f ms\n",
 		tc.N, tc.P50Ms, tc.P95Ms, tc.MeanMs)
-	fmt.Fprintf(w, "%-13s %8s | %10s %8s | %10s %8s | %12s | %s %s\n", "scenario", "tenants", "HTTP req/s", "p99 ms",
+	fmt.Fprintf(w, "%-14s %7s | %10s %8s | %10s %8s | %12s | %s %s\n", "scenario", "tenants", "HTTP req/s", "p99 ms",
 		"ceil req/s", "p99 ms", "HTTP/ceiling", fmt.Sprintf("req/s vs %d", base.Tenants), fmt.Sprintf("p99 vs %d", base.Tenants))
 	for i, s0 := range base.Scenarios {
 		for _, run := range res.Runs {
 			s := run.Scenarios[i]
-			fmt.Fprintf(w, "%-13s %8d | %10.1f %8.2f | %10.1f %8.2f | %11.1f%% | %11s %10s\n", s.Name, run.Tenants,
+			fmt.Fprintf(w, "%-14s %7d | %10.1f %8.2f | %10.1f %8.2f | %11.1f%% | %11s %10s\n", s.Name, run.Tenants,
 				s.HTTP.RPS, s.HTTP.P99Ms, s.Ceiling.RPS, s.Ceiling.P99Ms, 100*s.Fraction,
 				ratio(s.HTTP.RPS, s0.HTTP.RPS), ratio(s.HTTP.P99Ms, s0.HTTP.P99Ms))
 		}

@@ -18,6 +18,7 @@ type scenario struct {
 	path   string
 	body   string // JSON; "" for none
 	bearer bool   // send the tenant's access token
+	apiKey bool   // send the tenant's API key instead
 	// ceiling runs the handler's SQL for tenant t, the way the handler does.
 	ceiling func(ctx context.Context, pool *pgxpool.Pool, t *tenant) error
 	// note qualifies the comparison with the ceiling in the report.
@@ -29,6 +30,9 @@ func scenarios() []scenario {
 	return []scenario{
 		{name: "items-list", method: http.MethodGet, path: "/api/items/", bearer: true, ceiling: ceilingItemsList},
 		{name: "profile", method: http.MethodGet, path: "/api/profile/", bearer: true, ceiling: ceilingProfile},
+		// profile with an API key instead of the access token: the cost of
+		// verifying one (a row read joined with its user) next to the JWT's.
+		{name: apiKeyScenario, method: http.MethodGet, path: "/api/profile/", apiKey: true, ceiling: ceilingProfileAPIKey},
 		{
 			name: "items-create", method: http.MethodPost, path: "/api/items/", bearer: true, ceiling: ceilingItemsCreate,
 			body: `{"name":"` + loadItemName + `","description":"Created by the benchmark load."}`,
@@ -43,6 +47,9 @@ func scenarios() []scenario {
 		{name: signupScenario, method: http.MethodPost, path: "/api/signup/"},
 	}
 }
+
+// apiKeyScenario is the scenario that needs every tenant's API key.
+const apiKeyScenario = "profile-apikey"
 
 // scenarioNames lists the scenarios by name, in the order they run.
 func scenarioNames() []string {

@@ -161,7 +161,28 @@ func (s *server) do(ctx context.Context, sc scenario, t *tenant, keep bool) (int
 	if sc.bearer {
 		req.bearer = t.token
 	}
+	if sc.apiKey {
+		req.apiKey = t.apiKey
+	}
 	return s.client.do(ctx, req, keep)
+}
+
+// createAPIKey makes a read API key of t's admin through POST
+// /api/api-keys/, with its access token.
+func (s *server) createAPIKey(ctx context.Context, t *tenant) (string, error) {
+	req := request{method: http.MethodPost, path: "/api/api-keys/", host: t.host, bearer: t.token,
+		body: `{"name":"bench","scope":"read"}`}
+	status, body, err := s.client.do(ctx, req, true)
+	if err != nil {
+		return "", fmt.Errorf("API key on %s: %w", t.host, err)
+	}
+	var k struct {
+		Key string `json:"key"`
+	}
+	if status != http.StatusCreated || json.Unmarshal(body, &k) != nil || k.Key == "" {
+		return "", fmt.Errorf("API key on %s: %d %.300s", t.host, status, body)
+	}
+	return k.Key, nil
 }
 
 // signIn obtains t's admin access token through POST /api/token/.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,9 @@ type tenant struct {
 	host   string // its domain, sent as the Host header
 	userID int64  // the admin's id, for the ceiling's GetActiveUser
 	token  string // the admin's access token
+	// apiKey is an API key of the admin (scope read), made only when the
+	// profile-apikey scenario runs.
+	apiKey string
 }
 
 // runner holds the benchmark database and the tenants provisioned so far,
@@ -292,10 +296,15 @@ func (r *runner) obtainTokens(ctx context.Context, srv *server, tenants []*tenan
 			missing = append(missing, t)
 		}
 	}
+	wantKey := slices.Contains(r.cfg.Scenarios, apiKeyScenario)
 	start := time.Now()
 	err := forEach(ctx, 8, len(missing), func(ctx context.Context, i int) error {
 		tok, err := srv.signIn(ctx, missing[i])
 		missing[i].token = tok
+		if err != nil || !wantKey {
+			return err
+		}
+		missing[i].apiKey, err = srv.createAPIKey(ctx, missing[i])
 		return err
 	})
 	return round3(time.Since(start).Seconds()), err

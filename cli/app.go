@@ -70,6 +70,9 @@ type Options struct {
 	// JobPollInterval, if not zero, is how often workers look for jobs
 	// (River's default: 1s); tests shorten it.
 	JobPollInterval time.Duration
+	// WebhookSchedule, if not nil, replaces the webhook retry schedule
+	// (webhook.DefaultSchedule); tests shorten it.
+	WebhookSchedule []time.Duration
 }
 
 // Run runs tenantctl with args (args[0] is the program name) the way the
@@ -284,9 +287,11 @@ func rootCommand(inv *invocation) *ucli.Command {
 			domainCommand(inv),
 			userCommand(inv),
 			superuserCommand(inv),
+			apikeyCommand(inv),
 			demoCommand(inv),
 			serveCommand(inv),
 			jobsCommand(inv),
+			auditCommand(inv),
 			clusterCommand(inv),
 		},
 	}

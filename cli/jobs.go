@@ -21,6 +21,7 @@ import (
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mail"
 	"github.com/tenantctl/tenantctl/telemetry"
+	"github.com/tenantctl/tenantctl/webhook"
 )
 
 // queue opens the job queue with up to workers jobs at once (0: a client
@@ -42,12 +43,19 @@ func (inv *invocation) queue(ctx context.Context, workers int, tel *telemetry.Te
 		}
 		inv.jobPool, pool = jp, jp
 	}
+	// Webhook deliveries are enqueued by package audit straight into
+	// River's table, so every client that works jobs must know their kind.
+	deliver := webhook.Register(webhook.Options{
+		AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout, Schedule: inv.opts.WebhookSchedule,
+		Telemetry: tel, Logger: inv.log,
+	})
 	return jobs.Open(pool, jobs.Options{
 		Workers:           workers,
-		Register:          inv.opts.JobWorkers,
+		Register:          append([]func(*river.Workers, *pgxpool.Pool){deliver}, inv.opts.JobWorkers...),
 		Mail:              inv.mailer(cfg),
 		PurgeDeleted:      inv.svc.PurgeDeleted,
 		TenantRetention:   cfg.TenantRetention,
+		AuditRetention:    cfg.AuditRetention,
 		FetchPollInterval: inv.opts.JobPollInterval,
 		Logger:            inv.log,
 		Telemetry:         tel,

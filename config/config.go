@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"slices"
@@ -94,6 +95,9 @@ type Config struct {
 	// TenantRetention is how long a softly deleted tenant is kept
 	// (restorable) before the daily purge job drops it.
 	TenantRetention time.Duration
+	// AuditRetention is how long each tenant's audit log keeps an entry
+	// before the daily prune job deletes it; 0 keeps every entry.
+	AuditRetention time.Duration
 	// RequireVerifiedEmail refuses sign-in (403) to users whose email
 	// address is not verified.
 	RequireVerifiedEmail bool
@@ -116,6 +120,16 @@ type Config struct {
 	MetricsTopTenants int
 	// Tracing is the span export; its zero value traces nothing.
 	Tracing Tracing
+
+	// Webhooks (package webhook).
+	//
+	// WebhookAllowPrivate lets webhook endpoints be on loopback, private
+	// and link-local addresses (development and tests); off, such an
+	// address is refused when the endpoint is registered (a literal one)
+	// and when a delivery connects (any hostname's).
+	WebhookAllowPrivate bool
+	// WebhookTimeout bounds each delivery attempt (connect, send, answer).
+	WebhookTimeout time.Duration
 }
 
 // DefaultReservedSubdomains is RESERVED_SUBDOMAINS when unset: names a
@@ -166,6 +180,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.TenantRetention, err = positiveDuration("TENANT_RETENTION", get("TENANT_RETENTION", "720h")); err != nil {
 		errs = append(errs, err)
 	}
+	if c.AuditRetention, err = retention("AUDIT_RETENTION", get("AUDIT_RETENTION", "365d")); err != nil {
+		errs = append(errs, err)
+	}
 	if c.PasswordResetTTL, err = positiveDuration("PASSWORD_RESET_TTL", get("PASSWORD_RESET_TTL", "1h")); err != nil {
 		errs = append(errs, err)
 	}
@@ -209,6 +226,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if err := mail.ParseAddress(c.MailFrom); err != nil {
 		errs = append(errs, fmt.Errorf("MAIL_FROM: %q is not an address such as tenantctl <noreply@example.com>", c.MailFrom))
+	}
+	if c.WebhookAllowPrivate, err = boolean("WEBHOOK_ALLOW_PRIVATE", get("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.WebhookTimeout, err = positiveDuration("WEBHOOK_TIMEOUT", get("WEBHOOK_TIMEOUT", "10s")); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.loadTelemetry(get)...)
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
@@ -281,6 +304,23 @@ func positiveDuration(name, v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive duration such as 15m or 168h", name, v)
 	}
 	return d, nil
+}
+
+// retention reads a retention: a positive duration (8760h), a number of
+// days (365d), or 0 or off for no retention (keep everything).
+func retention(name, v string) (time.Duration, error) {
+	if v == "0" || strings.EqualFold(v, "off") {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err == nil && n >= 0 && int64(n) <= math.MaxInt64/int64(24*time.Hour) {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("%s: %q is not a duration such as 365d or 8760h, or 0 (keep everything)", name, v)
 }
 
 func boolean(name, v string) (bool, error) {

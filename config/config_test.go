@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -259,4 +260,39 @@ func TestCheckMail(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLoadAuditRetention(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 365*24*time.Hour, c.AuditRetention, "a year by default")
+	for v, want := range map[string]time.Duration{
+		"90d": 90 * 24 * time.Hour, "720h": 720 * time.Hour, "1h30m": 90 * time.Minute,
+		"0": 0, "off": 0, "OFF": 0, "0s": 0, "0d": 0,
+	} {
+		c, err := Load(env(map[string]string{"AUDIT_RETENTION": v}))
+		require.NoError(t, err, v)
+		assert.Equal(t, want, c.AuditRetention, v)
+	}
+	for _, v := range []string{"-1h", "-3d", "a year", "12", "d", "1.5d", "99999999999999d"} {
+		_, err := Load(env(map[string]string{"AUDIT_RETENTION": v}))
+		assert.EqualError(t, err, `AUDIT_RETENTION: "`+v+`" is not a duration such as 365d or 8760h, or 0 (keep everything)`)
+	}
+}
+
+func TestLoadWebhooks(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.False(t, c.WebhookAllowPrivate, "private addresses are refused by default")
+	assert.Equal(t, 10*time.Second, c.WebhookTimeout)
+
+	c, err = Load(env(map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT": "3s"}))
+	require.NoError(t, err)
+	assert.True(t, c.WebhookAllowPrivate)
+	assert.Equal(t, 3*time.Second, c.WebhookTimeout)
+
+	_, err = Load(env(map[string]string{"WEBHOOK_ALLOW_PRIVATE": "maybe"}))
+	assert.ErrorContains(t, err, "WEBHOOK_ALLOW_PRIVATE: ")
+	_, err = Load(env(map[string]string{"WEBHOOK_TIMEOUT": "0s"}))
+	assert.ErrorContains(t, err, "WEBHOOK_TIMEOUT: ")
 }

@@ -40,9 +40,9 @@ func periodic(purge bool) []*river.PeriodicJob {
 	return jobs
 }
 
-// MaintenanceArgs fan the daily housekeeping out: one PurgeExpiredArgs per
-// ready tenant (ForEachTenant), so that each tenant's work is a job of its
-// own, retried on its own.
+// MaintenanceArgs fan the daily housekeeping out: one PurgeExpiredArgs and
+// one PruneAuditArgs per ready tenant (ForEachTenant), so that each
+// tenant's work is a job of its own, retried on its own.
 type MaintenanceArgs struct{}
 
 // Kind is the job's name in River's tables and in tenantctl jobs list.
@@ -54,8 +54,8 @@ type maintenanceWorker struct {
 }
 
 func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[MaintenanceArgs]) error {
-	_, err := forEachTenant(ctx, w.pool, river.ClientFromContext[pgx.Tx](ctx), func(t TenantArgs) river.JobArgs {
-		return PurgeExpiredArgs{TenantArgs: t}
+	_, err := forEachTenantMany(ctx, w.pool, river.ClientFromContext[pgx.Tx](ctx), func(t TenantArgs) []river.JobArgs {
+		return []river.JobArgs{PurgeExpiredArgs{TenantArgs: t}, PruneAuditArgs{TenantArgs: t}}
 	})
 	return err
 }

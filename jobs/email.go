@@ -50,13 +50,28 @@ func (q *Queue) TenantEmailTx(ctx context.Context, tx pgx.Tx, s db.Schema, m mai
 }
 
 func (q *Queue) insertEmail(ctx context.Context, tx pgx.Tx, args EmailArgs) error {
+	return insertEmail(ctx, q.Client, tx, args)
+}
+
+// WorkerTenantEmailTx is TenantEmailTx for a worker, which has no Queue:
+// it enqueues with the client running the job (ctx must be a job's).
+func WorkerTenantEmailTx(ctx context.Context, tx pgx.Tx, s db.Schema, m mail.Message) error {
+	c, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return err
+	}
+	t := Tenant(s)
+	return insertEmail(ctx, c, tx, EmailArgs{Tenant: &t, Message: m})
+}
+
+func insertEmail(ctx context.Context, c *river.Client[pgx.Tx], tx pgx.Tx, args EmailArgs) error {
 	if err := mail.ParseAddress(args.To); err != nil {
 		return fmt.Errorf("email recipient %q: %w", args.To, err)
 	}
 	if args.Subject == "" || args.Text == "" || args.HTML == "" {
 		return errors.New("email needs a subject, a text part and an HTML part")
 	}
-	_, err := q.InsertTx(ctx, tx, args)
+	_, err := c.InsertTx(ctx, tx, args, nil)
 	return err
 }
 

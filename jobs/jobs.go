@@ -72,7 +72,11 @@ type Options struct {
 	// retried), for clients that run no workers.
 	PurgeDeleted    PurgeDeletedFunc
 	TenantRetention time.Duration
-	Logger          *slog.Logger
+	// AuditRetention is how long each tenant's audit log keeps its
+	// entries: the daily PruneAuditArgs delete the older ones; 0 keeps
+	// them all.
+	AuditRetention time.Duration
+	Logger         *slog.Logger
 	// Telemetry, if not nil, counts the jobs in its metrics and traces
 	// them when tracing is on. A job's trace context, request id and
 	// tenant go in its metadata whatever this is.
@@ -93,7 +97,7 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 	if send == nil {
 		send = noMail{}
 	}
-	for _, r := range append([]func(*river.Workers, *pgxpool.Pool){Builtin, email(send), purgeDeleted(opts.PurgeDeleted, opts.TenantRetention)}, opts.Register...) {
+	for _, r := range append([]func(*river.Workers, *pgxpool.Pool){Builtin, email(send), purgeDeleted(opts.PurgeDeleted, opts.TenantRetention), pruneAudit(opts.AuditRetention)}, opts.Register...) {
 		r(ws, pool)
 	}
 	log := opts.Logger
@@ -167,6 +171,12 @@ func (q *Queue) ForEachTenant(ctx context.Context, argsFor func(t TenantArgs) ri
 // forEachTenant is ForEachTenant with client c, for workers, which get
 // theirs from their context.
 func forEachTenant(ctx context.Context, pool *pgxpool.Pool, c *river.Client[pgx.Tx], argsFor func(t TenantArgs) river.JobArgs) (int, error) {
+	return forEachTenantMany(ctx, pool, c, func(t TenantArgs) []river.JobArgs { return []river.JobArgs{argsFor(t)} })
+}
+
+// forEachTenantMany is forEachTenant with several jobs per tenant, all
+// enqueued in one transaction.
+func forEachTenantMany(ctx context.Context, pool *pgxpool.Pool, c *river.Client[pgx.Tx], argsFor func(t TenantArgs) []river.JobArgs) (int, error) {
 	n := 0
 	err := db.InPublicTx(ctx, pool, func(pq *publicdb.Queries, tx pgx.Tx) error {
 		rows, err := pq.ListReadyTenants(ctx)
@@ -175,7 +185,9 @@ func forEachTenant(ctx context.Context, pool *pgxpool.Pool, c *river.Client[pgx.
 		}
 		params := make([]river.InsertManyParams, 0, len(rows))
 		for _, r := range rows {
-			params = append(params, river.InsertManyParams{Args: argsFor(TenantArgs{Schema: r.SchemaName, TenantID: r.ID})})
+			for _, args := range argsFor(TenantArgs{Schema: r.SchemaName, TenantID: r.ID}) {
+				params = append(params, river.InsertManyParams{Args: args})
+			}
 		}
 		if len(params) == 0 {
 			return nil
@@ -245,6 +257,14 @@ func (w *tenantWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		return river.JobCancel(fmt.Errorf("tenant %q: %w", t.Schema, ErrTenantGone))
 	}
 	return err
+}
+
+// Resolve pins t's schema for a worker that runs its tenant work itself
+// (not through AddTenantWorker, e.g. to keep a slow call out of the
+// transaction). Its errors are River's: a job whose tenant is gone is
+// cancelled, one whose tenant is still being created is snoozed.
+func Resolve(ctx context.Context, pool *pgxpool.Pool, t TenantArgs) (db.Schema, error) {
+	return resolve(ctx, pool, t)
 }
 
 // notReadyWait is how long a job waits (snoozed, not counted as an

@@ -576,6 +576,8 @@ type tenantPage struct {
 	// Cluster is the tenant's node and the move form, on Citus only
 	// (admin_cluster.go).
 	Cluster *tenantCluster
+	// Audit is the tenant's recent actions, newest first (admin_ui_audit.go).
+	Audit []adminAuditEntry
 }
 
 // tenantView loads the detail page of schema, with the given forms (and
@@ -607,6 +609,9 @@ func (s *Server) tenantView(ctx context.Context, r *http.Request, schema string,
 		p.UsersReady, p.Users = true, users.Items
 		p.Pager = newPager(r, page, users.Total, len(users.Items))
 		if p.Invitations, err = s.tenantInvitations(ctx, schema); err != nil {
+			return tenantPage{}, err
+		}
+		if p.Audit, err = s.tenantAudit(ctx, schema, audit.Filter{}, 0, recentAudit); err != nil {
 			return tenantPage{}, err
 		}
 	}

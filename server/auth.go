@@ -362,6 +362,18 @@ func (s *Server) bearer(r *http.Request, t tenant) (*token.Claims, error) {
 func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, a auth) error) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		t, _ := tenantFrom(r.Context())
+		if raw, ok := apiKeyCredential(r); ok {
+			k, err := parseAPIKey(raw, t)
+			if err != nil {
+				return err
+			}
+			err = h(w, r, auth{s: s, tenant: t, key: k})
+			if k.touch {
+				// After the handler: its answer does not wait for this.
+				s.touchAPIKey(t.Schema, k.id)
+			}
+			return err
+		}
 		c, err := s.bearer(r, t)
 		if err != nil {
 			return err
@@ -376,15 +388,21 @@ type auth struct {
 	tenant tenant
 	claims *token.Claims
 	// key is the API key the request was authenticated with, nil for an
-	// access token; claims then name the key's creator, whose role it has.
+	// access token (claims are nil with a key). It acts as its creator,
+	// with that user's role (activeUser).
 	key *apiKey
 }
 
-// apiKey is the API key of a request (apikeys.go).
+// apiKey is the API key of a request (apikeys.go). hash is known from the
+// header; the rest once activeUser has read the key's row, which every
+// copy of the request's auth then sees.
 type apiKey struct {
+	hash  []byte
 	id    int64
 	name  string
 	scope string
+	// touch: last_used_at is due an update (older than a minute, or unset).
+	touch bool
 }
 
 // actor is who the request acts as in the audit log: the key, or the user.
@@ -435,7 +453,14 @@ func (a auth) run(ctx context.Context, w http.ResponseWriter, in inTenant, fn fu
 // activeUser loads the token's user, refusing the token if the user is
 // gone or inactive, or if the token was issued before the user's sign-ins
 // were ended (a password change or reset sets tokens_valid_after).
+//
+// For an API key, it loads the key and its creator in one statement
+// instead (keyUser): a key is not a token, so only the user's being
+// active matters.
 func (a auth) activeUser(ctx context.Context, q *tenantdb.Queries) (tenantdb.User, error) {
+	if a.key != nil {
+		return a.keyUser(ctx, q)
+	}
 	u, err := q.GetActiveUser(ctx, a.claims.UserID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, errToken("User not found or inactive")

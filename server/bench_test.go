@@ -34,6 +34,22 @@ func BenchmarkListItemsRequest(b *testing.B) {
 	})
 }
 
+// BenchmarkProfileAuth compares the two credentials of the tenant API on
+// GET /api/profile/, telemetry off: an access token (verified in process,
+// then its user read) and an API key (its row and its creator's read in
+// one statement): go test -bench ProfileAuth -benchtime=2s ./server/
+func BenchmarkProfileAuth(b *testing.B) {
+	e := newEnv(b)
+	b.Run("jwt", func(b *testing.B) { benchmarkGETAs(b, e, "/api/profile/", "Bearer "+e.demo(school1)) })
+	r := e.do(req{method: "POST", host: school1, path: "/api/api-keys/", bearer: e.demo(school1),
+		body: map[string]string{"name": "bench", "scope": "read"}})
+	if r.status != 201 {
+		b.Fatalf("create key: %d %s", r.status, r.body)
+	}
+	key := r.json(b)["key"].(string)
+	b.Run("api-key", func(b *testing.B) { benchmarkGETAs(b, e, "/api/profile/", "Api-Key "+key) })
+}
+
 // benchmarkTelemetry runs bench in sub-benchmarks off, metrics and
 // metrics+tracing.
 func benchmarkTelemetry(b *testing.B, bench func(b *testing.B, e *env)) {
@@ -63,7 +79,12 @@ func benchmarkTelemetry(b *testing.B, bench func(b *testing.B, e *env)) {
 // time of this process (client and server, not PostgreSQL) per request,
 // which other load on the machine disturbs far less than wall time.
 func benchmarkGET(b *testing.B, e *env, path string) {
-	tok := e.demo(school1)
+	benchmarkGETAs(b, e, path, "Bearer "+e.demo(school1))
+}
+
+// benchmarkGETAs is benchmarkGET with authorization as the Authorization
+// header.
+func benchmarkGETAs(b *testing.B, e *env, path, authorization string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	cpu0 := processCPU(b)
 	b.ResetTimer()
@@ -71,7 +92,7 @@ func benchmarkGET(b *testing.B, e *env, path string) {
 		for pb.Next() {
 			rq, _ := http.NewRequest("GET", e.srv.URL+path, nil)
 			rq.Host = school1
-			rq.Header.Set("Authorization", "Bearer "+tok)
+			rq.Header.Set("Authorization", authorization)
 			resp, err := client.Do(rq)
 			if err != nil {
 				b.Fatal(err)

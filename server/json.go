@@ -58,6 +58,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // page of items.
 type apiTime time.Time
 
+// optTime is t as the API writes it, nil for nil.
+func optTime(t *time.Time) *apiTime {
+	if t == nil {
+		return nil
+	}
+	at := apiTime(*t)
+	return &at
+}
+
 // MarshalText returns t in UTC as RFC 3339 with as many fractional second
 // digits as needed; like time.Time's MarshalJSON it fails for years outside
 // 0-9999.

@@ -133,7 +133,12 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		t.Errorf("adminAuth = %+v", ss)
 	}
 
+	if ss := doc.Components.SecuritySchemes["ApiKey"]; ss == nil || ss.Value.Type != "apiKey" || ss.Value.In != "header" || ss.Value.Name != "Authorization" {
+		t.Errorf("ApiKey security scheme = %+v, want an apiKey in the Authorization header", ss)
+	}
+
 	wantPaths := []string{
+		"/api/api-keys/", "/api/api-keys/{id}/",
 		"/", "/health/", "/ready/", "/api/schema/",
 		"/api/docs/", "/api/token/", "/api/token/refresh/", "/api/token/blacklist/", "/api/token/verify/",
 		"/api/items/", "/api/items/{id}/", "/api/profile/", "/api/users/", "/api/users/{id}/",
@@ -147,9 +152,23 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 			t.Errorf("path %s is not documented", p)
 		}
 	}
+	// authed: the paths that need a user's access token, and whether an
+	// API key may stand in for it (the ApiKey scheme as an alternative).
 	authed := map[string]bool{"/api/items/": true, "/api/items/{id}/": true, "/api/profile/": true,
 		"/api/users/": true, "/api/users/{id}/": true, "/api/invitations/": true, "/api/invitations/{id}/": true,
-		"/api/password/change/": true, "/api/email/verify/resend/": true}
+		"/api/audit/": true, "/api/password/change/": false, "/api/email/verify/resend/": false,
+		"/api/api-keys/": false, "/api/api-keys/{id}/": false,
+		"/api/webhooks/": true, "/api/webhooks/{id}/": true, "/api/webhooks/{id}/deliveries/": true, "/api/webhooks/{id}/test/": true}
+	bearerOrKey := func(path string, sec openapi3.SecurityRequirements) bool {
+		keyable, ok := authed[path]
+		if !ok || len(sec) == 0 || sec[0]["bearerAuth"] == nil {
+			return false
+		}
+		if keyable {
+			return len(sec) == 2 && sec[1]["ApiKey"] != nil
+		}
+		return len(sec) == 1
+	}
 	// Every admin path but the token endpoint needs a superuser's admin token.
 	adminAuthed := func(p string) bool {
 		return strings.HasPrefix(p, "/api/admin/") && p != "/api/admin/token/"
@@ -176,7 +195,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 			ids[op.OperationID] = true
 			if op.Security == nil {
 				t.Errorf("%s: security must be explicit", where)
-			} else if authed[path] != (len(*op.Security) == 1 && (*op.Security)[0]["bearerAuth"] != nil) {
+			} else if _, ok := authed[path]; ok != bearerOrKey(path, *op.Security) {
 				t.Errorf("%s: security = %v", where, *op.Security)
 			} else if adminAuthed(path) != (len(*op.Security) == 1 && (*op.Security)[0]["adminAuth"] != nil) {
 				t.Errorf("%s: security = %v, want adminAuth", where, *op.Security)
@@ -196,7 +215,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 					}
 				}
 			}
-			if authed[path] || adminAuthed(path) {
+			if _, ok := authed[path]; ok || adminAuthed(path) {
 				for _, code := range []int{401, 403} {
 					if op.Responses.Status(code) == nil {
 						t.Errorf("%s: no %d response", where, code)

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
@@ -157,6 +158,21 @@ var userFields = fields{
 	{name: "email_verified", Type: "boolean", ReadOnly: true, Label: "Email verified"},
 }
 
+// apiKeyFields are the fields of /api/api-keys/'s serializer.
+var apiKeyFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "name", Type: "string", Required: true, Label: "Name", MaxLength: 100},
+	{name: "prefix", Type: "string", ReadOnly: true, Label: "Prefix"},
+	{name: "scope", Type: "choice", Required: true, Label: "Scope", Choices: []choice{
+		{Value: scopeRead, DisplayName: "Read"}, {Value: scopeReadWrite, DisplayName: "Read and write"},
+	}},
+	{name: "expires_at", Type: "datetime", Label: "Expires at"},
+	{name: "created_by", Type: "integer", ReadOnly: true, Label: "Created by"},
+	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
+	{name: "last_used_at", Type: "datetime", ReadOnly: true, Label: "Last used at"},
+	{name: "key", Type: "string", ReadOnly: true, Label: "Key"},
+}
+
 // invitationFields are the fields of /api/invitations/'s serializer.
 var invitationFields = fields{
 	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
@@ -167,6 +183,28 @@ var invitationFields = fields{
 	{name: "invited_by", Type: "integer", ReadOnly: true, Label: "Invited by"},
 	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
 	{name: "expires_at", Type: "datetime", ReadOnly: true, Label: "Expires at"},
+}
+
+// webhookFields are the fields of /api/webhooks/'s serializer; the secret
+// is write-once, shown in the creation's answer only.
+var webhookFields = fields{
+	{name: "id", Type: "integer", ReadOnly: true, Label: "ID"},
+	{name: "url", Type: "url", Required: true, Label: "URL", MaxLength: maxWebhookURL},
+	{name: "event_types", Type: "multiple choice", Required: true, Label: "Event types", Choices: eventChoices()},
+	{name: "enabled", Type: "boolean", Label: "Enabled"},
+	{name: "disabled_reason", Type: "string", ReadOnly: true, Label: "Disabled reason"},
+	{name: "created_at", Type: "datetime", ReadOnly: true, Label: "Created at"},
+	{name: "updated_at", Type: "datetime", ReadOnly: true, Label: "Updated at"},
+	{name: "secret", Type: "string", ReadOnly: true, Label: "Secret"},
+}
+
+// eventChoices are the webhook event types as choices.
+func eventChoices() []choice {
+	out := make([]choice, len(audit.Events))
+	for i, e := range audit.Events {
+		out[i] = choice{Value: e, DisplayName: e}
+	}
+	return out
 }
 
 func stringInput(name, label string) fieldInfo {
@@ -217,8 +255,22 @@ var apiViews = map[string]apiView{
 		description: "The tenant's pending invitations, newest first, 20 a page (owners and admins)."},
 	"/api/invitations/{id}/": {name: "Invitation Instance", auth: authTenant, perm: invitationsDelete,
 		description: "One pending invitation: DELETE revokes it (owners and admins)."},
+	"/api/audit/": {name: "Audit Log", auth: authTenant, perm: auditList,
+		description: "The tenant's audit log, newest first, 50 a page, with cursor pagination (owners and admins)."},
 	"/api/invitations/accept/": {name: "Invitation Accept", post: fields{stringInput("token", "Token"), stringInput("username", "Username"), stringInput("password", "Password")},
 		description: "Takes an invitation's token, a username and a password, creates the invited user and returns an access and refresh JSON web token pair."},
+	"/api/webhooks/": {name: "Webhook List", auth: authTenant, perm: webhooksList, post: webhookFields,
+		description: "The tenant's webhook endpoints, newest first, 20 a page (owners and admins)."},
+	"/api/webhooks/{id}/": {name: "Webhook Instance", auth: authTenant, perm: webhooksList,
+		description: "One webhook endpoint: PATCH changes it, DELETE deletes it (owners and admins)."},
+	"/api/webhooks/{id}/deliveries/": {name: "Webhook Delivery List", auth: authTenant, perm: webhooksList,
+		description: "The endpoint's deliveries, newest first, 20 a page (owners and admins)."},
+	"/api/webhooks/{id}/test/": {name: "Webhook Test", auth: authTenant, perm: webhooksTest,
+		description: "POST sends the endpoint a webhook.ping event (owners and admins)."},
+	"/api/api-keys/": {name: "Api Key List", auth: authTenant, perm: apiKeysList, post: apiKeyFields,
+		description: "The tenant's API keys not revoked, newest first, 20 a page (owners and admins)."},
+	"/api/api-keys/{id}/": {name: "Api Key Instance", auth: authTenant, perm: apiKeysDelete,
+		description: "One API key: DELETE revokes it (owners and admins)."},
 	// Passwords and email addresses (passwords.go).
 	"/api/password/change/": {name: "Password Change", auth: authTenant, perm: passwordChange,
 		post:        fields{stringInput("old_password", "Old password"), stringInput("new_password", "New password")},

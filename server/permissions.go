@@ -28,9 +28,21 @@ const (
 	invitationsList   action = "invitations.list"
 	invitationsCreate action = "invitations.create"
 	invitationsDelete action = "invitations.delete"
+	// Webhook endpoints and their deliveries (webhooks.go).
+	webhooksList   action = "webhooks.list"
+	webhooksCreate action = "webhooks.create"
+	webhooksUpdate action = "webhooks.update"
+	webhooksDelete action = "webhooks.delete"
+	webhooksTest   action = "webhooks.test"
 	// A user's own account (passwords.go).
 	passwordChange action = "password.change"
 	emailResend    action = "email.resend_verification"
+	// The audit log (audit.go).
+	auditList action = "audit.list"
+	// API keys (apikeys.go): users only, never a key (not in keyScopes).
+	apiKeysList   action = "api_keys.list"
+	apiKeysCreate action = "api_keys.create"
+	apiKeysDelete action = "api_keys.delete"
 )
 
 const (
@@ -63,6 +75,16 @@ var permissions = map[action][]string{
 	invitationsDelete: {owner, admin},
 	passwordChange:    everyone,
 	emailResend:       everyone,
+	auditList:         {owner, admin},
+
+	webhooksList:   {owner, admin},
+	webhooksCreate: {owner, admin},
+	webhooksUpdate: {owner, admin},
+	webhooksDelete: {owner, admin},
+	webhooksTest:   {owner, admin},
+	apiKeysList:    {owner, admin},
+	apiKeysCreate:  {owner, admin},
+	apiKeysDelete:  {owner, admin},
 }
 
 // API key scopes (apikeys.go).
@@ -90,7 +112,15 @@ var keyScopes = map[action]string{
 	invitationsList:   scopeRead,
 	invitationsCreate: scopeReadWrite,
 	invitationsDelete: scopeReadWrite,
-	// Not passwordChange, emailResend: a user's own account.
+	// Integrations register their own webhooks with a key.
+	webhooksList:   scopeRead,
+	webhooksCreate: scopeReadWrite,
+	webhooksUpdate: scopeReadWrite,
+	webhooksDelete: scopeReadWrite,
+	webhooksTest:   scopeReadWrite,
+	auditList:      scopeRead, // an integration may read the log
+	// Not passwordChange, emailResend: a user's own account; not the
+	// apiKeys actions: a key cannot make or revoke keys.
 }
 
 // can reports whether a user of role may do act.

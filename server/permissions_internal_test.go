@@ -10,8 +10,8 @@ import (
 )
 
 // TestPermissionTable checks every cell of the role x action table against
-// the rules the README promises: items are open to every role, users are
-// managed by owners and admins only; an unknown role or action is denied.
+// the rules the README promises: items are open to every role, users and
+// API keys are managed by owners and admins only; an unknown role or action is denied.
 func TestPermissionTable(t *testing.T) {
 	want := map[action]map[string]bool{
 		itemsList:   {owner: true, admin: true, member: true},
@@ -30,6 +30,16 @@ func TestPermissionTable(t *testing.T) {
 		invitationsDelete: {owner: true, admin: true, member: false},
 		passwordChange:    {owner: true, admin: true, member: true},
 		emailResend:       {owner: true, admin: true, member: true},
+		auditList:         {owner: true, admin: true, member: false},
+
+		webhooksList:   {owner: true, admin: true, member: false},
+		webhooksCreate: {owner: true, admin: true, member: false},
+		webhooksUpdate: {owner: true, admin: true, member: false},
+		webhooksDelete: {owner: true, admin: true, member: false},
+		webhooksTest:   {owner: true, admin: true, member: false},
+		apiKeysList:    {owner: true, admin: true, member: false},
+		apiKeysCreate:  {owner: true, admin: true, member: false},
+		apiKeysDelete:  {owner: true, admin: true, member: false},
 	}
 	assert.Len(t, permissions, len(want), "every action of the table is tested")
 	for act := range permissions {
@@ -68,8 +78,17 @@ func TestKeyScopes(t *testing.T) {
 		{usersList, true, true},
 		{usersCreate, false, true},
 		{invitationsCreate, false, true},
+		{webhooksList, true, true},
+		{webhooksCreate, false, true},
+		{webhooksUpdate, false, true},
+		{webhooksDelete, false, true},
+		{webhooksTest, false, true},
 		{passwordChange, false, false},
 		{emailResend, false, false},
+		{auditList, true, true},
+		{apiKeysList, false, false}, // a key cannot manage keys
+		{apiKeysCreate, false, false},
+		{apiKeysDelete, false, false},
 		{"reports.view", false, false},
 	} {
 		t.Run(string(c.act), func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -50,6 +51,13 @@ type Server struct {
 	// anyHostPaths are anyHostRoutes' paths, for a map lookup per request
 	// rather than a route match.
 	anyHostPaths map[string]bool
+
+	// life is New's context: background work of requests (touchAPIKey)
+	// ends with it, before the server's database may go.
+	life context.Context
+	// touching holds the API keys whose last use is being written
+	// ("schema:id"), so that one update per key runs at a time.
+	touching sync.Map
 }
 
 // New returns the HTTP handler of the whole product. Until ctx ends it keeps
@@ -69,6 +77,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 		pages:        parseAdminPages(),
 		accountPages: parseAccountPages(),
 		metrics:      tel.MetricsOf(),
+		life:         ctx,
 	}
 	s.tenants.metrics = s.metrics
 	s.metrics.AddPool("requests", pool)

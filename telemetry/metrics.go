@@ -30,6 +30,7 @@ type Metrics struct {
 	jobDuration   *prometheus.HistogramVec
 	jobWait       *prometheus.HistogramVec
 	jobFailures   *prometheus.CounterVec
+	webhooks      *prometheus.CounterVec
 	pools         *poolCollector
 	queue         *queueCollector
 }
@@ -78,18 +79,25 @@ func NewMetrics(topTenants int) *Metrics {
 			Name: "tenantctl_job_failures_total",
 			Help: "Background job attempts that failed (returned an error or panicked; River retries them until their last attempt), by kind.",
 		}, []string{"kind"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenantctl_webhook_deliveries_total",
+			Help: "Webhook delivery attempts by outcome: succeeded, retrying (failed, will be retried) or failed (the last attempt failed).",
+		}, []string{"outcome"}),
 		tenants: newTopTenants(topTenants, time.Minute),
 		pools:   &poolCollector{},
 		queue:   &queueCollector{},
 	}
 	m.cacheHit, m.cacheMiss = m.cache.WithLabelValues("hit"), m.cache.WithLabelValues("miss")
-	m.reg.MustRegister(m.requests, m.cache, m.signInFailed, m.signInRefused, m.jobDuration, m.jobWait, m.jobFailures,
+	m.reg.MustRegister(m.requests, m.cache, m.signInFailed, m.signInRefused, m.jobDuration, m.jobWait, m.jobFailures, m.webhooks,
 		m.tenants, m.pools, m.queue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range []string{SurfaceTenant, SurfaceAdmin} {
 		// Present at 0 from the start, so a rate over them has a baseline.
 		m.signInFailed.WithLabelValues(s)
 		m.signInRefused.WithLabelValues(s)
+	}
+	for _, o := range []string{WebhookSucceeded, WebhookRetrying, WebhookFailed} {
+		m.webhooks.WithLabelValues(o)
 	}
 	return m
 }
@@ -158,6 +166,23 @@ func (m *Metrics) Job(kind, outcome string, wait, ran time.Duration) {
 	if outcome == JobFailed {
 		m.jobFailures.WithLabelValues(kind).Inc()
 	}
+}
+
+// Webhook delivery outcomes, the outcome label of
+// tenantctl_webhook_deliveries_total.
+const (
+	WebhookSucceeded = "succeeded"
+	WebhookRetrying  = "retrying"
+	WebhookFailed    = "failed"
+)
+
+// WebhookDelivery counts one webhook delivery attempt by its outcome
+// (WebhookSucceeded, ...).
+func (m *Metrics) WebhookDelivery(outcome string) {
+	if m == nil {
+		return
+	}
+	m.webhooks.WithLabelValues(outcome).Inc()
 }
 
 // methodLabel bounds the method label: a client may send any token as a

@@ -7,6 +7,7 @@ package tenantdb
 
 import (
 	"context"
+	"time"
 )
 
 const enqueueWebhookDeliveries = `-- name: EnqueueWebhookDeliveries :exec
@@ -37,6 +38,185 @@ func (q *Queries) EnqueueWebhookDeliveries(ctx context.Context, arg EnqueueWebho
 		arg.Ids,
 	)
 	return err
+}
+
+const listAudit = `-- name: ListAudit :many
+SELECT id, created_at, actor_type, actor_id, actor_name, action, target_type, target_id,
+       client_addr, request_id, changes
+FROM audit_log
+WHERE ($1::bigint IS NULL OR id < $1::bigint)
+  AND (($2::text[] IS NULL AND $3::text[] IS NULL)
+       OR ($2::text[] IS NOT NULL AND action = ANY ($2::text[]))
+       OR ($3::text[] IS NOT NULL AND action LIKE ANY ($3::text[])))
+  AND ($4::text IS NULL OR actor_type = $4::text)
+  AND ($5::bigint IS NULL OR actor_id = $5::bigint)
+  AND ($6::text IS NULL OR target_type = $6::text)
+  AND ($7::text IS NULL OR target_id = $7::text)
+  AND ($8::timestamptz IS NULL OR created_at >= $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR created_at <= $9::timestamptz)
+ORDER BY id DESC
+LIMIT $10
+`
+
+type ListAuditParams struct {
+	BeforeID       *int64
+	Actions        []string
+	ActionPrefixes []string
+	ActorType      *string
+	ActorID        *int64
+	TargetType     *string
+	TargetID       *string
+	Since          *time.Time
+	Until          *time.Time
+	Lim            int32
+}
+
+// ListAudit returns up to @lim entries older than @before_id (NULL: from
+// the newest), newest first, that match every filter given. An entry
+// matches @actions (exact) or @action_prefixes (LIKE patterns); each
+// guarded by IS NOT NULL, so that a custom plan drops the one not given
+// and an exact action uses its index.
+func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, listAudit,
+		arg.BeforeID,
+		arg.Actions,
+		arg.ActionPrefixes,
+		arg.ActorType,
+		arg.ActorID,
+		arg.TargetType,
+		arg.TargetID,
+		arg.Since,
+		arg.Until,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.CreatedAt,
+			&i.ActorType,
+			&i.ActorID,
+			&i.ActorName,
+			&i.Action,
+			&i.TargetType,
+			&i.TargetID,
+			&i.ClientAddr,
+			&i.RequestID,
+			&i.Changes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAuditNewer = `-- name: ListAuditNewer :many
+SELECT id, created_at, actor_type, actor_id, actor_name, action, target_type, target_id,
+       client_addr, request_id, changes
+FROM audit_log
+WHERE id > $1::bigint
+  AND (($2::text[] IS NULL AND $3::text[] IS NULL)
+       OR ($2::text[] IS NOT NULL AND action = ANY ($2::text[]))
+       OR ($3::text[] IS NOT NULL AND action LIKE ANY ($3::text[])))
+  AND ($4::text IS NULL OR actor_type = $4::text)
+  AND ($5::bigint IS NULL OR actor_id = $5::bigint)
+  AND ($6::text IS NULL OR target_type = $6::text)
+  AND ($7::text IS NULL OR target_id = $7::text)
+  AND ($8::timestamptz IS NULL OR created_at >= $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR created_at <= $9::timestamptz)
+ORDER BY id
+LIMIT $10
+`
+
+type ListAuditNewerParams struct {
+	AfterID        int64
+	Actions        []string
+	ActionPrefixes []string
+	ActorType      *string
+	ActorID        *int64
+	TargetType     *string
+	TargetID       *string
+	Since          *time.Time
+	Until          *time.Time
+	Lim            int32
+}
+
+// ListAuditNewer is ListAudit backwards, for a previous page: up to @lim
+// entries newer than @after_id, oldest first, that match every filter
+// given.
+func (q *Queries) ListAuditNewer(ctx context.Context, arg ListAuditNewerParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, listAuditNewer,
+		arg.AfterID,
+		arg.Actions,
+		arg.ActionPrefixes,
+		arg.ActorType,
+		arg.ActorID,
+		arg.TargetType,
+		arg.TargetID,
+		arg.Since,
+		arg.Until,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.CreatedAt,
+			&i.ActorType,
+			&i.ActorID,
+			&i.ActorName,
+			&i.Action,
+			&i.TargetType,
+			&i.TargetID,
+			&i.ClientAddr,
+			&i.RequestID,
+			&i.Changes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const pruneAudit = `-- name: PruneAudit :execrows
+DELETE FROM audit_log
+WHERE id IN (SELECT old.id FROM audit_log old WHERE old.created_at < $1::timestamptz
+             ORDER BY old.created_at LIMIT $2)
+`
+
+type PruneAuditParams struct {
+	Before time.Time
+	Lim    int32
+}
+
+// PruneAudit deletes up to @lim entries written before @before, the oldest
+// first; the retention job calls it until it deletes fewer, each batch in a
+// transaction of its own, so that a huge log is never one long
+// transaction.
+func (q *Queries) PruneAudit(ctx context.Context, arg PruneAuditParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneAudit, arg.Before, arg.Lim)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const recordAudit = `-- name: RecordAudit :many
@@ -108,4 +288,23 @@ func (q *Queries) RecordAudit(ctx context.Context, arg RecordAuditParams) ([]int
 		return nil, err
 	}
 	return items, nil
+}
+
+const useCustomPlans = `-- name: UseCustomPlans :exec
+
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
+`
+
+// The reads of the log: GET /api/audit/, the admin's tenant page and
+// tenantctl audit. A filter left NULL does not apply, so one query serves
+// every combination; the caller plans it with its parameters
+// (UseCustomPlans), which drops the filters not given and lets each
+// combination use its index (audit_log_action_idx, _actor_idx, _target_idx,
+// _created_idx, or the primary key for the order).
+// UseCustomPlans makes the rest of the transaction plan each statement
+// with its parameters' values (the connections force generic plans, which
+// cannot leave an unused filter out).
+func (q *Queries) UseCustomPlans(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, useCustomPlans)
+	return err
 }
