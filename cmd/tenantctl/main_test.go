@@ -161,42 +161,10 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	d := dbtest.New(t)
 	_, err := provision.New(d.Pool, d.Migrator, password.NewHasher(1)).Demo(t.Context())
 	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	l.Close()
-
-	logs := &lockedBuffer{}
-	cmd := tenantctl(d, "serve", "--addr", addr)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-
-	base := "http://" + addr
+	srv := startServe(t, d)
+	cmd, exited, logs := srv.cmd, srv.exited, srv.logs
 	send := func(method, path, body, tok string) (*http.Response, error) {
-		rq, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		rq.Host = "school1.localhost"
-		if body != "" {
-			rq.Header.Set("Content-Type", "application/json")
-		}
-		if tok != "" {
-			rq.Header.Set("Authorization", "Bearer "+tok)
-		}
-		return http.DefaultClient.Do(rq)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := send("GET", "/health/", "", "")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+		return srv.send(method, path, body, "Bearer "+tok)
 	}
 	resp, err := send("POST", "/api/token/", `{"username":"demo","password":"demo123"}`, "")
 	require.NoError(t, err)
@@ -254,6 +222,93 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		assert.Less(t, status, 500, "%d requests got %d", n, status)
 	}
 	assert.Greater(t, answered[201]+answered[200], 20, "the load must actually run before the signal")
+}
+
+// served is a `tenantctl serve` child process.
+type served struct {
+	cmd    *exec.Cmd
+	exited chan error
+	logs   *lockedBuffer
+	base   string
+}
+
+// startServe starts `tenantctl serve` on a free port of 127.0.0.1 against
+// d and waits until it answers; it is killed at the test's end.
+func startServe(t *testing.T, d *dbtest.DB) *served {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	s := &served{logs: &lockedBuffer{}, exited: make(chan error, 1), base: "http://" + addr}
+	s.cmd = tenantctl(d, "serve", "--addr", addr)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	require.NoError(t, s.cmd.Start())
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() { _ = s.cmd.Process.Kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := s.send("GET", "/health/", "", "")
+		if err == nil {
+			resp.Body.Close()
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %s", s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// send sends a request to school1.localhost with the Authorization header
+// authz (none if "" or "Bearer ").
+func (s *served) send(method, path, body, authz string) (*http.Response, error) {
+	rq, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	rq.Host = "school1.localhost"
+	if body != "" {
+		rq.Header.Set("Content-Type", "application/json")
+	}
+	if authz != "" && authz != "Bearer " {
+		rq.Header.Set("Authorization", authz)
+	}
+	return http.DefaultClient.Do(rq)
+}
+
+// TestAPIKeyRevokedAcrossProcesses runs two tenantctl serve processes on
+// one database: a key created and revoked through one is refused by the
+// other from its next request on (every request reads the key's row; no
+// process caches it).
+func TestAPIKeyRevokedAcrossProcesses(t *testing.T) {
+	d := dbtest.New(t)
+	_, err := provision.New(d.Pool, d.Migrator, password.NewHasher(1)).Demo(t.Context())
+	require.NoError(t, err)
+	a, b := startServe(t, d), startServe(t, d)
+
+	resp, err := a.send("POST", "/api/token/", `{"username":"demo","password":"demo123"}`, "")
+	require.NoError(t, err)
+	var pair struct{ Access string }
+	require.NoError(t, decodeJSON(resp, &pair))
+	resp, err = a.send("POST", "/api/api-keys/", `{"name":"ci","scope":"read"}`, "Bearer "+pair.Access)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	var key struct {
+		ID  int64
+		Key string
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&key))
+	resp.Body.Close()
+
+	status := func(s *served, method, path, authz string) int {
+		resp, err := s.send(method, path, "", authz)
+		require.NoError(t, err)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, status(b, "GET", "/api/items/", "Api-Key "+key.Key), "the other process accepts the key")
+	require.Equal(t, http.StatusNoContent, status(a, "DELETE", fmt.Sprintf("/api/api-keys/%d/", key.ID), "Bearer "+pair.Access))
+	assert.Equal(t, http.StatusUnauthorized, status(b, "GET", "/api/items/", "Api-Key "+key.Key), "refused by the other process at once")
+	assert.Equal(t, http.StatusUnauthorized, status(a, "GET", "/api/items/", "Api-Key "+key.Key))
 }
 
 func decodeJSON(resp *http.Response, v any) error {
