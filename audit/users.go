@@ -16,10 +16,10 @@ func UserFields(u tenantdb.User) map[string]any {
 	}
 }
 
-// UserData is a tenant's user as /api/users/ shows it (server's userJSON,
-// field for field: a test holds them equal), the data of the user.*
-// webhook events for changes made outside the tenant API (package
-// provision: admin UI, admin API, tenantctl).
+// UserData is a tenant's user as the API shows it (server's userJSON is
+// this type), and the data of the user.* webhook events, whether the
+// change came from the tenant API, the admin or tenantctl (package
+// provision).
 type UserData struct {
 	ID            int64      `json:"id"`
 	Username      string     `json:"username"`

@@ -88,17 +88,9 @@ func newAdminDomainJSON(d publicdb.Domain) adminDomainJSON {
 	return adminDomainJSON{Domain: d.Domain, IsPrimary: d.IsPrimary, CreatedAt: d.CreatedAt.UTC()}
 }
 
-type adminUserJSON struct {
-	ID            int64      `json:"id"`
-	Username      string     `json:"username"`
-	Email         string     `json:"email"`
-	IsStaff       bool       `json:"is_staff"`
-	IsActive      bool       `json:"is_active"`
-	DateJoined    time.Time  `json:"date_joined"`
-	LastLogin     *time.Time `json:"last_login"`
-	Role          string     `json:"role"`
-	EmailVerified bool       `json:"email_verified"`
-}
+// adminUserJSON is a tenant's user as the admin API shows it: as the
+// tenant API does.
+type adminUserJSON = userJSON
 
 func newAdminUserJSON(u provision.User) adminUserJSON {
 	out := adminUserJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,

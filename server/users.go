@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,29 +37,12 @@ var (
 		"The last active owner cannot be demoted, deactivated or deleted; make another user owner first.")
 )
 
-// userJSON is a tenant's user as /api/users/ shows it: the admin API's user
-// fields, and the role.
-type userJSON struct {
-	ID            int64      `json:"id"`
-	Username      string     `json:"username"`
-	Email         string     `json:"email"`
-	IsStaff       bool       `json:"is_staff"`
-	IsActive      bool       `json:"is_active"`
-	DateJoined    time.Time  `json:"date_joined"`
-	LastLogin     *time.Time `json:"last_login"`
-	Role          string     `json:"role"`
-	EmailVerified bool       `json:"email_verified"`
-}
+// userJSON is a tenant's user as /api/users/ and the admin API show it:
+// audit.UserData, which is also the data of the user.* webhook events,
+// whichever surface made the change.
+type userJSON = audit.UserData
 
-func newUserJSON(u tenantdb.User) userJSON {
-	out := userJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
-		DateJoined: u.DateJoined.UTC(), Role: u.Role, EmailVerified: u.EmailVerified}
-	if u.LastLogin != nil {
-		t := u.LastLogin.UTC()
-		out.LastLogin = &t
-	}
-	return out
-}
+func newUserJSON(u tenantdb.User) userJSON { return audit.UserDataOf(u) }
 
 // listUsers answers GET /api/users/ with DRF's list parameters (see
 // parseList): ?search= in the username and email; by username unless
