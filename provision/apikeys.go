@@ -90,8 +90,8 @@ func (s *Service) CreateAPIKey(ctx context.Context, schemaName string, p APIKeyP
 			return APIKey{}, err
 		}
 		k := apiKeyOf(row)
-		return k, audit.Record(ctx, q, schema, audit.Entry{
-			Action: audit.APIKeyCreated, Actor: audit.System("tenantctl"), Target: audit.Of("api_key", k.ID),
+		return k, record(ctx, q, schema, audit.Entry{
+			Action: audit.APIKeyCreated, Target: audit.Of("api_key", k.ID),
 			After: map[string]any{"name": k.Name, "scope": k.Scope, "expires_at": k.ExpiresAt, "prefix": k.Prefix},
 			Data:  k,
 		})
@@ -141,8 +141,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, schemaName string, id int64)
 			return APIKey{}, err
 		}
 		k := apiKeyOf(row)
-		return k, audit.Record(ctx, q, schema, audit.Entry{
-			Action: audit.APIKeyRevoked, Actor: audit.System("tenantctl"), Target: audit.Of("api_key", k.ID),
+		return k, record(ctx, q, schema, audit.Entry{
+			Action: audit.APIKeyRevoked, Target: audit.Of("api_key", k.ID),
 			Before: map[string]any{"name": k.Name, "scope": k.Scope, "prefix": k.Prefix},
 			Data:   k,
 		})
