@@ -115,8 +115,13 @@ func RecordWith(ctx context.Context, q *tenantdb.Queries, s db.Schema, e Entry, 
 		ActorName:  e.Actor.Name,
 		TargetType: e.Target.Type,
 		TargetID:   e.Target.ID,
-		Changes:    changes,
-		Payload:    []byte("{}"),
+		// JSON goes as text: a []byte parameter would be sent as bytea in
+		// the exec modes used behind PgBouncer (sql/tenant/audit.sql).
+		Payload: "{}",
+	}
+	if changes != nil {
+		c := string(changes)
+		p.Changes = &c
 	}
 	if e.Actor.ID != 0 {
 		p.ActorID = &e.Actor.ID
@@ -131,26 +136,34 @@ func RecordWith(ctx context.Context, q *tenantdb.Queries, s db.Schema, e Entry, 
 		if data == nil {
 			data = map[string]string{"id": e.Target.ID}
 		}
-		if p.Payload, err = Payload(e.Action, time.Now(), data); err != nil {
+		payload, err := Payload(e.Action, time.Now(), data)
+		if err != nil {
 			return err
 		}
+		p.Payload = string(payload)
 	}
 	ids, err := q.RecordAudit(ctx, p)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
+	return Enqueue(ctx, q, s, ids, o.MaxAttempts)
+}
+
+// Enqueue enqueues the delivery jobs of webhook_deliveries rows ids of
+// tenant s in q's transaction, each with attempts attempts (0:
+// DefaultMaxAttempts).
+func Enqueue(ctx context.Context, q *tenantdb.Queries, s db.Schema, ids []int64, attempts int) error {
 	tenant, err := json.Marshal(jobs.Tenant(s))
 	if err != nil {
 		return err
 	}
-	attempts := o.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
 	return q.EnqueueWebhookDeliveries(ctx, tenantdb.EnqueueWebhookDeliveriesParams{
-		Tenant:      tenant,
+		Tenant:      string(tenant),
 		MaxAttempts: int16(attempts),
-		Metadata:    jobs.Metadata(ctx, s),
+		Metadata:    string(jobs.Metadata(ctx, s)),
 		Ids:         ids,
 	})
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
-	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/webhook"
 )
 
@@ -341,18 +340,12 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, a auth) err
 			return response{}, err
 		}
 		did, err := q.CreateWebhookDelivery(ctx, tenantdb.CreateWebhookDeliveryParams{
-			EndpointID: id, EventID: eventID, EventType: audit.Ping, Payload: payload,
+			EndpointID: id, EventID: eventID, EventType: audit.Ping, Payload: string(payload),
 		})
 		if err != nil {
 			return response{}, err
 		}
-		tenant, err := json.Marshal(jobs.Tenant(a.tenant.Schema))
-		if err != nil {
-			return response{}, err
-		}
-		err = q.EnqueueWebhookDeliveries(ctx, tenantdb.EnqueueWebhookDeliveriesParams{
-			Tenant: tenant, MaxAttempts: audit.DefaultMaxAttempts, Metadata: jobs.Metadata(ctx, a.tenant.Schema), Ids: []int64{did},
-		})
+		err = audit.Enqueue(ctx, q, a.tenant.Schema, []int64{did}, 0)
 		return response{http.StatusAccepted, map[string]string{"event_id": eventID}}, err
 	})
 }

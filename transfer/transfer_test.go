@@ -213,7 +213,7 @@ func TestRoundTrip(t *testing.T) {
 	if onCitus() {
 		assert.Equal(t, 1, count(t, dst, "SELECT count(*) FROM citus_schemas WHERE schema_name::text = 'globex'"), "the imported schema is distributed")
 		const shards = `FROM citus_shards WHERE citus_table_type = 'schema' AND table_name::text LIKE 'globex.%'`
-		assert.Equal(t, 6, count(t, dst, "SELECT count(*) "+shards), "its 5 tables and schema_migrations are distributed")
+		assert.Equal(t, 10, count(t, dst, "SELECT count(*) "+shards), "its 9 tables and schema_migrations are distributed")
 		assert.Equal(t, 1, count(t, dst, "SELECT count(DISTINCT (nodename, nodeport)) "+shards), "together")
 		assert.Zero(t, count(t, dst, "SELECT count(*) "+shards+" AND nodeport IN (SELECT nodeport FROM pg_dist_node WHERE groupid = 0)"),
 			"on a worker")

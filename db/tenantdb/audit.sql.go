@@ -13,15 +13,15 @@ import (
 const enqueueWebhookDeliveries = `-- name: EnqueueWebhookDeliveries :exec
 INSERT INTO river.river_job (kind, args, max_attempts, metadata, priority, queue, state, scheduled_at, tags)
 SELECT 'webhook.deliver',
-       jsonb_build_object('tenant', $1::jsonb, 'delivery_id', d.id),
-       $2::smallint, $3::jsonb, 1, 'default', 'available', now(), '{}'
+       jsonb_build_object('tenant', ($1::text)::jsonb, 'delivery_id', d.id),
+       $2::smallint, ($3::text)::jsonb, 1, 'default', 'available', now(), '{}'
 FROM unnest($4::bigint[]) AS d(id)
 `
 
 type EnqueueWebhookDeliveriesParams struct {
-	Tenant      []byte
+	Tenant      string
 	MaxAttempts int16
-	Metadata    []byte
+	Metadata    string
 	Ids         []int64
 }
 
@@ -225,11 +225,11 @@ WITH entry AS (
     INSERT INTO audit_log (actor_type, actor_id, actor_name, action, target_type, target_id,
                            client_addr, request_id, changes)
     VALUES ($5, $6, $7, $2, $8, $9,
-            $10, $11, $12)
+            $10, $11, ($12::text)::jsonb)
     RETURNING id
 )
 INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
-SELECT e.id, $1::text, $2::text, $3::jsonb
+SELECT e.id, $1::text, $2::text, ($3::text)::jsonb
 FROM webhook_endpoints e, entry
 WHERE $4::boolean AND e.enabled AND $2::text = ANY (e.event_types)
 RETURNING webhook_deliveries.id
@@ -238,7 +238,7 @@ RETURNING webhook_deliveries.id
 type RecordAuditParams struct {
 	EventID    string
 	Action     string
-	Payload    []byte
+	Payload    string
 	Webhook    bool
 	ActorType  string
 	ActorID    *int64
@@ -247,7 +247,7 @@ type RecordAuditParams struct {
 	TargetID   string
 	ClientAddr string
 	RequestID  string
-	Changes    []byte
+	Changes    *string
 }
 
 // Queries of the audit log and of the webhook outbox it feeds (package

@@ -37,7 +37,7 @@ func (q *Queries) ActiveOwnerEmails(ctx context.Context) ([]string, error) {
 
 const createWebhookDelivery = `-- name: CreateWebhookDelivery :one
 INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
-VALUES ($1, $2, $3, $4::jsonb)
+VALUES ($1, $2, $3, ($4::text)::jsonb)
 RETURNING id
 `
 
@@ -45,7 +45,7 @@ type CreateWebhookDeliveryParams struct {
 	EndpointID int64
 	EventID    string
 	EventType  string
-	Payload    []byte
+	Payload    string
 }
 
 // CreateWebhookDelivery writes one outbox row for one endpoint, whatever

@@ -11,11 +11,11 @@ WITH entry AS (
     INSERT INTO audit_log (actor_type, actor_id, actor_name, action, target_type, target_id,
                            client_addr, request_id, changes)
     VALUES (@actor_type, sqlc.narg('actor_id'), @actor_name, @action, @target_type, @target_id,
-            @client_addr, @request_id, sqlc.narg('changes'))
+            @client_addr, @request_id, (sqlc.narg('changes')::text)::jsonb)
     RETURNING id
 )
 INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
-SELECT e.id, @event_id::text, @action::text, @payload::jsonb
+SELECT e.id, @event_id::text, @action::text, (@payload::text)::jsonb
 FROM webhook_endpoints e, entry
 WHERE @webhook::boolean AND e.enabled AND @action::text = ANY (e.event_types)
 RETURNING webhook_deliveries.id;
@@ -28,8 +28,8 @@ RETURNING webhook_deliveries.id;
 -- notification is needed. A test (audit) runs these jobs through River.
 INSERT INTO river.river_job (kind, args, max_attempts, metadata, priority, queue, state, scheduled_at, tags)
 SELECT 'webhook.deliver',
-       jsonb_build_object('tenant', @tenant::jsonb, 'delivery_id', d.id),
-       @max_attempts::smallint, @metadata::jsonb, 1, 'default', 'available', now(), '{}'
+       jsonb_build_object('tenant', (@tenant::text)::jsonb, 'delivery_id', d.id),
+       @max_attempts::smallint, (@metadata::text)::jsonb, 1, 'default', 'available', now(), '{}'
 FROM unnest(@ids::bigint[]) AS d(id);
 
 -- The reads of the log: GET /api/audit/, the admin's tenant page and

@@ -57,7 +57,7 @@ LIMIT @lim::int OFFSET @off::bigint;
 -- it subscribes to (a test ping); enqueue its job with
 -- EnqueueWebhookDeliveries in the same transaction.
 INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
-VALUES (@endpoint_id, @event_id, @event_type, @payload::jsonb)
+VALUES (@endpoint_id, @event_id, @event_type, (@payload::text)::jsonb)
 RETURNING id;
 
 -- name: GetWebhookDelivery :one
