@@ -78,13 +78,6 @@ type Entry struct {
 	Data any
 }
 
-// Options says how Record enqueues webhook deliveries.
-type Options struct {
-	// MaxAttempts is each delivery job's attempts (package webhook's
-	// schedule); 0 means DefaultMaxAttempts.
-	MaxAttempts int
-}
-
 // DefaultMaxAttempts is the attempts of a delivery job: the first and
 // seven retries, about a day (package webhook's schedule).
 const DefaultMaxAttempts = 8
@@ -97,11 +90,6 @@ const DefaultMaxAttempts = 8
 // It returns the database's errors, and an error for an entry without an
 // action or actor.
 func Record(ctx context.Context, q *tenantdb.Queries, s db.Schema, e Entry) error {
-	return RecordWith(ctx, q, s, e, Options{})
-}
-
-// RecordWith is Record with options.
-func RecordWith(ctx context.Context, q *tenantdb.Queries, s db.Schema, e Entry, o Options) error {
 	if e.Action == "" || e.Actor.Type == "" {
 		return fmt.Errorf("audit entry needs an action and an actor: %+v", e)
 	}
@@ -146,23 +134,19 @@ func RecordWith(ctx context.Context, q *tenantdb.Queries, s db.Schema, e Entry, 
 	if err != nil || len(ids) == 0 {
 		return err
 	}
-	return Enqueue(ctx, q, s, ids, o.MaxAttempts)
+	return Enqueue(ctx, q, s, ids)
 }
 
 // Enqueue enqueues the delivery jobs of webhook_deliveries rows ids of
-// tenant s in q's transaction, each with attempts attempts (0:
-// DefaultMaxAttempts).
-func Enqueue(ctx context.Context, q *tenantdb.Queries, s db.Schema, ids []int64, attempts int) error {
+// tenant s in q's transaction, each with DefaultMaxAttempts attempts.
+func Enqueue(ctx context.Context, q *tenantdb.Queries, s db.Schema, ids []int64) error {
 	tenant, err := json.Marshal(jobs.Tenant(s))
 	if err != nil {
 		return err
 	}
-	if attempts <= 0 {
-		attempts = DefaultMaxAttempts
-	}
 	return q.EnqueueWebhookDeliveries(ctx, tenantdb.EnqueueWebhookDeliveriesParams{
 		Tenant:      string(tenant),
-		MaxAttempts: int16(attempts),
+		MaxAttempts: DefaultMaxAttempts,
 		Metadata:    string(jobs.Metadata(ctx, s)),
 		Ids:         ids,
 	})

@@ -345,7 +345,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, a auth) err
 		if err != nil {
 			return response{}, err
 		}
-		err = audit.Enqueue(ctx, q, a.tenant.Schema, []int64{did}, 0)
+		err = audit.Enqueue(ctx, q, a.tenant.Schema, []int64{did})
 		return response{http.StatusAccepted, map[string]string{"event_id": eventID}}, err
 	})
 }
