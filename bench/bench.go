@@ -50,8 +50,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Settings: Settings{
 			Target:      cfg.Target,
 			Concurrency: cfg.Concurrency, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
-			WarmupPerTenantMs: float64(cfg.WarmupPerTenant) / float64(time.Millisecond),
-			Items:             cfg.Items, ProvisionJobs: cfg.ProvisionJobs, MigrateJobs: cfg.MigrateJobs,
+			WarmupPerTenantMs: float64(cfg.WarmupPerTenant) / float64(time.Millisecond), WarmupMaxS: cfg.WarmupMax.Seconds(),
+			Items: cfg.Items, ProvisionJobs: cfg.ProvisionJobs, MigrateJobs: cfg.MigrateJobs,
+			Distributions: cfg.Distributions, BulkSetup: cfg.BulkSetup,
+			HotTenantShare: cfg.HotTenantShare, ChurnRatePerS: cfg.ChurnRate, FloodShare: cfg.FloodShare,
 		},
 	}
 	fmt.Fprintf(stdout, "command: %s\n", res.Command)
@@ -74,8 +76,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer r.close()
 	res.Machine.PostgreSQL = r.pgVersion
 
-	for _, n := range cfg.Tenants {
-		run, err := r.measure(ctx, n, bin, tmp)
+	for i, n := range cfg.Tenants {
+		run, err := r.measure(ctx, n, bin, tmp, i == len(cfg.Tenants)-1)
 		if err != nil {
 			return fmt.Errorf("%d tenants: %w", n, err)
 		}
@@ -98,18 +100,24 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // measure provisions up to n tenants and measures them: HTTP against a
-// freshly started server and the ceiling, scenario by scenario, then the
-// backends' memory, then tenant migrations. It leaves the tenants as it
-// found them (no load-created rows, no extra migration) for the next count.
-func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResult, error) {
+// freshly started server and the ceiling, scenario by scenario and
+// distribution by distribution, then the server's memory with every host
+// cached and the backends' memory, then tenant migrations. Unless last, it
+// leaves the tenants as it found them (no load-created rows, no extra
+// migration) for the next count.
+func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool) (CountResult, error) {
 	fmt.Fprintf(r.log, "-- measuring %d tenants\n", n)
 	run := CountResult{Tenants: n}
 	var err error
 	if run.Provision, err = r.provision(ctx, n); err != nil {
 		return run, fmt.Errorf("provision: %w", err)
 	}
+	fmt.Fprintf(r.log, "   provisioned in %.1f s (%.1f/s)\n", run.Provision.Seconds, run.Provision.PerSecond)
 	tenants := r.tenants[:n]
 	if err := r.settle(ctx); err != nil {
+		return run, err
+	}
+	if run.Disk.AfterSetupBytes, err = r.databaseSize(ctx); err != nil {
 		return run, err
 	}
 
@@ -128,7 +136,8 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 		return run, fmt.Errorf("obtain tokens: %w", err)
 	}
 	// The ceiling's pool is opened exactly as the server opens its own
-	// (db.Open on the same kind of URL), so both have the same settings.
+	// (db.Open on the same kind of URL), so both have the same settings
+	// and route a tenant's transactions alike.
 	ceilingPool, err := db.Open(ctx, r.url(appCeiling), db.DefaultLimits)
 	if err != nil {
 		return run, err
@@ -138,8 +147,9 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 
 	for _, name := range r.cfg.Scenarios {
 		sc, _ := scenarioByName(name)
-		fmt.Fprintf(r.log, "   %s: HTTP ...", sc.name)
-		if sc.name == signupScenario {
+		switch sc.name {
+		case signupScenario:
+			fmt.Fprintf(r.log, "   %s: HTTP ...", sc.name)
 			s, err := r.measureSignup(ctx, srv)
 			if err != nil {
 				return run, fmt.Errorf("signup: %w", err)
@@ -147,20 +157,47 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 			fmt.Fprintf(r.log, " p50 %.1f ms (hash %.1f ms)\n", s.HTTP.P50Ms, s.Hash.P50Ms)
 			run.Scenarios = append(run.Scenarios, s)
 			continue
+		case hotTenantScenario, churnScenario, floodScenario:
+			if sc.name == hotTenantScenario && n < 2 {
+				continue // no other tenant to disturb
+			}
+			for _, d := range r.cfg.Distributions {
+				fmt.Fprintf(r.log, "   %s, %s: without, with ...", sc.name, d)
+				iso, err := r.measureIsolation(ctx, sc.name, srv, tenants, d)
+				if err != nil {
+					return run, fmt.Errorf("%s: %w", sc.name, err)
+				}
+				fmt.Fprintf(r.log, " p99 %.2f ms, %.2f ms (%.2fx)\n", iso.Without.P99Ms, iso.With.P99Ms, iso.P99Ratio)
+				run.Isolation = append(run.Isolation, iso)
+			}
+			continue
 		}
-		h, err := drive(ctx, r.cfg, tenants, srv.op(sc))
-		if err != nil {
-			return run, err
+		for _, d := range r.cfg.Distributions {
+			p := newPicker(tenants, d)
+			fmt.Fprintf(r.log, "   %s, %s: HTTP ...", sc.name, d)
+			h, err := drive(ctx, r.cfg, p, srv.op(sc))
+			if err != nil {
+				return run, err
+			}
+			fmt.Fprintf(r.log, " %.0f req/s; ceiling ...", h.RPS)
+			c, err := drive(ctx, r.cfg, p, ceilingOp(ceilingPool, sc))
+			if err != nil {
+				return run, err
+			}
+			fmt.Fprintf(r.log, " %.0f req/s\n", c.RPS)
+			s := newScenario(sc, h, c)
+			s.Distribution = d.String()
+			run.Scenarios = append(run.Scenarios, s)
 		}
-		fmt.Fprintf(r.log, " %.0f req/s; ceiling ...", h.RPS)
-		c, err := drive(ctx, r.cfg, tenants, ceilingOp(ceilingPool, sc))
-		if err != nil {
-			return run, err
-		}
-		fmt.Fprintf(r.log, " %.0f req/s\n", c.RPS)
-		run.Scenarios = append(run.Scenarios, newScenario(sc, h, c))
 	}
 
+	fmt.Fprintf(r.log, "   requesting every tenant's host once ...")
+	hc, err := r.fillHostCache(ctx, srv, tenants)
+	if err != nil {
+		return run, fmt.Errorf("host cache: %w", err)
+	}
+	fmt.Fprintf(r.log, " %.1f s, server VmRSS %.1f MiB\n", hc.Seconds, mib(hc.VmRSSKB))
+	run.HostCache = hc
 	if run.Memory, err = backendMemory(ctx, r.pool); err != nil {
 		return run, fmt.Errorf("backend memory: %w", err)
 	}
@@ -174,10 +211,24 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string) (CountResu
 	if run.Migrate, err = r.migrateTimings(ctx, tenants); err != nil {
 		return run, fmt.Errorf("migrate: %w", err)
 	}
+	if run.Disk.AfterMigrateBytes, err = r.databaseSize(ctx); err != nil {
+		return run, err
+	}
+	run.Disk.perTenant(n)
+	if last {
+		return run, nil // nothing measures these tenants again
+	}
 	if err := r.cleanUp(ctx, tenants); err != nil {
 		return run, fmt.Errorf("clean up: %w", err)
 	}
 	return run, nil
+}
+
+// databaseSize is the benchmark database's size on disk, in bytes.
+func (r *runner) databaseSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := r.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
+	return n, err
 }
 
 // commandLine is the command that reproduces this run, for the report.

@@ -53,7 +53,7 @@ func renderSVG(res *Results) []byte {
 	var names []string
 	if len(res.Runs) > 0 {
 		for _, s := range res.Runs[0].Scenarios {
-			names = append(names, s.Name)
+			names = append(names, s.label())
 		}
 	}
 	var rps, p99 []series
@@ -62,7 +62,7 @@ func renderSVG(res *Results) []byte {
 		h, c := series{color: color}, series{color: color, dashed: true}
 		hl, cl := series{color: color}, series{color: color, dashed: true}
 		for _, run := range res.Runs {
-			s := run.Scenarios[i]
+			s, _ := run.scenario(res.Runs[0].Scenarios[i].Name, res.Runs[0].Scenarios[i].Distribution)
 			h.values, c.values = append(h.values, s.HTTP.RPS), append(c.values, s.Ceiling.RPS)
 			hl.values, cl.values = append(hl.values, s.HTTP.P99Ms), append(cl.values, s.Ceiling.P99Ms)
 		}

@@ -44,6 +44,23 @@ type Config struct {
 	// server has prepared each busy tenant's statements on its pooled
 	// connections, and the measurement should see that steady state.
 	WarmupPerTenant time.Duration
+	// WarmupMax caps the warm-up of each measurement: at 100,000 tenants
+	// the per-tenant warm-up alone would be over 8 minutes per load.
+	WarmupMax time.Duration
+	// Distributions pick the tenant of every request; each load scenario
+	// runs once per distribution, HTTP and ceiling alike.
+	Distributions []Distribution
+	// BulkSetup provisions the tenants after the latency sample the
+	// bench's fast way (bulk.go) instead of through provision.CreateTenant.
+	BulkSetup bool
+	// HotTenantShare is the share of the hot-tenant scenario's requests
+	// sent to one tenant.
+	HotTenantShare float64
+	// ChurnRate is the churn scenario's tenant creations per second.
+	ChurnRate float64
+	// FloodShare is the flood scenario's share of requests on random
+	// unknown hosts.
+	FloodShare      float64
 	ProvisionJobs   int
 	ProvisionSample int
 	MigrateJobs     int
@@ -66,7 +83,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		fs.PrintDefaults()
 	}
 	var c Config
-	var serverURL, tenants, scenarioList, workers string
+	var serverURL, tenants, scenarioList, workers, distributions string
+	var zipfExponent float64
 	var tenants10k bool
 	fs.StringVar(&serverURL, "db", getenv("BENCH_DATABASE_URL"), "`URL` of a maintenance database on a local (loopback) PostgreSQL, the Citus coordinator with -target citus (env BENCH_DATABASE_URL; default "+defaultServerURL+", or "+defaultCitusURL+" for citus)")
 	fs.StringVar(&c.Target, "target", "plain", "`plain` PostgreSQL, or a citus cluster (scripts/citus-cluster.sh up)")
@@ -78,6 +96,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured time of each scenario, HTTP and ceiling each")
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured time before each measurement")
 	fs.DurationVar(&c.WarmupPerTenant, "warmup-per-tenant", 5*time.Millisecond, "added to -warmup for every tenant, so each tenant is served a few times on every pooled connection before the measurement")
+	fs.DurationVar(&c.WarmupMax, "warmup-max", 10*time.Second, "at most this much warm-up per measurement, whatever the tenant count")
+	fs.StringVar(&distributions, "distribution", "uniform,zipf", "comma-separated tenant `distributions` of the load (uniform, zipf): every load scenario runs under each")
+	fs.Float64Var(&zipfExponent, "zipf-exponent", 1.1, "exponent s of -distribution zipf: the tenant of rank k gets a share proportional to 1/k^s")
+	fs.BoolVar(&c.BulkSetup, "bulk-setup", true, "provision the tenants after the sample the bench's fast way (one shared admin password hash, tokens minted with the server's key, many tenants per transaction; see bench/bulk.go); false: tenant create and a sign-in for each")
+	fs.Float64Var(&c.HotTenantShare, "hot-tenant-share", 0.5, "share of the hot-tenant scenario's requests sent to one tenant")
+	fs.Float64Var(&c.ChurnRate, "churn-rate", 5, "tenants created per second (the real tenant create) during the churn scenario's reads")
+	fs.Float64Var(&c.FloodShare, "flood-share", 0.5, "share of the flood scenario's requests sent to random unknown hosts")
 	fs.IntVar(&c.ProvisionJobs, "provision-jobs", 4, "tenants provisioned in parallel (after the sample)")
 	fs.IntVar(&c.ProvisionSample, "provision-sample", 50, "the first `n` tenants are created one at a time to measure tenant create latency")
 	fs.IntVar(&c.MigrateJobs, "migrate-jobs", 4, "parallel jobs of the timed tenant migrations")
@@ -126,6 +151,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if c.Scenarios, err = parseScenarios(scenarioList); err != nil {
 		return Config{}, err
 	}
+	if c.Distributions, err = parseDistributions(distributions, zipfExponent); err != nil {
+		return Config{}, err
+	}
 	if err := checkLoopback(c.ServerURL); err != nil {
 		return Config{}, err
 	}
@@ -142,8 +170,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			errs = append(errs, fmt.Errorf("%s must be at least %d", v.name, v.min))
 		}
 	}
-	if c.Duration <= 0 || c.Warmup < 0 || c.WarmupPerTenant < 0 || c.Timeout <= 0 {
-		errs = append(errs, errors.New("-duration and -timeout must be positive, -warmup and -warmup-per-tenant not negative"))
+	if c.Duration <= 0 || c.Warmup < 0 || c.WarmupPerTenant < 0 || c.WarmupMax < 0 || c.Timeout <= 0 {
+		errs = append(errs, errors.New("-duration and -timeout must be positive, -warmup, -warmup-per-tenant and -warmup-max not negative"))
+	}
+	for _, v := range []struct {
+		name string
+		f    float64
+	}{{"-hot-tenant-share", c.HotTenantShare}, {"-flood-share", c.FloodShare}} {
+		if !(v.f > 0 && v.f < 1) {
+			errs = append(errs, fmt.Errorf("%s must be between 0 and 1 (exclusive)", v.name))
+		}
+	}
+	if !(c.ChurnRate > 0 && c.ChurnRate <= 100) {
+		errs = append(errs, errors.New("-churn-rate must be above 0 and at most 100 a second"))
 	}
 	return c, errors.Join(errs...)
 }

@@ -15,49 +15,85 @@ type op func(ctx context.Context, t *tenant) *failure
 type failure struct {
 	key    string // the HTTP status, or "error" (transport or SQL error)
 	detail string // what happened, for the report's first failure
+	// rejected marks a 503 with Retry-After: the server's per-tenant cap
+	// on concurrent database work refusing a request it could not start
+	// soon. It is an outcome of its own (Stats.Rejected), not a failure.
+	rejected bool
 }
 
-// tally is what one load worker recorded in the measured window.
+// tally is what one load worker recorded in the measured window, for one
+// class of requests.
 type tally struct {
 	latencies []time.Duration
 	failures  map[string]int
 	first     string
+	rejected  int
 }
 
+// load is one measured load: workers closed-loop clients, each sending
+// ops[class] for the (tenant, class) pick draws, from a random stream of
+// its own seeded from loadSeed, so that runs draw the same tenants.
+type load struct {
+	workers int
+	warmup  time.Duration
+	pick    func(rng *rand.Rand) (*tenant, int)
+	ops     []op // by class
+}
+
+// loadSeed seeds every load's random streams (worker w uses stream w).
+const loadSeed = 15
+
 // drive runs o from cfg.Concurrency workers, each request on a tenant drawn
-// uniformly at random, for cfg.warmup(len(tenants)) unmeasured and then
-// cfg.Duration measured. A request counts when it completes inside the measured window
-// (the unbiased throughput estimate, whatever the latency); the one each
-// worker has in flight when the window closes is finished but not counted.
-// It returns ctx's error if ctx ends first.
-func drive(ctx context.Context, cfg Config, tenants []*tenant, o op) (Stats, error) {
-	from := time.Now().Add(cfg.warmup(len(tenants)))
+// by p, and returns its Stats.
+func drive(ctx context.Context, cfg Config, p *picker, o op) (Stats, error) {
+	st, err := run(ctx, cfg, load{
+		workers: cfg.Concurrency, warmup: cfg.warmup(len(p.tenants)),
+		pick: func(rng *rand.Rand) (*tenant, int) { return p.pick(rng), 0 }, ops: []op{o},
+	})
+	if err != nil {
+		return Stats{}, err
+	}
+	return st[0], nil
+}
+
+// run drives l for l.warmup unmeasured and then cfg.Duration measured, and
+// returns the Stats of each class. A request counts when it completes
+// inside the measured window (the unbiased throughput estimate, whatever
+// the latency); the one each worker has in flight when the window closes
+// is finished but not counted. It returns ctx's error if ctx ends first.
+func run(ctx context.Context, cfg Config, l load) ([]Stats, error) {
+	from := time.Now().Add(l.warmup)
 	to := from.Add(cfg.Duration)
-	seed := uint64(time.Now().UnixNano())
-	tallies := make([]tally, cfg.Concurrency)
+	tallies := make([][]tally, l.workers)
 	var wg sync.WaitGroup
-	for w := range cfg.Concurrency {
+	for w := range l.workers {
+		tallies[w] = make([]tally, len(l.ops))
 		wg.Go(func() {
-			t := &tallies[w]
-			rng := rand.New(rand.NewPCG(seed, uint64(w)))
+			rng := rand.New(rand.NewPCG(loadSeed, uint64(w)))
 			for ctx.Err() == nil {
 				start := time.Now()
 				if !start.Before(to) {
 					return
 				}
-				f := o(ctx, tenants[rng.IntN(len(tenants))])
+				t, class := l.pick(rng)
+				f := l.ops[class](ctx, t)
 				end := time.Now()
 				if end.Before(from) || end.After(to) || ctx.Err() != nil {
 					continue
 				}
-				t.latencies = append(t.latencies, end.Sub(start))
+				tally := &tallies[w][class]
+				if f != nil && f.rejected {
+					tally.rejected++
+					continue
+				}
+				tally.latencies = append(tally.latencies, end.Sub(start))
 				if f != nil {
-					if t.failures == nil {
-						t.failures = map[string]int{}
+					if tally.failures == nil {
+						tally.failures = map[string]int{}
 					}
-					t.failures[f.key]++
-					if t.first == "" {
-						t.first = f.detail
+					tally.failures[f.key]++
+					if tally.first == "" {
+						tally.first = f.detail
 					}
 				}
 			}
@@ -65,23 +101,33 @@ func drive(ctx context.Context, cfg Config, tenants []*tenant, o op) (Stats, err
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return Stats{}, err
+		return nil, err
 	}
-	var all tally
-	for _, t := range tallies {
-		all.latencies = append(all.latencies, t.latencies...)
-		for k, n := range t.failures {
-			if all.failures == nil {
-				all.failures = map[string]int{}
+	out := make([]Stats, len(l.ops))
+	for class := range l.ops {
+		var all tally
+		for w := range tallies {
+			t := tallies[w][class]
+			all.latencies = append(all.latencies, t.latencies...)
+			all.rejected += t.rejected
+			for k, n := range t.failures {
+				if all.failures == nil {
+					all.failures = map[string]int{}
+				}
+				all.failures[k] += n
 			}
-			all.failures[k] += n
+			if all.first == "" {
+				all.first = t.first
+			}
 		}
-		if all.first == "" {
-			all.first = t.first
-		}
+		out[class] = summarize(all.latencies, cfg.Duration, all.failures, all.first)
+		out[class].Rejected = all.rejected
 	}
-	return summarize(all.latencies, cfg.Duration, all.failures, all.first), nil
+	return out, nil
 }
 
-// warmup is the unmeasured time before a measurement over n tenants.
-func (c Config) warmup(n int) time.Duration { return c.Warmup + time.Duration(n)*c.WarmupPerTenant }
+// warmup is the unmeasured time before a measurement over n tenants:
+// -warmup plus -warmup-per-tenant for each, at most -warmup-max.
+func (c Config) warmup(n int) time.Duration {
+	return min(c.Warmup+time.Duration(n)*c.WarmupPerTenant, max(c.WarmupMax, c.Warmup))
+}

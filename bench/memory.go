@@ -1,13 +1,8 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -75,37 +70,7 @@ func (b *Backends) add(kb int64) {
 }
 
 // readRSSAnon returns a process's RssAnon in kB.
-func readRSSAnon(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if kb, ok := parseRSSAnon(sc.Text()); ok {
-			return kb, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("/proc/%d/status has no RssAnon line", pid)
-}
-
-// parseRSSAnon reads a "RssAnon:     1234 kB" line of /proc/<pid>/status.
-func parseRSSAnon(line string) (int64, bool) {
-	rest, ok := strings.CutPrefix(line, "RssAnon:")
-	if !ok {
-		return 0, false
-	}
-	f := strings.Fields(rest)
-	if len(f) != 2 || f[1] != "kB" {
-		return 0, false
-	}
-	kb, err := strconv.ParseInt(f[0], 10, 64)
-	return kb, err == nil
-}
+func readRSSAnon(pid int) (int64, error) { return readStatusKB(pid, "RssAnon") }
 
 // sessionMark is a point from which connectionsSince counts new sessions.
 type sessionMark struct {

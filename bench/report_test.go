@@ -70,7 +70,7 @@ func TestParseRSSAnon(t *testing.T) {
 		{"RssAnon:\t    5432", 0, false},
 		{"RssAnon: x kB", 0, false},
 	} {
-		kb, ok := parseRSSAnon(tc.line)
+		kb, ok := parseStatusKB(tc.line, "RssAnon")
 		assert.Equal(t, tc.kb, kb, tc.line)
 		assert.Equal(t, tc.ok, ok, tc.line)
 	}
@@ -139,17 +139,33 @@ func fixedResults() *Results {
 				newScenario(scenario{name: "items-list"}, stats(1000*f, 20), stats(2000, 10)),
 				newScenario(scenario{name: "token", note: "argon2id"}, stats(40, 900), stats(3000, 8)),
 			},
-			Migrate: MigrateTimes{Jobs: 4, NothingPendingS: 0.2, OnePendingS: 1.1, UndoS: 0.1},
-			Memory:  Memory{Server: Backends{Count: 5, MaxRSSAnonKB: 4096, TotalRSSAnonKB: 12288}},
+			Migrate:   MigrateTimes{Jobs: 4, NothingPendingS: 0.2, OnePendingS: 1.1, UndoS: 0.1},
+			Memory:    Memory{Server: Backends{Count: 5, MaxRSSAnonKB: 4096, TotalRSSAnonKB: 12288}},
+			HostCache: HostCache{Hosts: n, Seconds: 0.5, VmRSSKB: 51200},
+			Disk:      Disk{AfterSetupBytes: int64(n) << 18, AfterMigrateBytes: int64(n) << 19},
 		}
 	}
+	one, hundred := run(1, 1), run(100, 0.9)
+	one.Disk.perTenant(1)
+	hundred.Disk.perTenant(100)
+	zipf := newScenario(scenario{name: "items-list"}, stats(1100, 18), stats(2100, 9))
+	zipf.Distribution = "zipf 1.1"
+	one.Scenarios = append(one.Scenarios, zipf)
+	zipf.HTTP.RPS = 880
+	hundred.Scenarios = append(hundred.Scenarios, zipf)
+	hot := stats(300, 40)
+	hot.Rejected = 12
+	iso := newIsolation(hotTenantScenario, Distribution{Name: "zipf", Exponent: 1.1}, stats(500, 10), stats(450, 15))
+	iso.Hot, iso.Share = &hot, 0.5
+	hundred.Isolation = []Isolation{iso}
 	return &Results{
-		Command:      "go run ./cmd/bench -tenants 1,100",
-		StartedAt:    time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
-		Machine:      Machine{CPUs: 2, GOMAXPROCS: 2, Go: "go1.26", OS: "linux", Arch: "amd64", PostgreSQL: "15.20"},
-		Settings:     Settings{Concurrency: 32, DurationS: 5, WarmupS: 1, Items: 50, ProvisionJobs: 4, MigrateJobs: 4, PoolMaxConns: 4},
+		Command:   "go run ./cmd/bench -tenants 1,100",
+		StartedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+		Machine:   Machine{CPUs: 2, GOMAXPROCS: 2, Go: "go1.26", OS: "linux", Arch: "amd64", PostgreSQL: "15.20"},
+		Settings: Settings{Concurrency: 32, DurationS: 5, WarmupS: 1, Items: 50, ProvisionJobs: 4, MigrateJobs: 4, PoolMaxConns: 4,
+			Distributions: []Distribution{{Name: "uniform"}, {Name: "zipf", Exponent: 1.1}}},
 		TenantCreate: LatencySample{N: 2, P50Ms: 90, P95Ms: 120, MeanMs: 105},
-		Runs:         []CountResult{run(1, 1), run(100, 0.9)},
+		Runs:         []CountResult{one, hundred},
 	}
 }
 
@@ -184,6 +200,56 @@ func TestRenderJSON(t *testing.T) {
 	assert.Equal(t, "argon2id", doc.Runs[0].Scenarios[1].Note)
 	assert.Equal(t, int64(4096), doc.Runs[0].Memory.Server["max_rss_anon_kb"])
 	assert.NotContains(t, string(b), "failures", "no failure fields without failures")
+
+	var named struct {
+		Settings struct {
+			Distributions []map[string]any `json:"distributions"`
+		} `json:"settings"`
+		Runs []struct {
+			Scenarios []struct {
+				Distribution string `json:"distribution"`
+			} `json:"scenarios"`
+			Isolation []struct {
+				Name     string             `json:"name"`
+				P99Ratio float64            `json:"p99_ratio"`
+				Hot      map[string]float64 `json:"hot"`
+			} `json:"isolation"`
+			Disk map[string]int64 `json:"disk"`
+		} `json:"runs"`
+	}
+	require.NoError(t, json.Unmarshal(b, &named))
+	assert.Equal(t, []map[string]any{{"name": "uniform"}, {"name": "zipf", "zipf_exponent": 1.1}}, named.Settings.Distributions)
+	assert.Equal(t, "zipf 1.1", named.Runs[1].Scenarios[2].Distribution, "every result names its distribution")
+	require.Len(t, named.Runs[1].Isolation, 1)
+	assert.Equal(t, 1.5, named.Runs[1].Isolation[0].P99Ratio)
+	assert.Equal(t, 12.0, named.Runs[1].Isolation[0].Hot["rejected_503"])
+	assert.Equal(t, int64(1)<<18, named.Runs[1].Disk["per_tenant_after_setup_bytes"])
+}
+
+// TestPrintReport: the text report gives, per count and distribution, the
+// ratios against one tenant, the isolation ratios, the server's memory and
+// the disk per tenant.
+func TestPrintReport(t *testing.T) {
+	res := fixedResults()
+	var out strings.Builder
+	for _, run := range res.Runs {
+		printRun(&out, run, 4)
+	}
+	printSummary(&out, res)
+	s := out.String()
+	for _, want := range []string{
+		"items-list (zipf 1.1)      |      880.0",
+		"hot-tenant (zipf 1.1): reads p50/p99 3.33/10.00 ms without, 5.00/15.00 ms with: p99 1.50x",
+		"hot tenant 300.0 req/s, p50/p99 13.33/40.00 ms, 12 answered 503",
+		"server process with every tenant's host requested once (100 hosts, 0.5 s): VmRSS 50.0 MiB",
+		"disk: 25 MiB after setup (256.0 KiB per tenant), 50 MiB after one migration and its undo (512.0 KiB per tenant)",
+		"hot-tenant (zipf 1.1)          100 |            10.00 |            15.00 |        1.50x",
+		"| 256.0 / 512.0 KiB",
+	} {
+		assert.Contains(t, s, want)
+	}
+	// The zipf row of 100 tenants is against the zipf row of one: 880 / 1100.
+	assert.Regexp(t, `items-list \(zipf 1\.1\)\s+100 \|\s+880\.0 .*\|\s+0\.80x`, s)
 }
 
 // svgElements parses an SVG document and counts its elements by name.
@@ -209,11 +275,12 @@ func TestRenderSVG(t *testing.T) {
 		assert.Equal(t, b, renderSVG(fixedResults()), "rendering is deterministic")
 		el := svgElements(t, b)
 		assert.Equal(t, 1, el["svg"])
-		// 2 panels x 2 scenarios x (HTTP + ceiling), 2 points each.
-		assert.Equal(t, 8, el["polyline"])
-		assert.Equal(t, 16, el["circle"])
+		// 2 panels x 3 scenarios (items-list under two distributions,
+		// token) x (HTTP + ceiling), 2 points each.
+		assert.Equal(t, 12, el["polyline"])
+		assert.Equal(t, 24, el["circle"])
 		s := string(b)
-		for _, want := range []string{"Throughput", "p99 latency", "items-list", "token", "ceiling", ">100<", "stroke-dasharray"} {
+		for _, want := range []string{"Throughput", "p99 latency", "items-list (zipf 1.1)", "token", "ceiling", ">100<", "stroke-dasharray"} {
 			assert.Contains(t, s, want)
 		}
 		assert.NotContains(t, s, "<image")
@@ -223,8 +290,8 @@ func TestRenderSVG(t *testing.T) {
 		res := fixedResults()
 		res.Runs[0].Scenarios[0].Ceiling = Stats{}
 		el := svgElements(t, renderSVG(res))
-		assert.Equal(t, 8, el["polyline"])
-		assert.Equal(t, 14, el["circle"])
+		assert.Equal(t, 12, el["polyline"])
+		assert.Equal(t, 22, el["circle"])
 	})
 	t.Run("Empty", func(t *testing.T) {
 		b := renderSVG(&Results{Command: `a <b> & "c"`})

@@ -45,8 +45,20 @@ func scenarios() []scenario {
 		// Measured by measureSignup (signup.go), not by drive: a new tenant
 		// per request, on the public host.
 		{name: signupScenario, method: http.MethodPost, path: "/api/signup/"},
+		// Measured by isolation.go, items-list reads under each
+		// distribution, each against the same reads without the disturbance.
+		{name: hotTenantScenario},
+		{name: churnScenario},
+		{name: floodScenario},
 	}
 }
+
+// The scenarios of isolation.go.
+const (
+	hotTenantScenario = "hot-tenant"
+	churnScenario     = "churn"
+	floodScenario     = "flood"
+)
 
 // apiKeyScenario is the scenario that needs every tenant's API key.
 const apiKeyScenario = "profile-apikey"

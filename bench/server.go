@@ -145,6 +145,8 @@ func (s *server) op(sc scenario) op {
 	return func(ctx context.Context, t *tenant) *failure {
 		status, body, err := s.do(ctx, sc, t, false)
 		switch {
+		case status == http.StatusServiceUnavailable && err == nil:
+			return &failure{key: "503", rejected: true}
 		case err != nil:
 			return &failure{key: "error", detail: fmt.Sprintf("%s %s on %s: %v", sc.method, sc.path, t.host, err)}
 		case status/100 != 2:

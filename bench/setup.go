@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +65,7 @@ type runner struct {
 	pool        *pgxpool.Pool
 	migrator    *migrate.Migrator
 	prov        *provision.Service
+	bulk        *bulkProvisioner // made on first use (-bulk-setup)
 
 	tenants []*tenant
 	// sample holds the tenant create latencies of the tenants created one
@@ -168,10 +170,12 @@ func (r *runner) close() {
 
 // provision brings the tenants up to n, each with its admin user and
 // cfg.Items items. Tenants numbered below cfg.ProvisionSample are created
-// one at a time, their latency recorded; the rest cfg.ProvisionJobs at a
-// time. The reported time covers tenant create only, not the seeding.
+// one at a time through provision.CreateTenant, their latency recorded; the
+// rest cfg.ProvisionJobs at a time, in bulk (bulk.go) with -bulk-setup, or
+// through CreateTenant. The reported time covers tenant create and, for
+// bulk tenants, their seeding too (done in the same transactions).
 func (r *runner) provision(ctx context.Context, n int) (Provision, error) {
-	p := Provision{Jobs: r.cfg.ProvisionJobs}
+	p := Provision{Jobs: r.cfg.ProvisionJobs, Bulk: r.cfg.BulkSetup}
 	from := len(r.tenants)
 	if n <= from {
 		return p, nil
@@ -191,43 +195,102 @@ func (r *runner) provision(ctx context.Context, n int) (Provision, error) {
 		r.sample = append(r.sample, time.Since(t0))
 		r.tenants[i] = t
 	}
-	err := forEach(ctx, r.cfg.ProvisionJobs, n-serial, func(ctx context.Context, k int) error {
-		t, err := r.createTenant(ctx, serial+k)
-		r.tenants[serial+k] = t
-		return err
-	})
+	var err error
+	if r.cfg.BulkSetup {
+		err = r.bulkCreate(ctx, serial, n)
+	} else {
+		err = forEach(ctx, r.cfg.ProvisionJobs, n-serial, func(ctx context.Context, k int) error {
+			t, err := r.createTenant(ctx, serial+k)
+			r.tenants[serial+k] = t
+			return err
+		})
+	}
 	if err != nil {
 		return p, err
 	}
 	elapsed := time.Since(start)
 	p.Seconds, p.PerSecond = round3(elapsed.Seconds()), round3(float64(p.New)/elapsed.Seconds())
 	err = forEach(ctx, r.cfg.ProvisionJobs, p.New, func(ctx context.Context, k int) error {
-		return r.seed(ctx, r.tenants[from+k])
+		if t := r.tenants[from+k]; t.userID == 0 {
+			return r.seed(ctx, t)
+		}
+		return nil // seeded in bulk
 	})
 	return p, err
 }
 
-// settle vacuums and analyzes the whole database before a measurement, as
-// pgbench does, and then checkpoints: provisioning and the previous count's
-// load leave thousands of tables for autovacuum and a checkpoint's worth of
-// WAL, which would otherwise run during the load (competing for the CPUs and
-// the disk; the checkpoint after provisioning 10,000 tenants spent 21 s in
-// fsync) and make the figures depend on their timing.
-func (r *runner) settle(ctx context.Context) error {
-	start := time.Now()
-	for _, sql := range []string{"VACUUM ANALYZE", "CHECKPOINT"} {
-		if _, err := r.pool.Exec(ctx, sql); err != nil {
-			return fmt.Errorf("%s: %w", sql, err)
+// bulkCreate creates tenants from..to-1 in bulk, bulkBatch per transaction,
+// cfg.ProvisionJobs transactions at a time, with progress every 10 s.
+func (r *runner) bulkCreate(ctx context.Context, from, to int) error {
+	if from >= to {
+		return nil
+	}
+	if r.bulk == nil {
+		var err error
+		if r.bulk, err = newBulkProvisioner(ctx, r.pool, r.migrator, r.cfg.Items, r.secret, slices.Contains(r.cfg.Scenarios, apiKeyScenario)); err != nil {
+			return err
 		}
 	}
-	fmt.Fprintf(r.log, "   vacuumed, analyzed and checkpointed in %.1f s\n", time.Since(start).Seconds())
+	batches := (to - from + bulkBatch - 1) / bulkBatch
+	var done atomic.Int64
+	start := time.Now()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Second):
+				d := done.Load()
+				fmt.Fprintf(r.log, "   bulk: %d of %d tenants, %.0f/s\n", d, to-from, float64(d)/time.Since(start).Seconds())
+			}
+		}
+	}()
+	return forEach(ctx, r.cfg.ProvisionJobs, batches, func(ctx context.Context, b int) error {
+		lo := from + b*bulkBatch
+		hi := min(to, lo+bulkBatch)
+		ts, err := r.bulk.create(ctx, lo, hi)
+		if err != nil {
+			return err
+		}
+		copy(r.tenants[lo:hi], ts)
+		done.Add(int64(len(ts)))
+		return nil
+	})
+}
+
+// settle vacuums and analyzes the catalogs and the public schema before a
+// measurement, and then checkpoints: provisioning and the previous count's
+// load leave catalogs grown by hundreds of thousands of rows for
+// autovacuum and a checkpoint's worth of WAL, which would otherwise run
+// during the load (competing for the CPUs and the disk; the checkpoint
+// after provisioning 10,000 tenants spent 21 s in fsync) and make the
+// figures depend on their timing. The tenants' own tables were analyzed as
+// they were seeded (seedTx): a VACUUM of the whole database took 18 minutes
+// at 100,000 tenants.
+func (r *runner) settle(ctx context.Context) error {
+	start := time.Now()
+	rows, _ := r.pool.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname IN ('pg_catalog', 'public') ORDER BY 1`)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, sql := range []string{"VACUUM (ANALYZE) " + strings.Join(tables, ", "), "CHECKPOINT"} {
+		if _, err := r.pool.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("%.40s: %w", sql, err)
+		}
+	}
+	fmt.Fprintf(r.log, "   vacuumed and analyzed the catalogs and public, checkpointed in %.1f s\n", time.Since(start).Seconds())
 	return nil
 }
 
 // createTenant provisions tenant number i+1 (schema t<i+1>) through the
 // product's own CreateTenant, admin user included.
 func (r *runner) createTenant(ctx context.Context, i int) (*tenant, error) {
-	name := fmt.Sprintf("t%d", i+1)
+	name := tenantName(i)
 	host := name + ".localhost"
 	_, err := r.prov.CreateTenant(ctx, provision.TenantParams{
 		Schema: name, Name: "Bench tenant " + name, Domain: host,
@@ -248,11 +311,23 @@ func (r *runner) createTenant(ctx context.Context, i int) (*tenant, error) {
 }
 
 // seedItems adds the items of one tenant in a single statement, newest
-// last. It runs through db.OnConn, in a transaction scoped to the tenant, so
-// no schema name is written into SQL.
+// last. It runs in a transaction scoped to the tenant, so no schema name is
+// written into SQL.
 const seedItems = `INSERT INTO items (name, description, created_by, created_at, updated_at)
 SELECT 'Item ' || g, 'Seeded by the benchmark.', $2, now() - g * interval '1 minute', now() - g * interval '1 minute'
 FROM generate_series(1, $1::int) AS g`
+
+// seedTx adds items items by user in tx, whose search_path is the tenant's,
+// and analyzes the tables the load reads, so that every tenant's plans
+// come from statistics without a whole-database ANALYZE (see settle).
+func seedTx(ctx context.Context, tx pgx.Tx, items int, user int64) error {
+	// Exec mode: a statement run once per tenant is not worth preparing.
+	if _, err := tx.Exec(ctx, seedItems, pgx.QueryExecModeExec, items, user); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, "ANALYZE items, users, api_keys", pgx.QueryExecModeExec)
+	return err
+}
 
 // inSchema runs fn in a transaction scoped to s on a pooled connection, for
 // setup SQL that is not one of the product's sqlc queries.
@@ -274,11 +349,7 @@ func (r *runner) seed(ctx context.Context, t *tenant) error {
 		return fmt.Errorf("seed %s: %w", t.schema, err)
 	}
 	t.userID = u.ID
-	err = r.inSchema(ctx, t.schema, func(tx pgx.Tx) error {
-		// Exec mode: a statement run once per tenant is not worth preparing.
-		_, err := tx.Exec(ctx, seedItems, pgx.QueryExecModeExec, r.cfg.Items, u.ID)
-		return err
-	})
+	err = r.inSchema(ctx, t.schema, func(tx pgx.Tx) error { return seedTx(ctx, tx, r.cfg.Items, u.ID) })
 	if err != nil {
 		return fmt.Errorf("seed %s: %w", t.schema, err)
 	}
@@ -286,25 +357,34 @@ func (r *runner) seed(ctx context.Context, t *tenant) error {
 }
 
 // obtainTokens signs in every tenant's admin that has no access token yet
-// through POST /api/token/, and returns how long it took in seconds. Tokens
-// outlive a server restart (same SECRET_KEY, 24h lifetime), so each count
-// only signs in its new tenants.
+// through POST /api/token/ (and makes an API key where one is missing and
+// the profile-apikey scenario runs), and returns how long it took in
+// seconds. Bulk tenants come with both. Tokens outlive a server restart
+// (same SECRET_KEY, 24h lifetime), so each count only signs in its new
+// tenants.
 func (r *runner) obtainTokens(ctx context.Context, srv *server, tenants []*tenant) (float64, error) {
+	wantKey := slices.Contains(r.cfg.Scenarios, apiKeyScenario)
 	var missing []*tenant
 	for _, t := range tenants {
-		if t.token == "" {
+		if t.token == "" || (wantKey && t.apiKey == "") {
 			missing = append(missing, t)
 		}
 	}
-	wantKey := slices.Contains(r.cfg.Scenarios, apiKeyScenario)
 	start := time.Now()
 	err := forEach(ctx, 8, len(missing), func(ctx context.Context, i int) error {
-		tok, err := srv.signIn(ctx, missing[i])
-		missing[i].token = tok
-		if err != nil || !wantKey {
-			return err
+		t := missing[i]
+		if t.token == "" {
+			tok, err := srv.signIn(ctx, t)
+			if err != nil {
+				return err
+			}
+			t.token = tok
 		}
-		missing[i].apiKey, err = srv.createAPIKey(ctx, missing[i])
+		if !wantKey || t.apiKey != "" {
+			return nil
+		}
+		var err error
+		t.apiKey, err = srv.createAPIKey(ctx, t)
 		return err
 	})
 	return round3(time.Since(start).Seconds()), err

@@ -96,15 +96,24 @@ func withPending(base fs.FS) (fs.FS, error) {
 }
 
 // undoPending reverts pendingFile in every tenant: its column and its
-// version row, in one transaction per tenant.
+// version row, bulkBatch tenants per transaction (db.InSpan), which at
+// 100,000 tenants takes a fraction of one transaction per tenant.
 func (r *runner) undoPending(ctx context.Context, tenants []*tenant) error {
-	return forEach(ctx, r.cfg.MigrateJobs, len(tenants), func(ctx context.Context, i int) error {
-		return r.inSchema(ctx, tenants[i].schema, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "ALTER TABLE items DROP COLUMN bench_note", pgx.QueryExecModeExec); err != nil {
-				return err
+	batches := (len(tenants) + bulkBatch - 1) / bulkBatch
+	return forEach(ctx, r.cfg.MigrateJobs, batches, func(ctx context.Context, b int) error {
+		return db.InSpan(ctx, r.pool, pgx.TxOptions{}, func(sp *db.Span) error {
+			for _, t := range tenants[b*bulkBatch : min(len(tenants), (b+1)*bulkBatch)] {
+				if _, err := sp.Tenant(ctx, t.schema); err != nil {
+					return err
+				}
+				if _, err := sp.Tx().Exec(ctx, "ALTER TABLE items DROP COLUMN bench_note", pgx.QueryExecModeExec); err != nil {
+					return fmt.Errorf("%s: %w", t.schema, err)
+				}
+				if _, err := sp.Tx().Exec(ctx, "DELETE FROM schema_migrations WHERE version = $1", pgx.QueryExecModeExec, pendingVersion); err != nil {
+					return fmt.Errorf("%s: %w", t.schema, err)
+				}
 			}
-			_, err := tx.Exec(ctx, "DELETE FROM schema_migrations WHERE version = $1", pgx.QueryExecModeExec, pendingVersion)
-			return err
+			return nil
 		})
 	})
 }

@@ -1,0 +1,281 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantctl/tenantctl/provision"
+)
+
+// The isolation scenarios measure items-list reads over HTTP under one
+// disturbance, against the same reads without it, run just before, under
+// the same distribution: one hot tenant (hot-tenant), tenant creations
+// through the product's tenant create (churn), and requests on random
+// unknown hosts (flood). Each reports the undisturbed tenants' p50 and p99
+// both ways and the ratio of the p99s.
+
+// Isolation is one isolation scenario's measurement.
+type Isolation struct {
+	Name         string `json:"name"`
+	Distribution string `json:"distribution"`
+	// Without is the reads alone; With the same tenants' reads under the
+	// disturbance. P99Ratio is With's p99 over Without's.
+	Without  Stats   `json:"without"`
+	With     Stats   `json:"with"`
+	P99Ratio float64 `json:"p99_ratio"`
+	// Hot is the hot tenant's requests (hot-tenant), with its 503s.
+	Hot *Stats `json:"hot,omitempty"`
+	// Share is the hot tenant's share of the requests (hot-tenant) or the
+	// unknown hosts' (flood); Rate the creations a second asked (churn).
+	Share float64 `json:"share,omitempty"`
+	Rate  float64 `json:"rate_per_s,omitempty"`
+	// Created counts the tenants churn created during its load; Unknown is
+	// the flood's requests on unknown hosts (answered 404).
+	Created int    `json:"created,omitempty"`
+	Unknown *Stats `json:"unknown,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+func newIsolation(name string, d Distribution, without, with Stats) Isolation {
+	iso := Isolation{Name: name, Distribution: d.String(), Without: without, With: with}
+	if without.P99Ms > 0 {
+		iso.P99Ratio = round3(with.P99Ms / without.P99Ms)
+	}
+	return iso
+}
+
+// measureIsolation runs the isolation scenario name under d.
+func (r *runner) measureIsolation(ctx context.Context, name string, srv *server, tenants []*tenant, d Distribution) (Isolation, error) {
+	read, _ := scenarioByName("items-list")
+	o := srv.op(read)
+	switch name {
+	case hotTenantScenario:
+		return r.hotTenant(ctx, o, tenants, d)
+	case churnScenario:
+		return r.churn(ctx, o, tenants, d)
+	default:
+		return r.flood(ctx, srv, o, tenants, d)
+	}
+}
+
+// hotTenant sends cfg.HotTenantShare of the requests to tenants[0] and the
+// rest to the others per d. Without it, the others get the same requests
+// from the share of the workers that sent them (a closed loop sends what
+// its workers wait for): cfg.Concurrency x (1 - share) workers.
+func (r *runner) hotTenant(ctx context.Context, o op, tenants []*tenant, d Distribution) (Isolation, error) {
+	hot, others := tenants[0], newPicker(tenants[1:], d)
+	share := r.cfg.HotTenantShare
+	alone, err := run(ctx, r.cfg, load{
+		workers: max(1, int(math.Round(float64(r.cfg.Concurrency)*(1-share)))), warmup: r.cfg.warmup(len(tenants)),
+		pick: func(rng *mrand.Rand) (*tenant, int) { return others.pick(rng), 0 }, ops: []op{o},
+	})
+	if err != nil {
+		return Isolation{}, err
+	}
+	with, err := run(ctx, r.cfg, load{
+		workers: r.cfg.Concurrency, warmup: r.cfg.warmup(len(tenants)),
+		pick: func(rng *mrand.Rand) (*tenant, int) {
+			if rng.Float64() < share {
+				return hot, 1
+			}
+			return others.pick(rng), 0
+		},
+		ops: []op{o, o},
+	})
+	if err != nil {
+		return Isolation{}, err
+	}
+	iso := newIsolation(hotTenantScenario, d, alone[0], with[0])
+	iso.Hot, iso.Share = &with[1], share
+	iso.Note = fmt.Sprintf("%s takes %.0f%% of the requests; without it: the others' requests from %.0f%% of the workers", hot.host, 100*share, 100*(1-share))
+	return iso, nil
+}
+
+// churn reads while tenants are created cfg.ChurnRate times a second
+// through provision.CreateTenant (argon2id-hashed admin included: a signup
+// is a tenant creation), each creation starting on time whether or not the
+// previous one finished. The created tenants are deleted afterwards.
+func (r *runner) churn(ctx context.Context, o op, tenants []*tenant, d Distribution) (Isolation, error) {
+	p := newPicker(tenants, d)
+	without, err := drive(ctx, r.cfg, p, o)
+	if err != nil {
+		return Isolation{}, err
+	}
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		return Isolation{}, err
+	}
+	prefix := "ch" + hex.EncodeToString(b) + "_"
+	var (
+		mu      sync.Mutex
+		created []string
+		errs    []error
+		wg      sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Duration(float64(time.Second) / r.cfg.ChurnRate))
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			name := prefix + strconv.Itoa(i)
+			wg.Go(func() {
+				_, err := r.prov.CreateTenant(ctx, provision.TenantParams{
+					Schema: name, Name: "Churn " + name, Domain: strings.ReplaceAll(name, "_", "-") + ".localhost",
+					Admin: &provision.UserParams{Username: adminUsername, Email: adminUsername + "@" + name + ".example", Password: adminPassword, Staff: true},
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				created = append(created, name)
+			})
+		}
+	}()
+	with, err := drive(ctx, r.cfg, p, o)
+	close(stop)
+	wg.Wait()
+	// Removed whatever happened, so the next count starts as it would
+	// without this scenario.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	for _, s := range created {
+		if derr := r.prov.DeleteTenant(cctx, s); derr != nil {
+			fmt.Fprintf(r.log, " (removing churn tenant %s: %v)", s, derr)
+		}
+	}
+	if err != nil {
+		return Isolation{}, err
+	}
+	if len(errs) > 0 {
+		return Isolation{}, fmt.Errorf("churn: %d tenant creations failed, first: %w", len(errs), errs[0])
+	}
+	iso := newIsolation(churnScenario, d, without, with)
+	iso.Rate, iso.Created = r.cfg.ChurnRate, len(created)
+	iso.Note = fmt.Sprintf("%d tenants created (tenant create, argon2id included) during the warm-up and the measured reads", len(created))
+	return iso, nil
+}
+
+// flood sends cfg.FloodShare of the requests (the same items-list request)
+// to random hosts under .localhost that no tenant has, which the server
+// admits (ALLOWED_HOSTS=.localhost) and answers 404, and the rest to the
+// tenants per d; without it, every worker reads the tenants.
+func (r *runner) flood(ctx context.Context, srv *server, o op, tenants []*tenant, d Distribution) (Isolation, error) {
+	p := newPicker(tenants, d)
+	without, err := drive(ctx, r.cfg, p, o)
+	if err != nil {
+		return Isolation{}, err
+	}
+	read, _ := scenarioByName("items-list")
+	unknown := func(ctx context.Context, t *tenant) *failure {
+		status, body, err := srv.client.do(ctx, request{method: read.method, path: read.path, host: t.host}, false)
+		switch {
+		case err != nil:
+			return &failure{key: "error", detail: fmt.Sprintf("unknown host %s: %v", t.host, err)}
+		case status != http.StatusNotFound:
+			return &failure{key: strconv.Itoa(status), detail: fmt.Sprintf("unknown host %s: %d %.300s", t.host, status, body)}
+		}
+		return nil
+	}
+	share := r.cfg.FloodShare
+	with, err := run(ctx, r.cfg, load{
+		workers: r.cfg.Concurrency, warmup: r.cfg.warmup(len(tenants)),
+		pick: func(rng *mrand.Rand) (*tenant, int) {
+			if rng.Float64() < share {
+				return &tenant{host: fmt.Sprintf("u%016x.localhost", rng.Uint64())}, 1
+			}
+			return p.pick(rng), 0
+		},
+		ops: []op{o, unknown},
+	})
+	if err != nil {
+		return Isolation{}, err
+	}
+	iso := newIsolation(floodScenario, d, without, with[0])
+	iso.Unknown, iso.Share = &with[1], share
+	iso.Note = fmt.Sprintf("%.0f%% of the requests on random unknown hosts (404)", 100*share)
+	return iso, nil
+}
+
+// HostCache is the server process's memory once every tenant's host has
+// been requested.
+type HostCache struct {
+	Hosts   int     `json:"hosts_requested"`
+	Seconds float64 `json:"seconds"`
+	VmRSSKB int64   `json:"server_vm_rss_kb"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// fillHostCache requests every tenant's host once (GET /api/profile/
+// without a token: the host is resolved, then 401), and reads the server
+// process's VmRSS.
+func (r *runner) fillHostCache(ctx context.Context, srv *server, tenants []*tenant) (HostCache, error) {
+	start := time.Now()
+	err := forEach(ctx, r.cfg.Concurrency, len(tenants), func(ctx context.Context, i int) error {
+		status, body, err := srv.client.do(ctx, request{method: http.MethodGet, path: "/api/profile/", host: tenants[i].host}, false)
+		if err == nil && status != http.StatusUnauthorized {
+			err = fmt.Errorf("GET /api/profile/ without a token on %s: %d %.300s", tenants[i].host, status, body)
+		}
+		return err
+	})
+	if err != nil {
+		return HostCache{}, err
+	}
+	hc := HostCache{Hosts: len(tenants), Seconds: round3(time.Since(start).Seconds())}
+	if hc.VmRSSKB, err = readStatusKB(srv.cmd.Process.Pid, "VmRSS"); err != nil {
+		hc.Error = err.Error()
+	}
+	return hc, nil
+}
+
+// readStatusKB reads the field (VmRSS, RssAnon) of /proc/<pid>/status in kB.
+func readStatusKB(pid int, field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if kb, ok := parseStatusKB(sc.Text(), field); ok {
+			return kb, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s line", pid, field)
+}
+
+// parseStatusKB reads a "<field>:     1234 kB" line of /proc/<pid>/status.
+func parseStatusKB(line, field string) (int64, bool) {
+	rest, ok := strings.CutPrefix(line, field+":")
+	if !ok {
+		return 0, false
+	}
+	f := strings.Fields(rest)
+	if len(f) != 2 || f[1] != "kB" {
+		return 0, false
+	}
+	kb, err := strconv.ParseInt(f[0], 10, 64)
+	return kb, err == nil
+}
