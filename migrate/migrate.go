@@ -230,43 +230,49 @@ func (m *Migrator) migrateTenantOn(ctx context.Context, c *pgx.Conn, s db.Schema
 }
 
 // applyTenant applies the pending tenant migrations to s on c, each file in
-// one transaction scoped to s that also records its version, in dbmate's
-// file format and schema_migrations table, a statement at a time (see
-// splitStatements), and the schema's versions in public.tenant_migrations,
-// after linting every pending file (a *LintError refuses them before any is
-// applied). With nothing pending it records the versions found, which
-// public.tenant_migrations may lack (a schema changed behind the migrator's
-// back, or a tenant it skipped would not have been visited). The caller
-// holds s's lock.
+// one transaction scoped to s that first reads the applied versions (so a
+// run with one file pending costs one transaction) and then runs the file,
+// in dbmate's file format, a statement at a time (see splitStatements), and
+// records its version in schema_migrations and the schema's versions in
+// public.tenant_migrations. The pending files are linted before any is
+// applied (a *LintError refuses them all). With nothing pending it records
+// the versions it found: MigrateTenants visits such a tenant only when its
+// record is missing or stale (a tenant migrated by an older release, or by
+// hand). The caller holds s's lock.
 func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
-	var applied []string
-	var pending []tenantFile
-	err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, "SELECT version FROM schema_migrations")
-		var err error
-		if applied, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return err
+	for n := 0; ; n++ {
+		var name string
+		last := false
+		err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
+			applied, err := appliedOn(ctx, tx)
+			if err != nil {
+				return err
+			}
+			pending, err := m.pendingTenant(applied, nil)
+			switch {
+			case err != nil:
+				return err
+			case len(pending) == 0:
+				last = true
+				if n > 0 || len(applied) == 0 {
+					return nil
+				}
+				return record(ctx, tx, applied)
+			}
+			name, last = pending[0].name, len(pending) == 1
+			return applyFile(ctx, tx, pending[0], applied)
+		})
+		switch {
+		case err != nil && name != "":
+			return n, fmt.Errorf("migration %s: %w", name, err)
+		case err != nil:
+			return n, err
+		case last && name != "":
+			return n + 1, nil
+		case last:
+			return n, nil
 		}
-		if pending, err = m.pendingTenant(applied, nil); err != nil || len(pending) > 0 || len(applied) == 0 {
-			return err
-		}
-		return record(ctx, tx, applied)
-	})
-	if isUndefinedTable(err) { // a new schema: every file is pending
-		pending, err = m.pendingTenant(nil, nil)
 	}
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, mig := range pending {
-		if err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error { return applyFile(ctx, tx, mig, applied) }); err != nil {
-			return n, fmt.Errorf("migration %s: %w", mig.name, err)
-		}
-		applied = append(applied, mig.version)
-		n++
-	}
-	return n, nil
 }
 
 // ApplyTenantTx applies tenant migrations in tx, whose search_path the
@@ -350,11 +356,9 @@ func (m *Migrator) pendingTenant(applied, only []string) ([]tenantFile, error) {
 
 // applyFile runs mig's statements in tx, whose search_path is the tenant's,
 // and records its version, in schema_migrations and, with the versions
-// applied before it, in public.tenant_migrations.
+// applied before it, in public.tenant_migrations. appliedOn has read
+// applied in tx (and made schema_migrations if it had to).
 func applyFile(ctx context.Context, tx pgx.Tx, mig tenantFile, applied []string) error {
-	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar PRIMARY KEY)"); err != nil {
-		return err
-	}
 	for _, sec := range mig.sections {
 		if !sec.UpOptions.Transaction() {
 			// Its search_path could not be scoped to a transaction
