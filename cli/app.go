@@ -73,6 +73,10 @@ type Options struct {
 	// WebhookSchedule, if not nil, replaces the webhook retry schedule
 	// (webhook.DefaultSchedule); tests shorten it.
 	WebhookSchedule []time.Duration
+	// ProgressInterval, if not zero, is how often migrate reports its
+	// progress and rate on stderr when stdout is not a terminal (default
+	// 5s); tests shorten it.
+	ProgressInterval time.Duration
 }
 
 // Run runs tenantctl with args (args[0] is the program name) the way the
@@ -191,6 +195,7 @@ func (inv *invocation) open(ctx context.Context) error {
 	if inv.opts.TenantMigrations != nil {
 		m.Tenant = inv.opts.TenantMigrations
 	}
+	m.SchemasPerConn = cfg.MaxSchemasPerConn
 	inv.pool, inv.migrator = pool, m
 	inv.svc = provision.New(pool, m, password.NewHasher(0)).WithPublicHosts(cfg.PublicHosts)
 	return nil

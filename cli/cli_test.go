@@ -52,6 +52,8 @@ type runOpts struct {
 	serve     cli.ServeFunc
 	dotEnv    string
 	ctx       context.Context // nil: the test's
+	// progressEvery is migrate's ProgressInterval (0: its default).
+	progressEvery time.Duration
 }
 
 // run runs tenantctl with args, stdin not a terminal and empty.
@@ -75,6 +77,7 @@ func (a *app) runWith(o runOpts, args ...string) result {
 		Serve:            o.serve,
 		JobWorkers:       a.jobWorkers,
 		JobPollInterval:  50 * time.Millisecond,
+		ProgressInterval: o.progressEvery,
 	})
 	ctx := o.ctx
 	if ctx == nil {

@@ -304,18 +304,35 @@ func TestStatus(t *testing.T) {
 	}
 	pub, ten := latest(publicVersions(t)), latest(tenantVersions(t))
 	t.Run("OK", func(t *testing.T) {
+		// tenant create recorded the versions it applied.
+		assert.Equal(t, 2, count(t, d, "SELECT count(*) FROM tenant_migrations WHERE versions = $1", tenantVersions(t)))
 		assert.Equal(t, [][]string{
 			{"public", pub, "0", "ok"},
 			{"school1", ten, "0", "ok"},
 			{"school2", ten, "0", "ok"},
 		}, rows())
 		a.ok("status", "--exit-code")
+		assert.Equal(t, rows(), rows("--verify"))
 	})
 	t.Run("DriftUnknownVersion", func(t *testing.T) {
 		_, err := d.Pool.Exec(t.Context(), "INSERT INTO school1.schema_migrations VALUES ('1999')")
 		require.NoError(t, err)
+		// status reads the record, which the insert behind its back
+		// left alone; --verify reads the schema.
+		assert.Equal(t, []string{"school1", ten, "0", "ok"}, rows()[1])
+		r := a.run("status", "--verify")
+		wantErr(t, r, cli.ExitDrift, "1 schema drifted from the migration files")
+		assert.Contains(t, r.stdout, "DRIFT: unknown version 1999; unrecorded version 1999\n")
+		assert.Contains(t, a.ok("migrate", "--tenants").stdout, "2 up to date", "migrate reads the record too")
+		// A record that has the version (as migrate writes it for a
+		// schema it visits): status reports the drift as it always did.
+		_, err = d.Pool.Exec(t.Context(), "UPDATE tenant_migrations SET versions = array_prepend('1999', versions) WHERE client_id = (SELECT id FROM clients WHERE schema_name = 'school1')")
+		require.NoError(t, err)
 		assert.Equal(t, []string{"school1", ten, "0", "DRIFT:", "unknown", "version", "1999"}, rows()[1])
 		wantErr(t, a.run("status", "--exit-code"), cli.ExitDrift, "1 schema drifted from the migration files")
+		r = a.run("status", "--verify")
+		wantErr(t, r, cli.ExitDrift, "1 schema drifted from the migration files")
+		assert.Contains(t, r.stdout, "DRIFT: unknown version 1999\n", "no difference from the record")
 	})
 	t.Run("Pending", func(t *testing.T) {
 		a.tenantFS = withMigrations(t, map[string]string{"20990101000000_notes.sql": "CREATE TABLE notes (id int);"})
@@ -323,10 +340,11 @@ func TestStatus(t *testing.T) {
 		assert.Equal(t, []string{"school2", ten, "1", "pending"}, rows()[2])
 		// Drift (school1) wins over pending migrations.
 		wantErr(t, a.run("status", "--exit-code", "--json"), cli.ExitDrift, "drifted")
-		_, err := d.Pool.Exec(t.Context(), "DELETE FROM school1.schema_migrations WHERE version = '1999'")
+		_, err := d.Pool.Exec(t.Context(), "DELETE FROM school1.schema_migrations WHERE version = '1999'; UPDATE tenant_migrations SET versions = array_remove(versions, '1999')")
 		require.NoError(t, err)
 		wantErr(t, a.run("status", "--exit-code"), cli.ExitPending, "2 schemas with pending migrations")
-		_, err = d.Pool.Exec(t.Context(), "INSERT INTO school1.schema_migrations VALUES ('1999')")
+		wantErr(t, a.run("status", "--exit-code", "--verify"), cli.ExitPending, "2 schemas with pending migrations")
+		_, err = d.Pool.Exec(t.Context(), "INSERT INTO school1.schema_migrations VALUES ('1999'); UPDATE tenant_migrations SET versions = array_prepend('1999', versions) WHERE client_id = (SELECT id FROM clients WHERE schema_name = 'school1')")
 		require.NoError(t, err)
 	})
 	t.Run("DriftOutOfOrder", func(t *testing.T) {

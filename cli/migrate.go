@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -31,6 +32,7 @@ func migrateCommand(inv *invocation) *ucli.Command {
 			&ucli.StringSliceFlag{Name: "schema", Usage: "migrate only this tenant (repeatable)"},
 			&ucli.IntFlag{Name: "jobs", Value: 4, Usage: "tenants migrated at once"},
 		},
+		Commands: []*ucli.Command{statusCommand(inv)},
 		Action: action(func(ctx context.Context, cmd *ucli.Command) error {
 			return inv.migrate(ctx, cmd.Bool("shared"), cmd.Bool("tenants"), cmd.StringSlice("schema"), cmd.Int("jobs"))
 		}),
@@ -135,11 +137,27 @@ func (inv *invocation) readySchemas(ctx context.Context) ([]db.Schema, error) {
 
 // migrateTenants migrates schemas in parallel, reporting progress as it goes
 // and a summary at the end. It returns an error if any tenant failed.
+//
+// Only the tenants not recorded as up to date are visited (see
+// migrate.MigrateTenants), and the progress counts those. On a terminal one
+// live line shows it; otherwise a line on stderr every few seconds gives
+// the count and the rate, readable in a CI log, beside the per-tenant lines
+// of the tenants that applied or failed.
 func (inv *invocation) migrateTenants(ctx context.Context, schemas []db.Schema, jobs int) error {
 	w, total := inv.out(), len(schemas)
 	live := inv.opts.StdoutTerminal && total > 0
+	every := inv.opts.ProgressInterval
+	if every == 0 {
+		every = 5 * time.Second
+	}
+	start := time.Now()
+	last := start
+	visited := false
 	// MigrateTenants calls progress from one goroutine at a time.
-	progress := func(done int, r migrate.Result) {
+	progress := func(p migrate.Progress) {
+		r := p.Result
+		visited = true
+		rate := float64(p.Done) / max(time.Since(start).Seconds(), 1e-3)
 		switch {
 		case live:
 			state := "ok"
@@ -147,15 +165,20 @@ func (inv *invocation) migrateTenants(ctx context.Context, schemas []db.Schema, 
 				state = "FAILED"
 			}
 			// \x1b[K clears what a longer previous line left behind.
-			fmt.Fprintf(w, "\r[%d/%d] migrating tenants... %s %s\x1b[K", done, total, r.Schema, state)
+			fmt.Fprintf(w, "\r[%d/%d] migrating tenants (%.0f/s)... %s %s\x1b[K", p.Done, p.Total, rate, r.Schema, state)
 		case r.Err != nil:
-			fmt.Fprintf(w, "[%d/%d] %s: FAILED: %s\n", done, total, r.Schema, oneLine(r.Err.Error()))
+			fmt.Fprintf(w, "[%d/%d] %s: FAILED: %s\n", p.Done, p.Total, r.Schema, oneLine(r.Err.Error()))
 		case r.Applied > 0:
-			fmt.Fprintf(w, "[%d/%d] %s: applied %s in %s\n", done, total, r.Schema, plural(r.Applied, "migration"), r.Duration.Round(time.Millisecond))
+			fmt.Fprintf(w, "[%d/%d] %s: applied %s in %s\n", p.Done, p.Total, r.Schema, plural(r.Applied, "migration"), r.Duration.Round(time.Millisecond))
+		}
+		if !live && (time.Since(last) >= every || p.Done == p.Total) {
+			last = time.Now()
+			fmt.Fprintf(inv.errOut(), "migrating tenants: %d/%d visited (%.0f/s), %d up to date by public.tenant_migrations\n",
+				p.Done, p.Total, rate, total-p.Total)
 		}
 	}
 	results := inv.migrator.MigrateTenants(ctx, schemas, jobs, progress)
-	if live {
+	if live && visited {
 		fmt.Fprintln(w)
 	}
 
@@ -201,12 +224,17 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// statusCommand shows each schema's migration state.
+// statusCommand shows each schema's migration state. It serves as
+// `tenantctl status` and as `tenantctl migrate status`.
 func statusCommand(inv *invocation) *ucli.Command {
 	return &ucli.Command{
 		Name:  "status",
 		Usage: "show each schema's applied migration version and pending count, and flag drift",
-		Description: "STATE is ok, pending, or DRIFT when a schema's history disagrees with the\n" +
+		Description: "A tenant's versions are read from public.tenant_migrations, which migrate\n" +
+			"keeps with every tenant migration: no tenant schema is read. --verify reads\n" +
+			"every tenant's schema_migrations and reports DRIFT for each whose versions\n" +
+			"differ from that record (changed behind the migrator's back), exiting with 4.\n" +
+			"STATE is ok, pending, or DRIFT when a schema's history disagrees with the\n" +
 			"migration files: a version no file has (unknown), or a file older than the\n" +
 			"newest applied version that was never applied (out of order).\n" +
 			"With --exit-code the exit status tells scripts the state: 0 all up to date,\n" +
@@ -215,9 +243,10 @@ func statusCommand(inv *invocation) *ucli.Command {
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&ucli.BoolFlag{Name: "exit-code", Usage: "exit with 3 if migrations are pending, 4 on drift (for scripts and health checks)"},
+			&ucli.BoolFlag{Name: "verify", Usage: "read every tenant schema and report those whose versions differ from public.tenant_migrations (exit 4)"},
 		},
 		Action: action(func(ctx context.Context, cmd *ucli.Command) error {
-			return inv.status(ctx, cmd.Bool("json"), cmd.Bool("exit-code"))
+			return inv.status(ctx, cmd.Bool("json"), cmd.Bool("exit-code"), cmd.Bool("verify"))
 		}),
 	}
 }
@@ -230,13 +259,19 @@ type schemaStatus struct {
 	PendingV   []string `json:"pending_versions"`
 	Unknown    []string `json:"unknown_versions"`
 	OutOfOrder []string `json:"out_of_order_versions"`
+	// Unrecorded and Missing are what --verify found: versions in the
+	// schema that public.tenant_migrations lacks, and versions it records
+	// that the schema lacks.
+	Unrecorded []string `json:"unrecorded_versions"`
+	Missing    []string `json:"missing_versions"`
 	// State is ok, pending, drift, provisioning or error.
 	State string `json:"state"`
 	Error string `json:"error,omitempty"`
 }
 
 func newSchemaStatus(schema string, st migrate.Status, err error) schemaStatus {
-	s := schemaStatus{Schema: schema, PendingV: []string{}, Unknown: []string{}, OutOfOrder: []string{}}
+	s := schemaStatus{Schema: schema, PendingV: []string{}, Unknown: []string{}, OutOfOrder: []string{},
+		Unrecorded: []string{}, Missing: []string{}}
 	if err != nil {
 		s.State, s.Error = "error", oneLine(err.Error())
 		return s
@@ -259,6 +294,24 @@ func newSchemaStatus(schema string, st migrate.Status, err error) schemaStatus {
 	return s
 }
 
+// compare sets the versions in which the schema's applied ones and the
+// recorded ones differ, and makes a difference drift.
+func (s *schemaStatus) compare(applied, recorded []string) {
+	for _, v := range applied {
+		if !slices.Contains(recorded, v) {
+			s.Unrecorded = append(s.Unrecorded, v)
+		}
+	}
+	for _, v := range recorded {
+		if !slices.Contains(applied, v) {
+			s.Missing = append(s.Missing, v)
+		}
+	}
+	if len(s.Unrecorded) > 0 || len(s.Missing) > 0 {
+		s.State = "drift"
+	}
+}
+
 // stateText is the STATE column.
 func (s schemaStatus) stateText() string {
 	switch s.State {
@@ -269,6 +322,12 @@ func (s schemaStatus) stateText() string {
 		}
 		if len(s.OutOfOrder) > 0 {
 			parts = append(parts, "out of order "+versionsText(s.OutOfOrder))
+		}
+		if len(s.Unrecorded) > 0 {
+			parts = append(parts, "unrecorded "+versionsText(s.Unrecorded))
+		}
+		if len(s.Missing) > 0 {
+			parts = append(parts, "recorded but missing "+versionsText(s.Missing))
 		}
 		return "DRIFT: " + strings.Join(parts, "; ")
 	case "error":
@@ -284,7 +343,10 @@ func versionsText(vs []string) string {
 	return "versions " + strings.Join(vs, ", ")
 }
 
-func (inv *invocation) status(ctx context.Context, asJSON, exitCode bool) error {
+// verifyJobs is how many tenant schemas status --verify reads at once.
+const verifyJobs = 4
+
+func (inv *invocation) status(ctx context.Context, asJSON, exitCode, verify bool) error {
 	if err := inv.open(ctx); err != nil {
 		return err
 	}
@@ -299,20 +361,34 @@ func (inv *invocation) status(ctx context.Context, asJSON, exitCode bool) error 
 		if err != nil {
 			return fmt.Errorf("list tenants: %w", err)
 		}
-		for _, t := range tenants {
-			s, err := db.ParseSchema(t.SchemaName)
-			if err == nil && t.State != "ready" {
-				// Its creator is still at work, or died: migrate removes it.
-				rows = append(rows, schemaStatus{Schema: t.SchemaName, State: "provisioning",
-					PendingV: []string{}, Unknown: []string{}, OutOfOrder: []string{}})
-				continue
-			}
-			var st migrate.Status
-			if err == nil {
-				st, err = inv.migrator.TenantStatus(ctx, s)
-			}
-			rows = append(rows, newSchemaStatus(t.SchemaName, st, err))
+		recorded, err := inv.migrator.Recorded(ctx)
+		if err != nil {
+			return fmt.Errorf("read public.tenant_migrations: %w", err)
 		}
+		trows := make([]schemaStatus, len(tenants))
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range verifyJobs {
+			wg.Go(func() {
+				for i := range next {
+					t := tenants[i]
+					if t.State != "ready" {
+						// Its creator is still at work, or died: migrate removes it.
+						trows[i] = schemaStatus{Schema: t.SchemaName, State: "provisioning", PendingV: []string{},
+							Unknown: []string{}, OutOfOrder: []string{}, Unrecorded: []string{}, Missing: []string{}}
+						continue
+					}
+					rec, ok := recorded[t.SchemaName]
+					trows[i] = inv.tenantStatus(ctx, t.SchemaName, rec, ok, verify)
+				}
+			})
+		}
+		for i := range tenants {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		rows = append(rows, trows...)
 	}
 
 	var failed, pending, drifted int
@@ -349,11 +425,33 @@ func (inv *invocation) status(ctx context.Context, asJSON, exitCode bool) error 
 	switch {
 	case failed > 0:
 		return errors.New(plural(failed, "schema") + " could not be read")
-	case !exitCode:
+	case !exitCode && !verify:
 	case drifted > 0:
-		return exitError{msg: plural(drifted, "schema") + " drifted from the migration files", code: ExitDrift}
+		return exitError{msg: plural(drifted, "schema") + " drifted from the migration files or their record", code: ExitDrift}
+	case !exitCode:
 	case pending > 0:
 		return exitError{msg: plural(pending, "schema") + " with pending migrations; run tenantctl migrate", code: ExitPending}
 	}
 	return nil
+}
+
+// tenantStatus is the row of a ready tenant: from rec, its recorded
+// versions, when it has some (hasRec) and verify is not set; else from its
+// schema, and then with verify compared with rec.
+func (inv *invocation) tenantStatus(ctx context.Context, name string, rec []string, hasRec, verify bool) schemaStatus {
+	s, err := db.ParseSchema(name)
+	if err != nil {
+		// The clients table's CHECK makes this unreachable.
+		return newSchemaStatus(name, migrate.Status{}, err)
+	}
+	if hasRec && !verify {
+		st, err := inv.migrator.RecordedStatus(rec)
+		return newSchemaStatus(name, st, err)
+	}
+	st, err := inv.migrator.TenantStatus(ctx, s)
+	row := newSchemaStatus(name, st, err)
+	if err == nil && verify {
+		row.compare(st.Applied, rec)
+	}
+	return row
 }

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -9,10 +10,12 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantctl/tenantctl/cli"
 	"github.com/tenantctl/tenantctl/dbmate"
 	"github.com/tenantctl/tenantctl/dbtest"
 )
@@ -90,6 +93,8 @@ func TestMigrate(t *testing.T) {
 		n := len(tenantVersions(t))
 		assert.Regexp(t, `^\[\d+/50\] t\d\d: `+appliedPhrase(n)+` in \d`, lines[1])
 		assert.Equal(t, fmt.Sprintf("migrated 50 tenants: %d applied migrations, 0 up to date, 0 failed", 50*n), lines[51])
+		// The last progress line at least (one every 5 s before).
+		assert.Regexp(t, `(?m)^migrating tenants: 50/50 visited \(\d+/s\), 0 up to date by public.tenant_migrations$`, r.stderr)
 		for _, s := range schemas {
 			assert.Equal(t, n, versions(s), s)
 		}
@@ -98,16 +103,74 @@ func TestMigrate(t *testing.T) {
 	t.Run("OKUpToDate", func(t *testing.T) {
 		r := a.ok("migrate", "--tenants")
 		assert.Equal(t, "migrated 50 tenants: 0 applied migrations, 50 up to date, 0 failed\n", r.stdout)
+		assert.Empty(t, r.stderr, "no tenant visited")
 	})
 	t.Run("OKShared", func(t *testing.T) {
 		assert.Equal(t, "public schema: up to date\n", a.ok("migrate", "--shared").stdout)
 	})
 	t.Run("OKLiveProgress", func(t *testing.T) {
+		// Unrecorded (as after a migrate by hand): visited, and recorded.
+		_, err := d.Pool.Exec(t.Context(), "DELETE FROM tenant_migrations WHERE client_id IN (SELECT id FROM clients WHERE schema_name IN ('t01', 't02'))")
+		require.NoError(t, err)
 		r := a.runWith(runOpts{stdoutTTY: true}, "migrate", "--schema", "t01", "--schema", "t02", "--schema", "t01")
 		require.NoError(t, r.err)
-		assert.Contains(t, r.stdout, "\r[1/2] migrating tenants... t0")
-		assert.Contains(t, r.stdout, "\r[2/2] migrating tenants... t0")
+		assert.Regexp(t, `\r\[1/2\] migrating tenants \(\d+/s\)\.\.\. t0[12] ok`, r.stdout)
+		assert.Regexp(t, `\r\[2/2\] migrating tenants \(\d+/s\)\.\.\. t0[12] ok`, r.stdout)
 		assert.True(t, strings.HasSuffix(r.stdout, "\x1b[K\nmigrated 2 tenants: 0 applied migrations, 2 up to date, 0 failed\n"), "%q", r.stdout)
+		assert.Equal(t, 50, count(t, d, "SELECT count(*) FROM tenant_migrations WHERE versions = $1", tenantVersions(t)))
+	})
+
+	t.Run("NothingPendingReadsNoSchemaVerifyDoes", func(t *testing.T) {
+		// Behind the migrator's back: a version row deleted from t03,
+		// a bogus one inserted into t04.
+		first := tenantVersions(t)[0]
+		_, err := d.Pool.Exec(t.Context(), "DELETE FROM t03.schema_migrations WHERE version = $1", first)
+		require.NoError(t, err)
+		_, err = d.Pool.Exec(t.Context(), "INSERT INTO t04.schema_migrations VALUES ('20200101000000')")
+		require.NoError(t, err)
+		n := len(tenantVersions(t))
+
+		// Visiting t03 would apply its first file again, and fail.
+		r := a.ok("migrate", "--tenants")
+		assert.Equal(t, "migrated 50 tenants: 0 applied migrations, 50 up to date, 0 failed\n", r.stdout)
+		assert.Equal(t, n-1, versions("t03"))
+		assert.Equal(t, n+1, versions("t04"))
+		for _, line := range strings.Split(strings.TrimSpace(a.ok("status").stdout), "\n")[1:] {
+			assert.True(t, strings.HasSuffix(line, " ok"), "status reads the record: %q", line)
+		}
+
+		for _, args := range [][]string{{"status", "--verify"}, {"migrate", "status", "--verify"}} {
+			r = a.run(args...)
+			wantErr(t, r, cli.ExitDrift, "2 schemas drifted")
+			var drift []string
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if strings.Contains(line, "DRIFT") {
+					drift = append(drift, strings.Join(strings.Fields(line), " "))
+				}
+			}
+			assert.Equal(t, []string{
+				fmt.Sprintf("t03 %s 1 DRIFT: out of order version %s; recorded but missing version %s", latest(tenantVersions(t)), first, first),
+				fmt.Sprintf("t04 %s 0 DRIFT: unknown version 20200101000000; unrecorded version 20200101000000", latest(tenantVersions(t))),
+			}, drift, args)
+		}
+		r = a.run("status", "--verify", "--json")
+		wantErr(t, r, cli.ExitDrift, "2 schemas drifted")
+		var rows []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rows))
+		byName := map[string]map[string]any{}
+		for _, row := range rows {
+			byName[row["schema"].(string)] = row
+		}
+		assert.Equal(t, []any{first}, byName["t03"]["missing_versions"])
+		assert.Equal(t, []any{"20200101000000"}, byName["t04"]["unrecorded_versions"])
+		assert.Equal(t, []any{}, byName["t05"]["missing_versions"])
+		assert.Equal(t, "ok", byName["t05"]["state"])
+
+		_, err = d.Pool.Exec(t.Context(), "INSERT INTO t03.schema_migrations VALUES ($1)", first)
+		require.NoError(t, err)
+		_, err = d.Pool.Exec(t.Context(), "DELETE FROM t04.schema_migrations WHERE version = '20200101000000'")
+		require.NoError(t, err)
+		a.ok("status", "--verify")
 	})
 
 	// A new release adds a migration; one tenant has a table in the way.
@@ -116,7 +179,10 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("ErrOneTenantFails", func(t *testing.T) {
-		r := a.run("migrate", "--jobs", "4")
+		r := a.runWith(runOpts{progressEvery: time.Nanosecond}, "migrate", "--jobs", "4")
+		progress := regexp.MustCompile(`(?m)^migrating tenants: (\d+)/50 visited \(\d+/s\), 0 up to date by public\.tenant_migrations$`).FindAllStringSubmatch(r.stderr, -1)
+		require.Len(t, progress, 50, r.stderr)
+		assert.Equal(t, "50", progress[49][1])
 		wantErr(t, r, 1, "1 tenant migration failed")
 		assert.Equal(t, [4]int{50, 49, 0, 1}, summary(t, r.stdout))
 		assert.Contains(t, r.stdout, "[")

@@ -6,6 +6,11 @@
 // Each schema is migrated under a PostgreSQL advisory lock keyed by its name,
 // so overlapping runs (two `tenantctl migrate`, or a migrate and a
 // `tenant create`) apply every migration exactly once.
+//
+// Every tenant migration file also records the schema's applied versions in
+// public.tenant_migrations, in the same transaction: MigrateTenants skips the
+// tenants recorded as up to date with one query, rather than reading every
+// schema, and status reads no schema unless asked to verify the record.
 package migrate
 
 import (
@@ -43,6 +48,11 @@ type Migrator struct {
 	// replace them.
 	Public fs.FS
 	Tenant fs.FS
+	// SchemasPerConn is how many tenants a MigrateTenants connection
+	// migrates before it is replaced: its backend keeps the catalog entries
+	// of every schema it touched, as a pooled connection's does (see
+	// db.Limits.Schemas). It defaults to db.DefaultLimits.Schemas.
+	SchemasPerConn int
 }
 
 // New returns a Migrator for the database at directURL, which must reach
@@ -67,7 +77,7 @@ func New(directURL string, pool *pgxpool.Pool) (*Migrator, error) {
 		}
 	}
 	u.RawQuery = q.Encode()
-	return &Migrator{url: u, pool: pool, Public: dbmate.Public, Tenant: dbmate.Tenant}, nil
+	return &Migrator{url: u, pool: pool, Public: dbmate.Public, Tenant: dbmate.Tenant, SchemasPerConn: db.DefaultLimits.Schemas}, nil
 }
 
 // dbmateFor returns a dbmate instance whose connections use searchPath alone.
@@ -220,33 +230,49 @@ func (m *Migrator) migrateTenantOn(ctx context.Context, c *pgx.Conn, s db.Schema
 }
 
 // applyTenant applies the pending tenant migrations to s on c, each file in
-// one transaction scoped to s that also records its version, in dbmate's
-// file format and schema_migrations table, a statement at a time (see
-// splitStatements), after linting every pending file (a *LintError refuses
-// them before any is applied). The caller holds s's lock.
+// one transaction scoped to s that first reads the applied versions (so a
+// run with one file pending costs one transaction) and then runs the file,
+// in dbmate's file format, a statement at a time (see splitStatements), and
+// records its version in schema_migrations and the schema's versions in
+// public.tenant_migrations. The pending files are linted before any is
+// applied (a *LintError refuses them all). With nothing pending it records
+// the versions it found: MigrateTenants visits such a tenant only when its
+// record is missing or stale (a tenant migrated by an older release, or by
+// hand). The caller holds s's lock.
 func (m *Migrator) applyTenant(ctx context.Context, c *pgx.Conn, s db.Schema) (int, error) {
-	var applied []string
-	err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, "SELECT version FROM schema_migrations")
-		var err error
-		applied, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
-	})
-	if err != nil && !isUndefinedTable(err) {
-		return 0, err
-	}
-	pending, err := m.pendingTenant(applied, nil)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, mig := range pending {
-		if err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error { return applyFile(ctx, tx, mig) }); err != nil {
-			return n, fmt.Errorf("migration %s: %w", mig.name, err)
+	for n := 0; ; n++ {
+		var name string
+		last := false
+		err := db.OnConn(ctx, c, s, func(tx pgx.Tx) error {
+			applied, err := appliedOn(ctx, tx)
+			if err != nil {
+				return err
+			}
+			pending, err := m.pendingTenant(applied, nil)
+			switch {
+			case err != nil:
+				return err
+			case len(pending) == 0:
+				last = true
+				if n > 0 || len(applied) == 0 {
+					return nil
+				}
+				return record(ctx, tx, applied)
+			}
+			name, last = pending[0].name, len(pending) == 1
+			return applyFile(ctx, tx, pending[0], applied)
+		})
+		switch {
+		case err != nil && name != "":
+			return n, fmt.Errorf("migration %s: %w", name, err)
+		case err != nil:
+			return n, err
+		case last && name != "":
+			return n + 1, nil
+		case last:
+			return n, nil
 		}
-		n++
 	}
-	return n, nil
 }
 
 // ApplyTenantTx applies tenant migrations in tx, whose search_path the
@@ -267,9 +293,10 @@ func (m *Migrator) ApplyTenantTx(ctx context.Context, tx pgx.Tx, only []string) 
 		return 0, err
 	}
 	for i, mig := range pending {
-		if err := applyFile(ctx, tx, mig); err != nil {
+		if err := applyFile(ctx, tx, mig, applied); err != nil {
 			return i, fmt.Errorf("migration %s: %w", mig.name, err)
 		}
+		applied = append(applied, mig.version)
 	}
 	return len(pending), nil
 }
@@ -328,11 +355,10 @@ func (m *Migrator) pendingTenant(applied, only []string) ([]tenantFile, error) {
 }
 
 // applyFile runs mig's statements in tx, whose search_path is the tenant's,
-// and records its version.
-func applyFile(ctx context.Context, tx pgx.Tx, mig tenantFile) error {
-	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar PRIMARY KEY)"); err != nil {
-		return err
-	}
+// and records its version, in schema_migrations and, with the versions
+// applied before it, in public.tenant_migrations. appliedOn has read
+// applied in tx (and made schema_migrations if it had to).
+func applyFile(ctx context.Context, tx pgx.Tx, mig tenantFile, applied []string) error {
 	for _, sec := range mig.sections {
 		if !sec.UpOptions.Transaction() {
 			// Its search_path could not be scoped to a transaction
@@ -345,8 +371,18 @@ func applyFile(ctx context.Context, tx pgx.Tx, mig tenantFile) error {
 			}
 		}
 	}
-	_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.version)
-	return err
+	if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", mig.version); err != nil {
+		return err
+	}
+	return record(ctx, tx, append(slices.Clip(applied), mig.version))
+}
+
+// record writes versions, the versions applied to the schema of tx's
+// search_path, to public.tenant_migrations, in tx: in the transaction that
+// changed them, so that a crash keeps both or neither.
+func record(ctx context.Context, tx pgx.Tx, versions []string) error {
+	versions = slices.Sorted(slices.Values(versions))
+	return publicdb.New(tx).SetTenantMigrations(ctx, versions)
 }
 
 // LintTenants lints every tenant migration file of m (LintTenantDir),
@@ -383,27 +419,45 @@ type Result struct {
 	Duration time.Duration
 }
 
+// Progress is what MigrateTenants reports after each tenant it visits.
+type Progress struct {
+	Done   int    // tenants visited so far, this one included
+	Total  int    // tenants to visit: those not recorded as up to date
+	Result Result // this tenant's
+}
+
 // MigrateTenants migrates every schema in schemas with up to jobs at once.
 // A failing tenant does not stop the others. progress, if not nil, is called
-// after each tenant, from one goroutine at a time. Results are in the order
-// of schemas.
+// after each tenant visited, from one goroutine at a time. Results are in the
+// order of schemas.
 //
 // It lints every tenant migration file first, once (see LintTenants): if
 // the linter refuses one, every result carries that *LintError and no
-// tenant is touched.
-func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs int, progress func(done int, r Result)) []Result {
+// tenant is touched. Then one query on public.tenant_migrations finds the
+// tenants whose recorded versions are the files' versions: they are not
+// visited (their result is up to date: nothing applied, no error), so a run
+// with nothing pending reads no schema. Each job's connection is replaced
+// after SchemasPerConn tenants.
+func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs int, progress func(Progress)) []Result {
 	if jobs < 1 {
 		jobs = 1
 	}
 	results := make([]Result, len(schemas))
-	if err := m.LintTenants(); err != nil {
-		for i, s := range schemas {
-			results[i] = Result{Schema: s, Err: err}
-			if progress != nil {
-				progress(i+1, results[i])
-			}
+	for i, s := range schemas {
+		results[i] = Result{Schema: s}
+	}
+	fail := func(err error) []Result {
+		for i := range results {
+			results[i].Err = err
 		}
 		return results
+	}
+	if err := m.LintTenants(); err != nil {
+		return fail(err)
+	}
+	visit, err := m.notUpToDate(ctx, schemas)
+	if err != nil {
+		return fail(fmt.Errorf("read public.tenant_migrations: %w", err))
 	}
 	var (
 		mu   sync.Mutex
@@ -411,23 +465,31 @@ func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs
 		wg   sync.WaitGroup
 	)
 	next := make(chan int)
-	for range min(jobs, len(schemas)) {
+	for range min(jobs, len(visit)) {
 		wg.Go(func() {
-			// One connection for all of this job's tenants, replaced if it breaks.
+			// One connection for many of this job's tenants, replaced if
+			// it breaks, and after SchemasPerConn tenants.
 			var c *pgx.Conn
-			defer func() {
+			used := 0
+			closeConn := func() {
 				if c != nil {
 					c.Close(context.WithoutCancel(ctx))
 				}
-			}()
+				c, used = nil, 0
+			}
+			defer closeConn()
 			for i := range next {
 				start := time.Now()
 				var n int
 				var err error
-				if c == nil || c.IsClosed() {
+				if c != nil && (c.IsClosed() || used >= m.SchemasPerConn) {
+					closeConn()
+				}
+				if c == nil {
 					c, err = m.connect(ctx)
 				}
 				if err == nil {
+					used++
 					n, err = m.migrateTenantOn(ctx, c, schemas[i])
 				}
 				r := Result{Schema: schemas[i], Applied: n, Err: err, Duration: time.Since(start)}
@@ -435,15 +497,15 @@ func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs
 				mu.Lock()
 				done++
 				if progress != nil {
-					progress(done, r)
+					progress(Progress{Done: done, Total: len(visit), Result: r})
 				}
 				mu.Unlock()
 			}
 		})
 	}
-	for i := range schemas {
+	for _, i := range visit {
 		if ctx.Err() != nil {
-			results[i] = Result{Schema: schemas[i], Err: ctx.Err()}
+			results[i].Err = ctx.Err()
 			continue
 		}
 		next <- i
@@ -451,6 +513,38 @@ func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs
 	close(next)
 	wg.Wait()
 	return results
+}
+
+// notUpToDate returns the indexes of the schemas that
+// public.tenant_migrations does not record as having exactly the tenant
+// migration files applied, in order: all of them before the public
+// migration that makes the table.
+func (m *Migrator) notUpToDate(ctx context.Context, schemas []db.Schema) ([]int, error) {
+	files, err := m.TenantVersions()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(schemas))
+	for i, s := range schemas {
+		names[i] = s.String()
+	}
+	current, err := db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]string, error) {
+		return q.UpToDateTenants(ctx, publicdb.UpToDateTenantsParams{Schemas: names, Versions: files})
+	})
+	if err != nil && !isUndefinedTable(err) {
+		return nil, err
+	}
+	skip := make(map[string]bool, len(current))
+	for _, n := range current {
+		skip[n] = true
+	}
+	var visit []int
+	for i, n := range names {
+		if !skip[n] {
+			visit = append(visit, i)
+		}
+	}
+	return visit, nil
 }
 
 // Status describes one schema's migrations.
@@ -488,6 +582,30 @@ func (m *Migrator) TenantStatus(ctx context.Context, s db.Schema) (Status, error
 	return m.status(m.Tenant, "tenant", applied, err)
 }
 
+// Recorded returns the versions public.tenant_migrations records as
+// applied to each tenant's schema (sorted), by schema name; a tenant with
+// none recorded is missing. It reads no tenant schema. Before the public
+// migration that makes the table, it returns an empty map.
+func (m *Migrator) Recorded(ctx context.Context) (map[string][]string, error) {
+	rows, err := db.InPublicV(ctx, m.pool, func(q *publicdb.Queries) ([]publicdb.TenantMigrationsRow, error) {
+		return q.TenantMigrations(ctx)
+	})
+	if err != nil && !isUndefinedTable(err) {
+		return nil, err
+	}
+	rec := make(map[string][]string, len(rows))
+	for _, r := range rows {
+		rec[r.SchemaName] = r.Versions
+	}
+	return rec, nil
+}
+
+// RecordedStatus is the status of a tenant whose schema has versions
+// applied, as Recorded returns them.
+func (m *Migrator) RecordedStatus(versions []string) (Status, error) {
+	return m.status(m.Tenant, "tenant", versions, nil)
+}
+
 func (m *Migrator) status(fsys fs.FS, dir string, applied []string, err error) (Status, error) {
 	if err != nil && !isUndefinedTable(err) {
 		return Status{}, err
@@ -496,7 +614,9 @@ func (m *Migrator) status(fsys fs.FS, dir string, applied []string, err error) (
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{Applied: applied}
+	// In byte order, as Versions and Recorded: the database's collation
+	// may order them otherwise.
+	st := Status{Applied: slices.Sorted(slices.Values(applied))}
 	for _, v := range files {
 		if !slices.Contains(applied, v) {
 			st.Pending = append(st.Pending, v)

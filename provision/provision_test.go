@@ -46,6 +46,12 @@ func TestCreateTenant(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ready", c.State)
 	assert.Equal(t, 1, count(t, d, "SELECT count(*) FROM domains WHERE domain = 'acme.example.com' AND is_primary"))
+	// The versions it applied are recorded, as migrate records them.
+	files, err := d.Migrator.TenantVersions()
+	require.NoError(t, err)
+	rec, err := d.Migrator.Recorded(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, files, rec["acme"])
 
 	u, err := db.InTenantV(ctx, d.Pool, db.MustParseSchema("acme"), func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.GetUserByUsername(ctx, "boss")

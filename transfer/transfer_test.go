@@ -414,6 +414,10 @@ func TestImportMigratesForward(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, all, st.Applied)
 		assert.Empty(t, st.Pending)
+		// Recorded in the import's transaction, as migrate records.
+		rec, err := dst.Migrator.Recorded(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, all, rec["old"])
 		// The roles migration ran over the imported rows.
 		rows, err := dst.Pool.Query(t.Context(), "SELECT username || ':' || role FROM old.users ORDER BY id")
 		require.NoError(t, err)

@@ -33,3 +33,84 @@ func (q *Queries) AppliedMigrations(ctx context.Context) ([]string, error) {
 	}
 	return items, nil
 }
+
+const setTenantMigrations = `-- name: SetTenantMigrations :exec
+INSERT INTO public.tenant_migrations (client_id, versions)
+SELECT c.id, $1::text[]
+FROM public.clients c WHERE c.schema_name = current_schema()
+ON CONFLICT (client_id) DO UPDATE SET versions = EXCLUDED.versions
+`
+
+// SetTenantMigrations records the versions applied (sorted) to the schema
+// the transaction's search_path names: the tenant being migrated, whose
+// search_path holds its schema alone, hence the qualified names. A schema
+// that is no tenant's (no clients row) records nothing.
+func (q *Queries) SetTenantMigrations(ctx context.Context, versions []string) error {
+	_, err := q.db.Exec(ctx, setTenantMigrations, versions)
+	return err
+}
+
+const tenantMigrations = `-- name: TenantMigrations :many
+SELECT c.schema_name, m.versions
+FROM clients c JOIN tenant_migrations m ON m.client_id = c.id
+`
+
+type TenantMigrationsRow struct {
+	SchemaName string
+	Versions   []string
+}
+
+// TenantMigrations returns the recorded versions (sorted) of every tenant
+// that has any.
+func (q *Queries) TenantMigrations(ctx context.Context) ([]TenantMigrationsRow, error) {
+	rows, err := q.db.Query(ctx, tenantMigrations)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TenantMigrationsRow
+	for rows.Next() {
+		var i TenantMigrationsRow
+		if err := rows.Scan(&i.SchemaName, &i.Versions); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const upToDateTenants = `-- name: UpToDateTenants :many
+SELECT c.schema_name
+FROM clients c JOIN tenant_migrations m ON m.client_id = c.id
+WHERE c.schema_name = ANY($1::text[]) AND m.versions = $2::text[]
+`
+
+type UpToDateTenantsParams struct {
+	Schemas  []string
+	Versions []string
+}
+
+// UpToDateTenants returns those of the schemas whose recorded versions are
+// exactly @versions (sorted): the migration files'.
+func (q *Queries) UpToDateTenants(ctx context.Context, arg UpToDateTenantsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, upToDateTenants, arg.Schemas, arg.Versions)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var schema_name string
+		if err := rows.Scan(&schema_name); err != nil {
+			return nil, err
+		}
+		items = append(items, schema_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -122,3 +122,8 @@ type Superuser struct {
 	DateJoined   time.Time
 	LastLogin    *time.Time
 }
+
+type TenantMigration struct {
+	ClientID int64
+	Versions []string
+}
