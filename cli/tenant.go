@@ -1,18 +1,20 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/provision"
 )
 
@@ -144,18 +146,29 @@ type tenantJSON struct {
 	DeletedAt     *time.Time `json:"deleted_at"`
 }
 
-// allTenants returns every tenant, by schema name.
-func (inv *invocation) allTenants(ctx context.Context) ([]provision.Tenant, error) {
-	var all []provision.Tenant
+// listPageSize is how many tenants tenant list reads at a time: its memory
+// is one page's, however many tenants there are.
+const listPageSize = 1000
+
+// eachTenantPage calls fn with every tenant, by schema name, a page at a
+// time, each page read in a transaction of its own (keyset on the schema
+// name, so a tenant created or deleted meanwhile shifts nothing).
+func (inv *invocation) eachTenantPage(ctx context.Context, fn func([]publicdb.ListClientsAfterRow) error) error {
+	after := ""
 	for {
-		p, err := inv.svc.SearchTenants(ctx, provision.Query{Offset: int64(len(all)), Limit: provision.MaxPageSize})
-		if err != nil {
-			return nil, err
+		rows, err := db.InPublicV(ctx, inv.pool, func(q *publicdb.Queries) ([]publicdb.ListClientsAfterRow, error) {
+			return q.ListClientsAfter(ctx, publicdb.ListClientsAfterParams{After: after, Lim: listPageSize})
+		})
+		if err != nil || len(rows) == 0 {
+			return err
 		}
-		all = append(all, p.Items...)
-		if len(p.Items) == 0 || int64(len(all)) >= p.Total {
-			return all, nil
+		if err := fn(rows); err != nil {
+			return err
 		}
+		if len(rows) < listPageSize {
+			return nil
+		}
+		after = rows[len(rows)-1].SchemaName
 	}
 }
 
@@ -163,15 +176,27 @@ func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
 	if err := inv.open(ctx); err != nil {
 		return err
 	}
-	tenants, err := inv.allTenants(ctx)
-	if err != nil {
-		return err
-	}
+	w := bufio.NewWriter(inv.out())
+	var err error
 	if asJSON {
-		out := make([]tenantJSON, 0, len(tenants))
-		for _, t := range tenants {
+		err = inv.tenantListJSON(ctx, w)
+	} else {
+		err = inv.tenantListText(ctx, w)
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// tenantListJSON streams the tenants as writeJSON prints a []tenantJSON,
+// byte for byte, one element at a time.
+func (inv *invocation) tenantListJSON(ctx context.Context, w io.Writer) error {
+	n := 0
+	err := inv.eachTenantPage(ctx, func(rows []publicdb.ListClientsAfterRow) error {
+		for _, t := range rows {
 			j := tenantJSON{
-				ID: t.ID, SchemaName: t.Schema, Name: t.Name, State: t.State, OnTrial: t.OnTrial,
+				ID: t.ID, SchemaName: t.SchemaName, Name: t.Name, State: t.State, OnTrial: t.OnTrial,
 				CreatedAt: t.CreatedAt.UTC(), Domains: append([]string{}, t.Domains...),
 			}
 			if t.PaidUntil != nil {
@@ -185,32 +210,95 @@ func (inv *invocation) tenantList(ctx context.Context, asJSON bool) error {
 				d := t.DeletedAt.UTC()
 				j.DeletedAt = &d
 			}
-			out = append(out, j)
+			// An element of an indented array: its lines indented once
+			// more, after "[" or the previous element's ",".
+			b, err := json.MarshalIndent(j, "  ", "  ")
+			if err != nil {
+				return err
+			}
+			sep := ",\n  "
+			if n == 0 {
+				sep = "[\n  "
+			}
+			n++
+			if _, err := io.WriteString(w, sep); err != nil {
+				return err
+			}
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
-		return writeJSON(inv.out(), out)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	end := "\n]\n"
+	if n == 0 {
+		end = "[]\n"
+	}
+	_, err = io.WriteString(w, end)
+	return err
+}
 
-	tw := tabwriter.NewWriter(inv.out(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSCHEMA\tDOMAINS\tCREATED\tTRIAL\tPAID UNTIL\tDELETED AT")
-	for _, t := range tenants {
-		name := t.Name
-		if t.State != "ready" {
-			name += " (provisioning)"
-		}
-		trial, paid, deleted := "no", "-", "-"
-		if t.OnTrial {
-			trial = "yes"
-		}
-		if t.PaidUntil != nil {
-			paid = t.PaidUntil.Format(dateLayout)
-		}
-		if t.DeletedAt != nil {
-			deleted = t.DeletedAt.UTC().Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			cell(name), t.Schema, strings.Join(t.Domains, ","), t.CreatedAt.Local().Format(dateLayout), trial, paid, deleted)
+// listHeader is tenant list's header row, one cell per column.
+var listHeader = []string{"NAME", "SCHEMA", "DOMAINS", "CREATED", "TRIAL", "PAID UNTIL", "DELETED AT"}
+
+// tenantListText streams the tenants as a table laid out as a
+// text/tabwriter (padding 2) would lay it out, without holding every row as
+// a tabwriter does: the widths of the columns that vary are read from the
+// database first.
+func (inv *invocation) tenantListText(ctx context.Context, w io.Writer) error {
+	wd, err := db.InPublicV(ctx, inv.pool, func(q *publicdb.Queries) (publicdb.ClientListWidthsRow, error) {
+		return q.ClientListWidths(ctx)
+	})
+	if err != nil {
+		return err
 	}
-	return tw.Flush()
+	// Every column but the last is as wide as its widest cell plus 2; the
+	// fixed ones hold a date (10), yes or no, or a date or "-".
+	widths := []int{int(wd.Name), int(wd.SchemaName), int(wd.Domains), len(dateLayout), len("yes"), len(dateLayout)}
+	for i := range widths {
+		widths[i] = max(widths[i], utf8.RuneCountInString(listHeader[i])) + 2
+	}
+	row := func(cells ...string) error {
+		var b strings.Builder
+		for i, c := range cells[:len(cells)-1] {
+			b.WriteString(c)
+			// A cell wider than its column (a tenant renamed since the
+			// widths were read) pushes the rest of its row only.
+			b.WriteString(strings.Repeat(" ", max(0, widths[i]-utf8.RuneCountInString(c))))
+		}
+		b.WriteString(cells[len(cells)-1])
+		b.WriteByte('\n')
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	if err := row(listHeader...); err != nil {
+		return err
+	}
+	return inv.eachTenantPage(ctx, func(rows []publicdb.ListClientsAfterRow) error {
+		for _, t := range rows {
+			name := t.Name
+			if t.State != "ready" {
+				name += " (provisioning)"
+			}
+			trial, paid, deleted := "no", "-", "-"
+			if t.OnTrial {
+				trial = "yes"
+			}
+			if t.PaidUntil != nil {
+				paid = t.PaidUntil.Format(dateLayout)
+			}
+			if t.DeletedAt != nil {
+				deleted = t.DeletedAt.UTC().Format(time.RFC3339)
+			}
+			if err := row(cell(name), t.SchemaName, strings.Join(t.Domains, ","), t.CreatedAt.Local().Format(dateLayout), trial, paid, deleted); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // cell makes text safe for one tabwriter cell: tabs and newlines would

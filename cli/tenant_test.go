@@ -2,8 +2,10 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -285,4 +287,116 @@ func TestTenantDeleteRefusesOutsideDependents(t *testing.T) {
 	require.NoError(t, err)
 	a.ok("tenant", "delete", "--schema", "acme", "--yes")
 	assert.Zero(t, leftovers(t, d, "acme"))
+}
+
+// TestTenantListStreams lists more tenants than a page holds (rows only, no
+// schemas: the list reads public alone), with every kind of cell, and checks
+// the output against what the list printed when it held every tenant: the
+// JSON array of writeJSON, and the table of a text/tabwriter.
+func TestTenantListStreams(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	a := newApp(t, d)
+	_, err := d.Pool.Exec(t.Context(), `
+		INSERT INTO clients (schema_name, name, state, on_trial, paid_until, deleted_at)
+		SELECT 't' || i,
+		       CASE WHEN i % 500 = 0 THEN E'Tab\tName ' || i WHEN i % 7 = 0 THEN 'Ünïcødé <&> ' || i ELSE 'Tenant ' || i END,
+		       CASE WHEN i % 300 = 0 THEN 'provisioning' ELSE 'ready' END,
+		       i % 2 = 0,
+		       CASE WHEN i % 3 = 0 THEN date '2030-01-01' + i END,
+		       CASE WHEN i % 400 = 0 THEN timestamptz '2026-01-02 03:04:05.123456Z' END
+		FROM generate_series(1, 2345) i`)
+	require.NoError(t, err)
+	_, err = d.Pool.Exec(t.Context(), `
+		INSERT INTO domains (domain, client_id, is_primary)
+		SELECT schema_name || '.example.com', id, true FROM clients WHERE substr(schema_name, 2)::int % 250 <> 7
+		UNION ALL
+		SELECT 'www-' || schema_name || '.shop.example.com', id, false FROM clients WHERE substr(schema_name, 2)::int % 3 = 0`)
+	require.NoError(t, err)
+
+	var want []string
+	rows, err := d.Pool.Query(t.Context(), "SELECT schema_name FROM clients ORDER BY schema_name")
+	require.NoError(t, err)
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		want = append(want, s)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, want, 2345)
+
+	type listed struct {
+		ID            int64      `json:"id"`
+		SchemaName    string     `json:"schema_name"`
+		Name          string     `json:"name"`
+		State         string     `json:"state"`
+		OnTrial       bool       `json:"on_trial"`
+		PaidUntil     *string    `json:"paid_until"`
+		CreatedAt     time.Time  `json:"created_at"`
+		PrimaryDomain *string    `json:"primary_domain"`
+		Domains       []string   `json:"domains"`
+		DeletedAt     *time.Time `json:"deleted_at"`
+	}
+	out := a.ok("tenant", "list", "--json").stdout
+	var got []listed
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got, len(want))
+	for i, g := range got {
+		require.Equal(t, want[i], g.SchemaName, "tenant %d", i)
+	}
+	// Every tenant with its domains, primary first, as the database has them.
+	var domains int
+	for _, g := range got {
+		domains += len(g.Domains)
+		if g.PrimaryDomain != nil {
+			assert.Equal(t, *g.PrimaryDomain, g.Domains[0], g.SchemaName)
+		}
+	}
+	assert.Equal(t, count(t, d, "SELECT count(*) FROM domains"), domains)
+	byName := map[string]listed{}
+	for _, g := range got {
+		byName[g.SchemaName] = g
+	}
+	assert.Equal(t, []string{"t3.example.com", "www-t3.shop.example.com"}, byName["t3"].Domains)
+	assert.Equal(t, []string{}, byName["t7"].Domains)
+	assert.Nil(t, byName["t7"].PrimaryDomain)
+	assert.Equal(t, "Tab\tName 500", byName["t500"].Name)
+	assert.Equal(t, "provisioning", byName["t300"].State)
+	assert.Equal(t, "2030-01-04", *byName["t3"].PaidUntil)
+	require.NotNil(t, byName["t400"].DeletedAt)
+	assert.Equal(t, "2026-01-02T03:04:05.123456Z", byName["t400"].DeletedAt.Format(time.RFC3339Nano))
+
+	// Byte for byte the array writeJSON printed.
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	require.NoError(t, enc.Encode(got))
+	assert.Equal(t, buf.String(), out)
+
+	// The table as text/tabwriter laid it out.
+	buf.Reset()
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSCHEMA\tDOMAINS\tCREATED\tTRIAL\tPAID UNTIL\tDELETED AT")
+	for _, g := range got {
+		name := strings.NewReplacer("\t", " ").Replace(g.Name)
+		if g.State != "ready" {
+			name += " (provisioning)"
+		}
+		trial, paid, deleted := "no", "-", "-"
+		if g.OnTrial {
+			trial = "yes"
+		}
+		if g.PaidUntil != nil {
+			paid = *g.PaidUntil
+		}
+		if g.DeletedAt != nil {
+			deleted = g.DeletedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, g.SchemaName, strings.Join(g.Domains, ","),
+			g.CreatedAt.Local().Format("2006-01-02"), trial, paid, deleted)
+	}
+	require.NoError(t, tw.Flush())
+	text := a.ok("tenant", "list").stdout
+	assert.Equal(t, buf.String(), text)
+	assert.Len(t, strings.Split(strings.TrimSuffix(text, "\n"), "\n"), len(want)+1)
 }

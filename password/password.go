@@ -6,6 +6,7 @@ package password
 import (
 	"context"
 	"runtime"
+	"sync"
 
 	"github.com/alexedwards/argon2id"
 )
@@ -20,7 +21,11 @@ type Hasher struct {
 	slots  chan struct{}
 	// dummy is a real hash verified when the user does not exist, so a
 	// failed sign-in costs the same either way and does not reveal usernames.
-	dummy string
+	// It is made by the first Verify, whatever its user: a process that
+	// never verifies (most tenantctl commands) never pays its 19 MiB and
+	// its time.
+	dummy     string
+	dummyOnce sync.Once
 }
 
 // NewHasher returns a Hasher running at most max hashes at once (0 means one
@@ -29,13 +34,19 @@ func NewHasher(max int) *Hasher {
 	if max <= 0 {
 		max = runtime.GOMAXPROCS(0)
 	}
-	h := &Hasher{params: Params, slots: make(chan struct{}, max)}
-	dummy, err := argon2id.CreateHash("dummy password for absent users", &h.params)
-	if err != nil {
-		panic(err) // only fails if the system's random source does
-	}
-	h.dummy = dummy
-	return h
+	return &Hasher{params: Params, slots: make(chan struct{}, max)}
+}
+
+// dummyHash returns h.dummy, making it on the first call.
+func (h *Hasher) dummyHash() string {
+	h.dummyOnce.Do(func() {
+		dummy, err := argon2id.CreateHash("dummy password for absent users", &h.params)
+		if err != nil {
+			panic(err) // only fails if the system's random source does
+		}
+		h.dummy = dummy
+	})
+	return h.dummy
 }
 
 // Hash returns the argon2id hash of plain, in the PHC string format. It
@@ -55,8 +66,9 @@ func (h *Hasher) Verify(ctx context.Context, plain, hash string) (bool, error) {
 		return false, err
 	}
 	defer h.release()
+	dummy := h.dummyHash() // before looking at hash: the first call costs the same either way
 	if hash == "" {
-		_, _ = argon2id.ComparePasswordAndHash(plain, h.dummy)
+		_, _ = argon2id.ComparePasswordAndHash(plain, dummy)
 		return false, nil
 	}
 	ok, err := argon2id.ComparePasswordAndHash(plain, hash)

@@ -154,15 +154,15 @@ func (s *Service) CreateTenant(ctx context.Context, p TenantParams) (publicdb.Cl
 	if p.OnCreated != nil && p.Admin == nil {
 		return publicdb.Client{}, errors.New("provision: OnCreated needs an Admin to run with")
 	}
-	var hash string
+	var hash func() (string, error)
 	if p.Admin != nil {
 		if err := validateUser(*p.Admin, "admin_"); err != nil {
 			return publicdb.Client{}, err
 		}
-		// Hash before taking any lock or writing anything: it is the slow step.
-		if hash, err = s.hasher.Hash(ctx, p.Admin.Password); err != nil {
-			return publicdb.Client{}, err
-		}
+		// The admin's hash is the slowest step, and all CPU in this
+		// process: it runs while PostgreSQL builds the schema, and the
+		// build waits for it only to insert the admin.
+		hash = s.hashAsync(ctx, p.Admin.Password)
 	}
 
 	var client publicdb.Client
@@ -213,32 +213,66 @@ func (s *Service) reserve(ctx context.Context, schema db.Schema, p TenantParams,
 }
 
 // build creates and migrates the schema, adds the first user (running
-// p.OnCreated in its transaction) and makes the tenant routable.
-func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client, p TenantParams, hash string) error {
-	if err := db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
-		return q.CreateTenantSchema(ctx, schema.String())
-	}); err != nil {
-		if isCode(err, "42P06") {
-			// A schema of that name that no tenant owns: someone else's
-			// data. tenant_schema_create refused to adopt it, and the
-			// rollback leaves it alone (this create did not make it).
-			return fieldErr("schema_name", "A schema named %q already exists in the database; choose another name.", schema)
-		}
-		return fmt.Errorf("create schema: %w", err)
-	}
-	if _, err := s.migrator.MigrateTenantHeld(ctx, schema); err != nil {
-		return err
-	}
-	if p.Admin != nil {
-		first := *p.Admin
-		first.Role = RoleOwner // the tenant's first user owns it
-		if err := s.insertOwner(ctx, schema, c, first, hash, p.OnCreated); err != nil {
+// p.OnCreated in its transaction) and makes the tenant routable, all in one
+// transaction: one commit rather than one per step and per migration file,
+// and a failure leaves no schema behind to drop. hash, if not nil, gives the
+// first user's password hash.
+func (s *Service) build(ctx context.Context, schema db.Schema, c publicdb.Client, p TenantParams, hash func() (string, error)) error {
+	return db.InSpan(ctx, s.pool, pgx.TxOptions{}, func(sp *db.Span) error {
+		pq, err := sp.Public(ctx)
+		if err != nil {
 			return err
 		}
-	}
-	return db.InPublic(ctx, s.pool, func(q *publicdb.Queries) error {
-		return q.MarkClientReady(ctx, c.ID)
+		if err := pq.CreateTenantSchema(ctx, schema.String()); err != nil {
+			if isCode(err, "42P06") {
+				// A schema of that name that no tenant owns: someone else's
+				// data. tenant_schema_create refused to adopt it, and the
+				// rollback leaves it alone (this create did not make it).
+				return fieldErr("schema_name", "A schema named %q already exists in the database; choose another name.", schema)
+			}
+			return fmt.Errorf("create schema: %w", err)
+		}
+		tq, err := sp.Tenant(ctx, schema)
+		if err != nil {
+			return err
+		}
+		if _, err := s.migrator.ApplyTenantTx(ctx, sp.Tx(), nil); err != nil {
+			return err
+		}
+		if p.Admin != nil {
+			h, err := hash()
+			if err != nil {
+				return err
+			}
+			first := *p.Admin
+			first.Role = RoleOwner // the tenant's first user owns it
+			if err := insertOwner(ctx, tq, sp.Tx(), schema, c, first, h, p.OnCreated); err != nil {
+				return err
+			}
+		}
+		if pq, err = sp.Public(ctx); err != nil {
+			return err
+		}
+		return pq.MarkClientReady(ctx, c.ID)
 	})
+}
+
+// hashAsync starts hashing password and returns a function that waits for
+// the hash; call it once. If it is never called, the hash still ends.
+func (s *Service) hashAsync(ctx context.Context, password string) func() (string, error) {
+	type result struct {
+		hash string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		h, err := s.hasher.Hash(ctx, password)
+		done <- result{h, err}
+	}()
+	return func() (string, error) {
+		r := <-done
+		return r.hash, r.err
+	}
 }
 
 // removeStale removes schema's tenant if it is stuck in provisioning. The
@@ -451,31 +485,26 @@ func (s *Service) CreateUser(ctx context.Context, schemaName string, u UserParam
 	return s.insertUser(ctx, schema, u, hash, "")
 }
 
-// insertOwner inserts the tenant's first user and runs onCreated, if any,
-// in the same transaction. Without onCreated it is insertUser (the
-// pipelined transaction, cheaper by a round trip).
-func (s *Service) insertOwner(ctx context.Context, schema db.Schema, c publicdb.Client, u UserParams, hash string,
+// insertOwner inserts the tenant's first user with q, on tx (scoped to the
+// new tenant's schema), and runs onCreated, if any, in that transaction.
+func insertOwner(ctx context.Context, q *tenantdb.Queries, tx pgx.Tx, schema db.Schema, c publicdb.Client, u UserParams, hash string,
 	onCreated func(ctx context.Context, tx pgx.Tx, c publicdb.Client, owner tenantdb.User) error) error {
-	if onCreated == nil {
-		_, err := s.insertUser(ctx, schema, u, hash, "admin_")
-		return err
-	}
-	err := db.InTenantTx(ctx, s.pool, schema, func(q *tenantdb.Queries, tx pgx.Tx) error {
-		owner, err := q.CreateUser(ctx, tenantdb.CreateUserParams{
-			Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff, Role: u.role(),
-		})
-		if err != nil {
-			return err
-		}
-		if err := recordCreated(ctx, q, schema, owner); err != nil {
-			return err
-		}
-		return onCreated(ctx, tx, c, owner)
+	owner, err := q.CreateUser(ctx, tenantdb.CreateUserParams{
+		Username: u.Username, Email: u.Email, PasswordHash: hash, IsStaff: u.Staff, Role: u.role(),
 	})
 	if db.IsUniqueViolation(err, "users_username_key") {
 		return fieldErr("admin_username", "A user with that username already exists.")
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if err := recordCreated(ctx, q, schema, owner); err != nil {
+		return err
+	}
+	if onCreated == nil {
+		return nil
+	}
+	return onCreated(ctx, tx, c, owner)
 }
 
 func (s *Service) insertUser(ctx context.Context, schema db.Schema, u UserParams, hash, prefix string) (tenantdb.User, error) {

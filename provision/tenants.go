@@ -37,19 +37,15 @@ func (s *Service) SearchTenants(ctx context.Context, q Query) (Page[Tenant], err
 	if !ok {
 		return Page[Tenant]{}, nil
 	}
-	rows, err := db.InPublicV(ctx, s.pool, func(pq *publicdb.Queries) ([]publicdb.SearchClientsOrderedRow, error) {
-		return pq.SearchClientsOrdered(ctx, publicdb.SearchClientsOrderedParams{Patterns: likePatterns(q.Search), Lim: lim, Off: int64(off)})
+	patterns := likePatterns(q.Search)
+	p, err := db.InPublicV(ctx, s.pool, func(pq *publicdb.Queries) (Page[Tenant], error) {
+		items, total, err := TenantPage(ctx, pq, patterns, [3]string{}, lim, int64(off))
+		return Page[Tenant]{Items: items, Total: total}, err
 	})
 	if err != nil {
 		return Page[Tenant]{}, err
 	}
-	p := Page[Tenant]{Items: make([]Tenant, len(rows))}
-	for i, c := range rows {
-		p.Items[i] = Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State, OnTrial: c.OnTrial,
-			PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain, DeletedAt: c.DeletedAt}
-		p.Total = c.Total
-	}
-	if len(rows) == 0 && off > 0 {
+	if len(p.Items) == 0 && off > 0 {
 		// Past the end: count the matches on their own.
 		all, err := s.SearchTenants(ctx, Query{Search: q.Search, Limit: 1})
 		if err != nil {
@@ -58,6 +54,45 @@ func (s *Service) SearchTenants(ctx context.Context, q Query) (Page[Tenant], err
 		p.Total = all.Total
 	}
 	return p, nil
+}
+
+// TenantPage returns up to lim tenants from offset off, with the number of
+// all matches (0 when the page is empty): those whose name, schema name or
+// one of whose domains matches every ILIKE pattern of patterns (every tenant
+// for none), sorted by the ordering keys of order (a field of
+// ListClientsOrdered's, "-" before it for descending, "" for none), then by
+// schema name. The admin's API and pages share it.
+func TenantPage(ctx context.Context, q *publicdb.Queries, patterns []string, order [3]string, lim int32, off int64) ([]Tenant, int64, error) {
+	var rows []publicdb.ListClientsOrderedRow
+	if len(patterns) == 0 {
+		var err error
+		rows, err = q.ListClientsOrdered(ctx, publicdb.ListClientsOrderedParams{O1: order[0], O2: order[1], O3: order[2], Lim: lim, Off: off})
+		if err != nil {
+			return nil, 0, err
+		}
+	} else {
+		// Two queries rather than one with a condition on the patterns:
+		// each gets a plan of its own, the list along the schema name's
+		// index, the search through the trigram indexes.
+		found, err := q.SearchClientsOrdered(ctx, publicdb.SearchClientsOrderedParams{
+			First: patterns[0], Rest: patterns[1:], O1: order[0], O2: order[1], O3: order[2], Lim: lim, Off: off,
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		rows = make([]publicdb.ListClientsOrderedRow, len(found))
+		for i, r := range found {
+			rows[i] = publicdb.ListClientsOrderedRow(r)
+		}
+	}
+	var total int64
+	items := make([]Tenant, len(rows))
+	for i, c := range rows {
+		items[i] = Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State, OnTrial: c.OnTrial,
+			PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain, DeletedAt: c.DeletedAt}
+		total = c.Total
+	}
+	return items, total, nil
 }
 
 // DescribeTenant returns the tenant of schemaName with its domains, or

@@ -274,16 +274,10 @@ func (s *Server) adminListTenants(w http.ResponseWriter, r *http.Request) error 
 	ctx := r.Context()
 	out, err := db.InPublicV(ctx, s.pool, func(q *publicdb.Queries) (page[adminTenantJSON], error) {
 		return pageOf(r, lq, func(lim int32, off int64) ([]adminTenantJSON, int64, error) {
-			rows, err := q.SearchClientsOrdered(ctx, publicdb.SearchClientsOrderedParams{
-				Patterns: lq.patterns, O1: lq.order[0], O2: lq.order[1], O3: lq.order[2], Lim: lim, Off: off,
-			})
-			var total int64
-			results := make([]adminTenantJSON, len(rows))
-			for i, c := range rows {
-				results[i] = newAdminTenantJSON(provision.Tenant{ID: c.ID, Schema: c.SchemaName, Name: c.Name, State: c.State,
-					OnTrial: c.OnTrial, PaidUntil: c.PaidUntil, CreatedAt: c.CreatedAt, Domains: c.Domains, PrimaryDomain: c.PrimaryDomain,
-					DeletedAt: c.DeletedAt})
-				total = c.Total
+			tenants, total, err := provision.TenantPage(ctx, q, lq.patterns, lq.order, lim, off)
+			results := make([]adminTenantJSON, len(tenants))
+			for i, t := range tenants {
+				results[i] = newAdminTenantJSON(t)
 			}
 			return results, total, err
 		})

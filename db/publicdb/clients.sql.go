@@ -10,6 +10,32 @@ import (
 	"time"
 )
 
+const clientListWidths = `-- name: ClientListWidths :one
+SELECT coalesce(max(char_length(c.name) + CASE WHEN c.state <> 'ready' THEN char_length(' (provisioning)') ELSE 0 END), 0)::int AS name,
+       coalesce(max(char_length(c.schema_name)), 0)::int AS schema_name,
+       coalesce((SELECT max(w.width) FROM (
+           SELECT sum(char_length(d.domain)) + count(*) - 1 AS width FROM domains d GROUP BY d.client_id
+       ) w), 0)::int AS domains
+FROM clients c
+`
+
+type ClientListWidthsRow struct {
+	Name       int32
+	SchemaName int32
+	Domains    int32
+}
+
+// ClientListWidths returns, in characters, the widest name (with the
+// " (provisioning)" tenant list adds to a tenant not ready), schema name
+// and comma-separated domain list of all tenants, so that tenant list can
+// align its columns before it streams the rows.
+func (q *Queries) ClientListWidths(ctx context.Context) (ClientListWidthsRow, error) {
+	row := q.db.QueryRow(ctx, clientListWidths)
+	var i ClientListWidthsRow
+	err := row.Scan(&i.Name, &i.SchemaName, &i.Domains)
+	return i, err
+}
+
 const clientProvisioning = `-- name: ClientProvisioning :one
 SELECT EXISTS (
     SELECT FROM clients
@@ -217,6 +243,71 @@ func (q *Queries) ListClients(ctx context.Context) ([]ListClientsRow, error) {
 			&i.Demo,
 			&i.DeletedAt,
 			&i.Domains,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsAfter = `-- name: ListClientsAfter :many
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.deleted_at,
+       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
+                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
+       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain
+FROM clients c
+WHERE c.schema_name > $1::text
+ORDER BY c.schema_name
+LIMIT $2::int
+`
+
+type ListClientsAfterParams struct {
+	After string
+	Lim   int32
+}
+
+type ListClientsAfterRow struct {
+	ID            int64
+	SchemaName    string
+	Name          string
+	State         string
+	OnTrial       bool
+	PaidUntil     *time.Time
+	CreatedAt     time.Time
+	DeletedAt     *time.Time
+	Domains       []string
+	PrimaryDomain string
+}
+
+// ListClientsAfter returns up to @lim tenants whose schema name sorts after
+// @after, by schema name, each with its domains (primary first, then by
+// name) and primary domain (” if none): tenant list reads every tenant a
+// page at a time along the schema name's index, so it holds one page
+// however many tenants there are.
+func (q *Queries) ListClientsAfter(ctx context.Context, arg ListClientsAfterParams) ([]ListClientsAfterRow, error) {
+	rows, err := q.db.Query(ctx, listClientsAfter, arg.After, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListClientsAfterRow
+	for rows.Next() {
+		var i ListClientsAfterRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SchemaName,
+			&i.Name,
+			&i.State,
+			&i.OnTrial,
+			&i.PaidUntil,
+			&i.CreatedAt,
+			&i.DeletedAt,
+			&i.Domains,
+			&i.PrimaryDomain,
 		); err != nil {
 			return nil, err
 		}

@@ -89,3 +89,30 @@ SELECT EXISTS (
 -- GetClient returns tenant id (a domain's client), e.g. for the audit entry
 -- of a change made by domain name alone.
 SELECT * FROM clients WHERE id = @id;
+
+-- name: ListClientsAfter :many
+-- ListClientsAfter returns up to @lim tenants whose schema name sorts after
+-- @after, by schema name, each with its domains (primary first, then by
+-- name) and primary domain ('' if none): tenant list reads every tenant a
+-- page at a time along the schema name's index, so it holds one page
+-- however many tenants there are.
+SELECT c.id, c.schema_name, c.name, c.state, c.on_trial, c.paid_until, c.created_at, c.deleted_at,
+       coalesce((SELECT array_agg(d.domain ORDER BY d.is_primary DESC, d.domain)
+                 FROM domains d WHERE d.client_id = c.id), '{}')::text[] AS domains,
+       coalesce((SELECT d.domain FROM domains d WHERE d.client_id = c.id AND d.is_primary), '')::text AS primary_domain
+FROM clients c
+WHERE c.schema_name > @after::text
+ORDER BY c.schema_name
+LIMIT sqlc.arg(lim)::int;
+
+-- name: ClientListWidths :one
+-- ClientListWidths returns, in characters, the widest name (with the
+-- " (provisioning)" tenant list adds to a tenant not ready), schema name
+-- and comma-separated domain list of all tenants, so that tenant list can
+-- align its columns before it streams the rows.
+SELECT coalesce(max(char_length(c.name) + CASE WHEN c.state <> 'ready' THEN char_length(' (provisioning)') ELSE 0 END), 0)::int AS name,
+       coalesce(max(char_length(c.schema_name)), 0)::int AS schema_name,
+       coalesce((SELECT max(w.width) FROM (
+           SELECT sum(char_length(d.domain)) + count(*) - 1 AS width FROM domains d GROUP BY d.client_id
+       ) w), 0)::int AS domains
+FROM clients c;
