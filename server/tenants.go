@@ -141,15 +141,14 @@ func (c *tenantCache) store(host string, gen uint64, t tenant, found bool) {
 	}
 }
 
-// routingChange is a tenant_routing notification's payload (see the
-// notify_tenant_routing trigger): the hosts whose answers a change to a
-// clients or domains row may have made wrong, or all when they would not
-// fit in a notification. TenantID names the tenant, for people reading it.
+// routingChange is what the listener reads of a tenant_routing
+// notification's payload (see the notify_tenant_routing trigger, which also
+// names the table, operation and tenant, for people reading it): the hosts
+// whose answers a change to a clients or domains row may have made wrong,
+// or all when they would not fit in a notification.
 type routingChange struct {
-	Table    string   `json:"table"`
-	TenantID int64    `json:"tenant_id"`
-	Hosts    []string `json:"hosts"`
-	All      bool     `json:"all"`
+	Hosts []string `json:"hosts"`
+	All   bool     `json:"all"`
 }
 
 // invalidate forgets the cached answers a routing change names, in both
