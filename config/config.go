@@ -69,6 +69,12 @@ type Config struct {
 	// backend memory (db.Limits).
 	MaxSchemasPerConn int
 	MaxPlansPerConn   int
+	// RoutingCacheHosts bounds the in-process cache of tenants' hosts, and
+	// RoutingCacheUnknownHosts that of hosts that are no tenant's (kept
+	// apart, so a flood of unknown hosts cannot evict tenants): each is an
+	// LRU.
+	RoutingCacheHosts        int
+	RoutingCacheUnknownHosts int
 	// Workers is how many background jobs serve runs at once; 0 runs none
 	// (an API-only replica), jobs are still enqueued.
 	Workers int
@@ -137,6 +143,18 @@ type Config struct {
 const DefaultReservedSubdomains = "www,admin,api,app,mail,email,smtp,imap,pop,ftp,static,assets,cdn,media," +
 	"docs,help,support,status,blog,billing,dashboard,login,signin,signup,auth,account,accounts,public,dev," +
 	"staging,test,demo,root,system,internal,ns1,ns2,webmail,autoconfig,autodiscover"
+
+// DefaultRoutingCacheHosts is ROUTING_CACHE_HOSTS when unset: room for every
+// host of 100,000 tenants with one domain each (the scale the product is
+// measured at), for about 23 MB of heap when full (227 bytes a host,
+// server.BenchmarkTenantCacheMemory). Beyond it, the least recently used
+// hosts, the coldest tenants', pay one query each.
+const DefaultRoutingCacheHosts = 100_000
+
+// DefaultRoutingCacheUnknownHosts is ROUTING_CACHE_UNKNOWN_HOSTS when unset:
+// room for the retired and mistyped hosts clients keep asking for, while a
+// flood of random hosts holds at most about 2 MB.
+const DefaultRoutingCacheUnknownHosts = 10_000
 
 // DefaultMailFrom is MAIL_FROM when unset.
 const DefaultMailFrom = "tenantctl <noreply@localhost>"
@@ -214,6 +232,12 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.MaxPlansPerConn, err = count("DB_MAX_PLANS_PER_CONN", get("DB_MAX_PLANS_PER_CONN", strconv.Itoa(db.DefaultLimits.Plans)), 0); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RoutingCacheHosts, err = count("ROUTING_CACHE_HOSTS", get("ROUTING_CACHE_HOSTS", strconv.Itoa(DefaultRoutingCacheHosts)), 1); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RoutingCacheUnknownHosts, err = count("ROUTING_CACHE_UNKNOWN_HOSTS", get("ROUTING_CACHE_UNKNOWN_HOSTS", strconv.Itoa(DefaultRoutingCacheUnknownHosts)), 1); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Workers, err = count("WORKERS", get("WORKERS", "10"), 0); err != nil {

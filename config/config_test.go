@@ -219,6 +219,20 @@ func TestLoadWorkers(t *testing.T) {
 	assert.EqualError(t, err, `WORKERS: "-1" is not a whole number of at least 0`)
 }
 
+func TestLoadRoutingCache(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 100_000, c.RoutingCacheHosts)
+	assert.Equal(t, 10_000, c.RoutingCacheUnknownHosts)
+	c, err = Load(env(map[string]string{"ROUTING_CACHE_HOSTS": "250000", "ROUTING_CACHE_UNKNOWN_HOSTS": "1"}))
+	require.NoError(t, err)
+	assert.Equal(t, 250_000, c.RoutingCacheHosts)
+	assert.Equal(t, 1, c.RoutingCacheUnknownHosts)
+	_, err = Load(env(map[string]string{"ROUTING_CACHE_HOSTS": "0", "ROUTING_CACHE_UNKNOWN_HOSTS": "many"}))
+	assert.EqualError(t, err, `ROUTING_CACHE_HOSTS: "0" is not a whole number of at least 1`+"\n"+
+		`ROUTING_CACHE_UNKNOWN_HOSTS: "many" is not a whole number of at least 1`)
+}
+
 func TestLoadMail(t *testing.T) {
 	c, err := Load(env(nil))
 	require.NoError(t, err)

@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 		pool:         pool,
 		hasher:       hasher,
 		tokens:       token.NewIssuer(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL),
-		tenants:      newTenantCache(pool, log, cfg.DatabaseDirectURL),
+		tenants:      newTenantCache(pool, log, cfg.DatabaseDirectURL, cfg.RoutingCacheHosts, cfg.RoutingCacheUnknownHosts),
 		pages:        parseAdminPages(),
 		accountPages: parseAccountPages(),
 		metrics:      tel.MetricsOf(),

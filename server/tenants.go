@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,25 +23,19 @@ type tenant struct {
 	Schema db.Schema
 }
 
-// maxCachedHosts bounds the host cache (about 100 bytes an entry): hosts are
-// client input, and a wildcard ALLOWED_HOSTS entry admits any number of
-// them. When it is full, expired answers are dropped, and if that frees
-// nothing the cache is emptied. It is ten times the tenant count the
-// benchmark drives: at exactly its size, the cache emptied itself over and
-// over.
-const maxCachedHosts = 100_000
-
 // cacheTTL is a safety net under LISTEN/NOTIFY invalidation, which is what
 // keeps answers fresh. It is long because every expiry costs a query: with
 // 10,000 tenants sharing 600 requests a second, a one-minute TTL sent more
 // than a quarter of the requests to the database for their host.
 const cacheTTL = 10 * time.Minute
 
-// tenantCache resolves hosts to tenants, caching answers (including "not a
-// tenant") in process. Every change to clients or domains NOTIFYs
-// tenant_routing naming the tenant and host, and the listener drops the
-// answers it concerns; while the listener is not connected, the cache is
-// bypassed, so an answer is never staler than the NOTIFY delivery.
+// tenantCache resolves hosts to tenants, caching answers in process, in two
+// LRUs: tenants' hosts in one, "not a tenant" answers in another, so that
+// hosts nobody owns (client input: a wildcard ALLOWED_HOSTS admits any
+// number) can only evict each other. Every routing change NOTIFYs
+// tenant_routing naming the hosts it concerns, and the listener drops those
+// answers only; while the listener is not connected, the cache is bypassed,
+// so an answer is never staler than the NOTIFY delivery.
 type tenantCache struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
@@ -51,34 +45,47 @@ type tenantCache struct {
 	// own, which a transaction pooler does not keep.
 	listenURL string
 
+	// mu guards the LRUs (simplelru is not safe for concurrent use) with
+	// gen and listening, so that a lookup's answer is stored only if no
+	// invalidation came in between.
 	mu        sync.Mutex
-	entries   map[string]cacheEntry
-	gen       uint64 // bumped on every invalidation
+	known     *simplelru.LRU[string, knownHost]
+	unknown   *simplelru.LRU[string, time.Time] // when it was looked up
+	gen       uint64                            // bumped on every invalidation
 	listening bool
 }
 
-type cacheEntry struct {
-	t     tenant
-	found bool
-	at    time.Time
+// knownHost is a cached tenant host: its tenant, and when it was looked up.
+type knownHost struct {
+	t  tenant
+	at time.Time
 }
 
-func newTenantCache(pool *pgxpool.Pool, log *slog.Logger, listenURL string) *tenantCache {
-	return &tenantCache{pool: pool, log: log, listenURL: listenURL, entries: map[string]cacheEntry{}}
+// newTenantCache returns a cache of at most hosts tenant hosts and
+// unknownHosts "not a tenant" answers (both at least 1: config.Load checks).
+func newTenantCache(pool *pgxpool.Pool, log *slog.Logger, listenURL string, hosts, unknownHosts int) *tenantCache {
+	known, err := simplelru.NewLRU[string, knownHost](hosts, nil)
+	if err != nil {
+		panic(err)
+	}
+	unknown, err := simplelru.NewLRU[string, time.Time](unknownHosts, nil)
+	if err != nil {
+		panic(err)
+	}
+	return &tenantCache{pool: pool, log: log, listenURL: listenURL, known: known, unknown: unknown}
 }
 
 // resolve returns the tenant of host, or found=false for a host that is not
 // a ready tenant's domain.
 func (c *tenantCache) resolve(ctx context.Context, host string) (t tenant, found bool, err error) {
 	c.mu.Lock()
-	e, ok := c.entries[host]
-	gen, listening := c.gen, c.listening
+	t, found, hit := c.cached(host)
+	gen := c.gen
 	c.mu.Unlock()
-	if ok && listening && time.Since(e.at) < cacheTTL {
-		c.metrics.CacheLookup(true)
-		return e.t, e.found, nil
+	c.metrics.CacheLookup(hit)
+	if hit {
+		return t, found, nil
 	}
-	c.metrics.CacheLookup(false)
 
 	row, err := db.InPublicV(ctx, c.pool, func(q *publicdb.Queries) (publicdb.ResolveDomainRow, error) {
 		return q.ResolveDomain(ctx, host)
@@ -96,62 +103,87 @@ func (c *tenantCache) resolve(ctx context.Context, host string) (t tenant, found
 		// still owns the schema (see db.Schema).
 		t, found = tenant{ID: row.ID, Schema: s.Pin(row.ID, row.SchemaOid)}, true
 	}
-
-	c.mu.Lock()
-	// Store only if nothing changed while we asked: an invalidation that
-	// raced with the query must not be undone by a stale answer.
-	if c.gen == gen && c.listening {
-		if len(c.entries) >= maxCachedHosts {
-			maps.DeleteFunc(c.entries, func(_ string, e cacheEntry) bool { return time.Since(e.at) >= cacheTTL })
-			if len(c.entries) >= maxCachedHosts {
-				clear(c.entries)
-			}
-		}
-		c.entries[host] = cacheEntry{t: t, found: found, at: time.Now()}
-	}
-	c.mu.Unlock()
+	c.store(host, gen, t, found)
 	return t, found, nil
 }
 
-// routingChange is a tenant_routing notification's payload: which tenant
-// changed and, for a domain, which host.
-type routingChange struct {
-	Table    string `json:"table"`
-	TenantID int64  `json:"tenant_id"`
-	Host     string `json:"host"`
+// cached returns the cached answer for host, if there is a fresh one and
+// the listener is connected. The caller holds mu.
+func (c *tenantCache) cached(host string) (t tenant, found, ok bool) {
+	if !c.listening {
+		return tenant{}, false, false
+	}
+	if e, ok := c.known.Get(host); ok && time.Since(e.at) < cacheTTL {
+		return e.t, true, true
+	}
+	if at, ok := c.unknown.Get(host); ok && time.Since(at) < cacheTTL {
+		return tenant{}, false, true
+	}
+	return tenant{}, false, false
 }
 
-// invalidate forgets the cached answers a routing change may have made
-// wrong: a changed domain's host; for a changed tenant, its hosts and every
-// "not a tenant" answer (a tenant that became ready makes hosts routable).
-// A payload it cannot read forgets everything.
+// store caches the answer for host that a lookup begun at generation gen
+// found, unless an invalidation came in since: the NOTIFY that raced with
+// the query must not be undone by the stale answer it may have read.
+func (c *tenantCache) store(host string, gen uint64, t tenant, found bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || !c.listening {
+		return
+	}
+	// An expired answer may still be in the other LRU.
+	if found {
+		c.unknown.Remove(host)
+		c.known.Add(host, knownHost{t: t, at: time.Now()})
+	} else {
+		c.known.Remove(host)
+		c.unknown.Add(host, time.Now())
+	}
+}
+
+// routingChange is what the listener reads of a tenant_routing
+// notification's payload (see the notify_tenant_routing trigger, which also
+// names the table, operation and tenant, for people reading it): the hosts
+// whose answers a change to a clients or domains row may have made wrong,
+// or all when they would not fit in a notification.
+type routingChange struct {
+	Hosts []string `json:"hosts"`
+	All   bool     `json:"all"`
+}
+
+// invalidate forgets the cached answers a routing change names, in both
+// LRUs (a host may have become a tenant's or stopped being one). A payload
+// that says all, or that it cannot read, forgets everything.
 func (c *tenantCache) invalidate(payload string) {
 	var ch routingChange
 	err := json.Unmarshal([]byte(payload), &ch)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	switch {
-	case err == nil && ch.Table == "domains" && ch.Host != "":
-		delete(c.entries, ch.Host)
-	case err == nil && ch.Table == "clients" && ch.TenantID != 0:
-		maps.DeleteFunc(c.entries, func(_ string, e cacheEntry) bool { return !e.found || e.t.ID == ch.TenantID })
-	default:
-		clear(c.entries)
+	if err != nil || ch.All || ch.Hosts == nil {
+		c.known.Purge()
+		c.unknown.Purge()
+		return
+	}
+	for _, h := range ch.Hosts {
+		c.known.Remove(h)
+		c.unknown.Remove(h)
 	}
 }
 
 // forget drops the cached answer for host.
 func (c *tenantCache) forget(host string) {
 	c.mu.Lock()
-	delete(c.entries, host)
+	c.known.Remove(host)
+	c.unknown.Remove(host)
 	c.gen++
 	c.mu.Unlock()
 }
 
 func (c *tenantCache) setListening(on bool) {
 	c.mu.Lock()
-	clear(c.entries)
+	c.known.Purge()
+	c.unknown.Purge()
 	c.gen++
 	c.listening = on
 	c.mu.Unlock()
