@@ -43,7 +43,7 @@ const cacheTTL = 10 * time.Minute
 // answers it concerns; while the listener is not connected, the cache is
 // bypassed, so an answer is never staler than the NOTIFY delivery.
 type tenantCache struct {
-	pool *pgxpool.Pool
+	pool *db.Pool
 	log  *slog.Logger
 	// metrics counts hits and misses; nil when metrics are off.
 	metrics *telemetry.Metrics
@@ -63,7 +63,7 @@ type cacheEntry struct {
 	at    time.Time
 }
 
-func newTenantCache(pool *pgxpool.Pool, log *slog.Logger, listenURL string) *tenantCache {
+func newTenantCache(pool *db.Pool, log *slog.Logger, listenURL string) *tenantCache {
 	return &tenantCache{pool: pool, log: log, listenURL: listenURL, entries: map[string]cacheEntry{}}
 }
 
