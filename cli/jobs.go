@@ -265,6 +265,13 @@ func (inv *invocation) jobsRetry(ctx context.Context, id int64, haveID, allFaile
 	return nil
 }
 
+// jobSchemas bounds the schemas a worker's backend serves before it is
+// replaced, and its tenant-specific statements are off: jobs that sweep
+// every tenant (the daily audit prune) meet each schema about once, so warm
+// caches buy them little, while WORKERS backends holding
+// DB_MAX_SCHEMAS_PER_CONN schemas each would outweigh the requests' pool.
+const jobSchemas = 200
+
 // jobPool opens the workers' pool: DATABASE_DIRECT_URL with a connection
 // for each worker and two for River itself (its LISTEN and its producer),
 // and as many for the workers' tenant transactions, split one per part.
@@ -276,5 +283,5 @@ func jobPool(ctx context.Context, cfg config.Config, workers int) (*db.Pool, err
 	q := u.Query()
 	q.Set("pool_max_conns", strconv.Itoa(workers+2))
 	u.RawQuery = q.Encode()
-	return db.Open(ctx, u.String(), db.Limits{Schemas: cfg.MaxSchemasPerConn, Plans: cfg.MaxPlansPerConn, TenantWait: cfg.TenantQueueWait})
+	return db.Open(ctx, u.String(), db.Limits{Schemas: min(cfg.MaxSchemasPerConn, jobSchemas), Plans: 0, TenantWait: cfg.TenantQueueWait})
 }
