@@ -168,15 +168,14 @@ func (p *Pool) lend(ctx context.Context, tenant string) (int, error) {
 	// A connection is free only while nothing waits (giveBack hands each
 	// released one over), so the lone tenant takes every idle connection,
 	// beyond its cap.
+	// Looking from home onwards, a tenant's overflow goes to the parts after
+	// its own first: a backend then caches its own share and its
+	// neighbour's, rather than the first part caching everyone's.
 	part := -1
-	if p.free[home] > 0 {
-		part = home
-	} else {
-		for i, n := range p.free {
-			if n > 0 {
-				part = i
-				break
-			}
+	for i := range p.free {
+		if j := (home + i) % len(p.free); p.free[j] > 0 {
+			part = j
+			break
 		}
 	}
 	if part >= 0 {
