@@ -202,7 +202,7 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool)
 		return run, fmt.Errorf("backend memory: %w", err)
 	}
 	srv.stop()
-	ceilingNew := ceilingPool.Stat().NewConnsCount()
+	ceilingNew := ceilingPool.NewConnsCount()
 	ceilingPool.Close()
 	if run.Connections, err = r.connectionsSince(ctx, mark, ceilingNew); err != nil {
 		return run, fmt.Errorf("count connections: %w", err)

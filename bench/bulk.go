@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
@@ -51,7 +50,7 @@ const bulkBatch = 10
 
 // bulkProvisioner creates tenants the bulk way on pool.
 type bulkProvisioner struct {
-	pool     *pgxpool.Pool
+	pool     *db.Pool
 	migrator *migrate.Migrator
 	hash     string // the argon2id hash of adminPassword, shared by every admin
 	items    int
@@ -62,7 +61,7 @@ type bulkProvisioner struct {
 }
 
 // newBulkProvisioner hashes adminPassword once for every bulk admin.
-func newBulkProvisioner(ctx context.Context, pool *pgxpool.Pool, m *migrate.Migrator, items int, secret string, apiKeys bool) (*bulkProvisioner, error) {
+func newBulkProvisioner(ctx context.Context, pool *db.Pool, m *migrate.Migrator, items int, secret string, apiKeys bool) (*bulkProvisioner, error) {
 	hash, err := password.NewHasher(0).Hash(ctx, adminPassword)
 	if err != nil {
 		return nil, err

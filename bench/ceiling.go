@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -19,7 +18,7 @@ import (
 // them.
 
 // ceilingOp is the load operation of sc's ceiling on pool.
-func ceilingOp(pool *pgxpool.Pool, sc scenario) op {
+func ceilingOp(pool *db.Pool, sc scenario) op {
 	return func(ctx context.Context, t *tenant) *failure {
 		if err := sc.ceiling(ctx, pool, t); err != nil {
 			return &failure{key: "error", detail: err.Error()}
@@ -30,7 +29,7 @@ func ceilingOp(pool *pgxpool.Pool, sc scenario) op {
 
 // ceilingItemsList is GET /api/items/ (page 1): the token's user, then the
 // page with its count, as reads.
-func ceilingItemsList(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+func ceilingItemsList(ctx context.Context, pool *db.Pool, t *tenant) error {
 	return db.ReadTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
 		if _, err := q.GetActiveUser(ctx, t.userID); err != nil {
 			return err
@@ -41,7 +40,7 @@ func ceilingItemsList(ctx context.Context, pool *pgxpool.Pool, t *tenant) error 
 }
 
 // ceilingProfile is GET /api/profile/: the token's user, as a read.
-func ceilingProfile(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+func ceilingProfile(ctx context.Context, pool *db.Pool, t *tenant) error {
 	return db.ReadTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
 		_, err := q.GetActiveUser(ctx, t.userID)
 		return err
@@ -50,7 +49,7 @@ func ceilingProfile(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
 
 // ceilingProfileAPIKey is GET /api/profile/ with an API key: the key's row
 // and its user in one statement, by the key's hash.
-func ceilingProfileAPIKey(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+func ceilingProfileAPIKey(ctx context.Context, pool *db.Pool, t *tenant) error {
 	h := sha256.Sum256([]byte(t.apiKey))
 	return db.ReadTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
 		_, err := q.GetAPIKeyUser(ctx, h[:])
@@ -59,7 +58,7 @@ func ceilingProfileAPIKey(ctx context.Context, pool *pgxpool.Pool, t *tenant) er
 }
 
 // ceilingItemsCreate is POST /api/items/: the token's user, then the insert.
-func ceilingItemsCreate(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+func ceilingItemsCreate(ctx context.Context, pool *db.Pool, t *tenant) error {
 	return db.InTenant(ctx, pool, t.schema, func(q *tenantdb.Queries) error {
 		u, err := q.GetActiveUser(ctx, t.userID)
 		if err != nil {
@@ -79,7 +78,7 @@ const refreshTTL = 168 * time.Hour
 // the JWT signing: the throttle count and the user by name as a read, then
 // the refresh token, the last login and the throttle's give-back in a
 // transaction (the server's statements).
-func ceilingToken(ctx context.Context, pool *pgxpool.Pool, t *tenant) error {
+func ceilingToken(ctx context.Context, pool *db.Pool, t *tenant) error {
 	// The server's keys are hashes of the account and the client address;
 	// any two distinct 32-byte keys cost the same.
 	keys := [][]byte{make([]byte, 32), append(make([]byte, 31), 1)}

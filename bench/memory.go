@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenantctl/tenantctl/db"
 )
 
 // backendsQuery lists the client backends of the benchmark database other
@@ -17,7 +17,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type 
 // catalog and plan caches) of the server's and the ceiling's backends from
 // /proc. PostgreSQL runs on this machine (checkLoopback); a backend whose
 // /proc entry cannot be read is reported in Memory.Error, not as a failure.
-func backendMemory(ctx context.Context, pool *pgxpool.Pool) (Memory, error) {
+func backendMemory(ctx context.Context, pool *db.Pool) (Memory, error) {
 	rows, err := pool.Query(ctx, backendsQuery)
 	if err != nil {
 		return Memory{}, err
@@ -80,7 +80,7 @@ type sessionMark struct {
 
 // markSessions reads the session counters before the server starts.
 func (r *runner) markSessions(ctx context.Context) (sessionMark, error) {
-	m := sessionMark{setupNew: r.pool.Stat().NewConnsCount()}
+	m := sessionMark{setupNew: r.pool.NewConnsCount()}
 	err := r.pool.QueryRow(ctx, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").Scan(&m.sessions)
 	return m, err
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenantctl/tenantctl/db"
 )
 
 // loadItemName names the items the load creates, so cleanUp can remove them.
@@ -20,7 +20,7 @@ type scenario struct {
 	bearer bool   // send the tenant's access token
 	apiKey bool   // send the tenant's API key instead
 	// ceiling runs the handler's SQL for tenant t, the way the handler does.
-	ceiling func(ctx context.Context, pool *pgxpool.Pool, t *tenant) error
+	ceiling func(ctx context.Context, pool *db.Pool, t *tenant) error
 	// note qualifies the comparison with the ceiling in the report.
 	note string
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -62,7 +61,7 @@ type runner struct {
 	// dropWorkers drops the database on the Citus workers (-target citus).
 	dropWorkers func(context.Context) error
 	secret      string // the server's SECRET_KEY, the same for every start
-	pool        *pgxpool.Pool
+	pool        *db.Pool
 	migrator    *migrate.Migrator
 	prov        *provision.Service
 	bulk        *bulkProvisioner // made on first use (-bulk-setup)

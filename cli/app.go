@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	ucli "github.com/urfave/cli/v3"
 	"golang.org/x/term"
@@ -34,7 +33,7 @@ import (
 
 // ServeFunc runs the HTTP server until ctx ends, with tel's metrics and
 // tracing; server.Run is the real one.
-type ServeFunc func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, tel *telemetry.Telemetry) error
+type ServeFunc func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *db.Pool, tel *telemetry.Telemetry) error
 
 // Options are the app's dependencies. Run fills them from the process;
 // tests fill them with buffers, fakes and their own database.
@@ -66,7 +65,7 @@ type Options struct {
 
 	// JobWorkers register background job workers besides the product's
 	// own (jobs.Builtin); tests add failing ones.
-	JobWorkers []func(ws *river.Workers, pool *pgxpool.Pool)
+	JobWorkers []func(ws *river.Workers, pool *db.Pool)
 	// JobPollInterval, if not zero, is how often workers look for jobs
 	// (River's default: 1s); tests shorten it.
 	JobPollInterval time.Duration
@@ -140,9 +139,9 @@ type invocation struct {
 	cfg   *config.Config
 	log   *slog.Logger
 	stdin *bufio.Reader
-	pool  *pgxpool.Pool
+	pool  *db.Pool
 	// jobPool is the job workers' own pool, when serve runs workers.
-	jobPool  *pgxpool.Pool
+	jobPool  *db.Pool
 	migrator *migrate.Migrator
 	svc      *provision.Service
 }
@@ -183,7 +182,7 @@ func (inv *invocation) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pool, err := db.Open(ctx, cfg.DatabaseURL, db.Limits{Schemas: cfg.MaxSchemasPerConn, Plans: cfg.MaxPlansPerConn})
+	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBLimits())
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/cli"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/dbtest"
 )
 
@@ -28,7 +28,7 @@ type app struct {
 	// tenantFS, if set, replaces the embedded tenant migrations.
 	tenantFS fs.FS
 	// jobWorkers are background job workers besides the product's.
-	jobWorkers []func(*river.Workers, *pgxpool.Pool)
+	jobWorkers []func(*river.Workers, *db.Pool)
 }
 
 func newApp(t *testing.T, d *dbtest.DB) *app {

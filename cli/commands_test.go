@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -371,7 +370,7 @@ func TestServe(t *testing.T) {
 	a := newApp(t, d)
 	var got config.Config
 	calls := 0
-	fake := func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, _ *telemetry.Telemetry) error {
+	fake := func(ctx context.Context, cfg config.Config, log *slog.Logger, pool *db.Pool, _ *telemetry.Telemetry) error {
 		calls++
 		got = cfg
 		log.Info("fake server", "addr", cfg.ListenAddr)

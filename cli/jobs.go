@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	ucli "github.com/urfave/cli/v3"
@@ -51,7 +50,7 @@ func (inv *invocation) queue(ctx context.Context, workers int, tel *telemetry.Te
 	})
 	return jobs.Open(pool, jobs.Options{
 		Workers:           workers,
-		Register:          append([]func(*river.Workers, *pgxpool.Pool){deliver}, inv.opts.JobWorkers...),
+		Register:          append([]func(*river.Workers, *db.Pool){deliver}, inv.opts.JobWorkers...),
 		Mail:              inv.mailer(cfg),
 		PurgeDeleted:      inv.svc.PurgeDeleted,
 		TenantRetention:   cfg.TenantRetention,
@@ -266,9 +265,17 @@ func (inv *invocation) jobsRetry(ctx context.Context, id int64, haveID, allFaile
 	return nil
 }
 
+// jobSchemas bounds the schemas a worker's backend serves before it is
+// replaced, and its tenant-specific statements are off: jobs that sweep
+// every tenant (the daily audit prune) meet each schema about once, so warm
+// caches buy them little, while WORKERS backends holding
+// DB_MAX_SCHEMAS_PER_CONN schemas each would outweigh the requests' pool.
+const jobSchemas = 200
+
 // jobPool opens the workers' pool: DATABASE_DIRECT_URL with a connection
-// for each worker and two for River itself (its LISTEN and its producer).
-func jobPool(ctx context.Context, cfg config.Config, workers int) (*pgxpool.Pool, error) {
+// for each worker and two for River itself (its LISTEN and its producer),
+// and as many for the workers' tenant transactions, split one per part.
+func jobPool(ctx context.Context, cfg config.Config, workers int) (*db.Pool, error) {
 	u, err := url.Parse(cfg.DatabaseDirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
@@ -276,5 +283,5 @@ func jobPool(ctx context.Context, cfg config.Config, workers int) (*pgxpool.Pool
 	q := u.Query()
 	q.Set("pool_max_conns", strconv.Itoa(workers+2))
 	u.RawQuery = q.Encode()
-	return db.Open(ctx, u.String(), db.Limits{Schemas: cfg.MaxSchemasPerConn, Plans: cfg.MaxPlansPerConn})
+	return db.Open(ctx, u.String(), db.Limits{Schemas: min(cfg.MaxSchemasPerConn, jobSchemas), Plans: 0, TenantWait: cfg.TenantQueueWait})
 }

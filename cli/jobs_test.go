@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -26,7 +26,7 @@ type failArgs struct{ jobs.TenantArgs }
 
 func (failArgs) Kind() string { return "test.fail" }
 
-func registerFail(ws *river.Workers, pool *pgxpool.Pool) {
+func registerFail(ws *river.Workers, pool *db.Pool) {
 	jobs.AddTenantWorker(ws, pool, func(context.Context, *river.Job[failArgs], *tenantdb.Queries) error {
 		return errors.New("smtp: connection refused")
 	})
@@ -34,7 +34,7 @@ func registerFail(ws *river.Workers, pool *pgxpool.Pool) {
 
 // enqueue inserts args the way product code outside a transaction would.
 func enqueue(t *testing.T, d *dbtest.DB, args river.JobArgs) (*jobs.Queue, int64) {
-	q, err := jobs.Open(d.Pool, jobs.Options{Register: []func(*river.Workers, *pgxpool.Pool){registerFail}})
+	q, err := jobs.Open(d.Pool, jobs.Options{Register: []func(*river.Workers, *db.Pool){registerFail}})
 	require.NoError(t, err)
 	res, err := q.Insert(t.Context(), args, nil)
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestJobsServeRunsWorkers(t *testing.T) {
 	t.Run("OffWithWorkers0", func(t *testing.T) {
 		a.env["WORKERS"] = "0"
 		defer delete(a.env, "WORKERS")
-		fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
+		fake := func(context.Context, config.Config, *slog.Logger, *db.Pool, *telemetry.Telemetry) error {
 			time.Sleep(time.Second)
 			return nil
 		}
@@ -66,7 +66,7 @@ func TestJobsServeRunsWorkers(t *testing.T) {
 		assert.Equal(t, rivertype.JobStateAvailable, jobState(t, q, id), "no job ran")
 	})
 	t.Run("OK", func(t *testing.T) {
-		fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
+		fake := func(context.Context, config.Config, *slog.Logger, *db.Pool, *telemetry.Telemetry) error {
 			assert.Eventually(t, func() bool { return jobState(t, q, id) == rivertype.JobStateCompleted }, 15*time.Second, 50*time.Millisecond)
 			return nil
 		}
@@ -80,12 +80,12 @@ func TestJobsServeRunsWorkers(t *testing.T) {
 func TestJobsListAndRetry(t *testing.T) {
 	d := dbtest.New(t)
 	a := newApp(t, d)
-	a.jobWorkers = []func(*river.Workers, *pgxpool.Pool){registerFail}
+	a.jobWorkers = []func(*river.Workers, *db.Pool){registerFail}
 	a.ok("tenant", "create", "--schema", "acme", "--name", "ACME", "--domain", "acme.example.com")
 
 	assert.Equal(t, "no retryable or discarded jobs\n", a.ok("jobs", "list").stdout)
 	q, id := enqueue(t, d, failArgs{jobs.TenantArgs{Schema: "acme"}})
-	fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
+	fake := func(context.Context, config.Config, *slog.Logger, *db.Pool, *telemetry.Telemetry) error {
 		assert.Eventually(t, func() bool { return jobState(t, q, id) == rivertype.JobStateRetryable }, 15*time.Second, 50*time.Millisecond)
 		return nil
 	}

@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/telemetry"
 )
@@ -20,7 +20,7 @@ func TestServeSignupCheck(t *testing.T) {
 	d := dbtest.New(t)
 	a := newApp(t, d)
 	calls := 0
-	fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
+	fake := func(context.Context, config.Config, *slog.Logger, *db.Pool, *telemetry.Telemetry) error {
 		calls++
 		return nil
 	}

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/telemetry"
 )
@@ -25,7 +25,7 @@ func TestServeMetrics(t *testing.T) {
 	a := newApp(t, d)
 	a.env["METRICS_ADDR"] = "127.0.0.1:0"
 	var addr string
-	fake := func(_ context.Context, _ config.Config, _ *slog.Logger, _ *pgxpool.Pool, tel *telemetry.Telemetry) error {
+	fake := func(_ context.Context, _ config.Config, _ *slog.Logger, _ *db.Pool, tel *telemetry.Telemetry) error {
 		require.NotNil(t, tel.MetricsAddr())
 		addr = tel.MetricsAddr().String()
 		resp, err := http.Get("http://" + addr + "/metrics")

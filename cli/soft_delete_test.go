@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/dbtest"
 	"github.com/tenantctl/tenantctl/telemetry"
 )
@@ -109,7 +109,7 @@ func TestPurgeDeletedJob(t *testing.T) {
 	_, err = d.Pool.Exec(t.Context(), "UPDATE clients SET deleted_at = now() - interval '47 hours' WHERE schema_name = 'recent'")
 	require.NoError(t, err)
 
-	fake := func(context.Context, config.Config, *slog.Logger, *pgxpool.Pool, *telemetry.Telemetry) error {
+	fake := func(context.Context, config.Config, *slog.Logger, *db.Pool, *telemetry.Telemetry) error {
 		assert.Eventually(t, func() bool { return leftovers(t, d, "old") == 0 }, 20*time.Second, 50*time.Millisecond)
 		assert.Eventually(t, func() bool {
 			return count(t, d, "SELECT count(*) FROM river.river_job WHERE kind = 'tenants.purge_deleted' AND state = 'completed'") == 1

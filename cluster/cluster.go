@@ -23,7 +23,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
@@ -71,7 +70,7 @@ func (n Node) Addr() string { return net.JoinHostPort(n.Host, strconv.Itoa(n.Por
 
 // Check returns nil on a Citus coordinator, ErrNotCitus on a database
 // without Citus and ErrNotCoordinator on a Citus worker.
-func Check(ctx context.Context, pool *pgxpool.Pool) error {
+func Check(ctx context.Context, pool *db.Pool) error {
 	q := citusdb.New(pool)
 	if _, err := q.CitusVersion(ctx); errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotCitus
@@ -89,7 +88,7 @@ func Check(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 // Nodes returns the nodes of the cluster, the coordinator first.
-func Nodes(ctx context.Context, pool *pgxpool.Pool) ([]Node, error) {
+func Nodes(ctx context.Context, pool *db.Pool) ([]Node, error) {
 	if err := Check(ctx, pool); err != nil {
 		return nil, err
 	}
@@ -116,7 +115,7 @@ func nodes(ctx context.Context, q *citusdb.Queries) ([]Node, error) {
 // distributed schema, from the metadata alone (cheap: no node is asked
 // anything). A schema in the middle of a move is on its source node until
 // the move completes. Schemas with no tables yet have no entry.
-func Placements(ctx context.Context, pool *pgxpool.Pool) (map[string]string, error) {
+func Placements(ctx context.Context, pool *db.Pool) (map[string]string, error) {
 	if err := Check(ctx, pool); err != nil {
 		return nil, err
 	}
@@ -125,7 +124,7 @@ func Placements(ctx context.Context, pool *pgxpool.Pool) (map[string]string, err
 
 // TenantNode returns the node holding schema's shards, or nil when the
 // schema is not distributed or has no tables.
-func TenantNode(ctx context.Context, pool *pgxpool.Pool, schema string) (*Node, error) {
+func TenantNode(ctx context.Context, pool *db.Pool, schema string) (*Node, error) {
 	if err := Check(ctx, pool); err != nil {
 		return nil, err
 	}
@@ -203,7 +202,7 @@ type MoveParams struct {
 // for a schema no tenant has; a *NodeError for a node that is not in the
 // cluster, cannot take shards, or already holds the tenant; ErrNotPlaced
 // for a tenant on no node; and ErrNotCitus or ErrNotCoordinator.
-func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node, err error) {
+func Move(ctx context.Context, pool *db.Pool, p MoveParams) (from, to Node, err error) {
 	if err := Check(ctx, pool); err != nil {
 		return from, to, err
 	}
@@ -281,7 +280,7 @@ func Move(ctx context.Context, pool *pgxpool.Pool, p MoveParams) (from, to Node,
 // (it copies the schema's shards, over logical replication unless writes
 // are blocked), so the entry is written right after it, in a transaction
 // of its own: a failure to record leaves the tenant moved, and says so.
-func recordMove(ctx context.Context, pool *pgxpool.Pool, c publicdb.Client, from, to Node) error {
+func recordMove(ctx context.Context, pool *db.Pool, c publicdb.Client, from, to Node) error {
 	schema, err := db.ParseSchema(c.SchemaName)
 	if err != nil {
 		return err

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/citusdb"
 )
 
@@ -76,7 +76,7 @@ type rebalanceDetails struct {
 
 // LatestRebalance returns the latest rebalance job, and false when there
 // never was one.
-func LatestRebalance(ctx context.Context, pool *pgxpool.Pool) (Rebalance, bool, error) {
+func LatestRebalance(ctx context.Context, pool *db.Pool) (Rebalance, bool, error) {
 	if err := Check(ctx, pool); err != nil {
 		return Rebalance{}, false, err
 	}
@@ -120,7 +120,7 @@ func latestRebalance(ctx context.Context, q *citusdb.Queries) (Rebalance, bool, 
 // background job (citus_rebalance_start), which goes on when the caller
 // goes away. It returns the job, and false when there is nothing to move.
 // It returns a RunningError when a rebalance is running already.
-func StartRebalance(ctx context.Context, pool *pgxpool.Pool, blockWrites bool) (Rebalance, bool, error) {
+func StartRebalance(ctx context.Context, pool *db.Pool, blockWrites bool) (Rebalance, bool, error) {
 	if err := Check(ctx, pool); err != nil {
 		return Rebalance{}, false, err
 	}
@@ -148,7 +148,7 @@ func StartRebalance(ctx context.Context, pool *pgxpool.Pool, blockWrites bool) (
 // StopRebalance cancels the running rebalance and returns it. Moves done
 // stay done; the one under way is rolled back. It returns ErrNoRebalance
 // when none is running.
-func StopRebalance(ctx context.Context, pool *pgxpool.Pool) (Rebalance, error) {
+func StopRebalance(ctx context.Context, pool *db.Pool) (Rebalance, error) {
 	if err := Check(ctx, pool); err != nil {
 		return Rebalance{}, err
 	}
@@ -169,7 +169,7 @@ func StopRebalance(ctx context.Context, pool *pgxpool.Pool) (Rebalance, error) {
 
 // WatchRebalance calls progress with the latest rebalance job every
 // interval until it is done, and returns it as it ended.
-func WatchRebalance(ctx context.Context, pool *pgxpool.Pool, interval time.Duration, progress func(Rebalance)) (Rebalance, error) {
+func WatchRebalance(ctx context.Context, pool *db.Pool, interval time.Duration, progress func(Rebalance)) (Rebalance, error) {
 	if err := Check(ctx, pool); err != nil {
 		return Rebalance{}, err
 	}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/citusdb"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -60,7 +58,7 @@ type Status struct {
 // and the top largest and busiest tenants. It asks every node for the
 // sizes of its shards (through citus_shards), so it is for operators, not
 // for every request.
-func GetStatus(ctx context.Context, pool *pgxpool.Pool, top int) (Status, error) {
+func GetStatus(ctx context.Context, pool *db.Pool, top int) (Status, error) {
 	var st Status
 	if err := Check(ctx, pool); err != nil {
 		return st, err

@@ -75,6 +75,13 @@ type Config struct {
 	// LRU.
 	RoutingCacheHosts        int
 	RoutingCacheUnknownHosts int
+	// PoolSize, PoolParts and TenantMaxConns shape the pool (db.Limits;
+	// 0 for the default), TenantQueueWait how long a tenant's transaction
+	// over its cap waits before 503 tenant_busy.
+	PoolSize        int
+	PoolParts       int
+	TenantMaxConns  int
+	TenantQueueWait time.Duration
 	// Workers is how many background jobs serve runs at once; 0 runs none
 	// (an API-only replica), jobs are still enqueued.
 	Workers int
@@ -240,6 +247,19 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RoutingCacheUnknownHosts, err = count("ROUTING_CACHE_UNKNOWN_HOSTS", get("ROUTING_CACHE_UNKNOWN_HOSTS", strconv.Itoa(DefaultRoutingCacheUnknownHosts)), 1); err != nil {
 		errs = append(errs, err)
 	}
+	for _, v := range []struct {
+		name string
+		into *int
+	}{{"DB_POOL_SIZE", &c.PoolSize}, {"DB_POOL_PARTS", &c.PoolParts}, {"DB_TENANT_MAX_CONNS", &c.TenantMaxConns}} {
+		if s := get(v.name, ""); s != "" {
+			if *v.into, err = count(v.name, s, 1); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if c.TenantQueueWait, err = positiveDuration("DB_TENANT_QUEUE_WAIT", get("DB_TENANT_QUEUE_WAIT", db.DefaultTenantWait.String())); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Workers, err = count("WORKERS", get("WORKERS", "10"), 0); err != nil {
 		errs = append(errs, err)
 	}
@@ -370,6 +390,12 @@ func checkFrontendURL(tmpl string) error {
 		return fmt.Errorf("FRONTEND_URL: %q is not an http(s) URL template such as https://{host}/accept/{kind}/{token}", tmpl)
 	}
 	return nil
+}
+
+// DBLimits are the pool settings for db.Open.
+func (c Config) DBLimits() db.Limits {
+	return db.Limits{Schemas: c.MaxSchemasPerConn, Plans: c.MaxPlansPerConn, Conns: c.PoolSize, Parts: c.PoolParts,
+		TenantConns: c.TenantMaxConns, TenantWait: c.TenantQueueWait}
 }
 
 func count(name, v string, least int) (int, error) {

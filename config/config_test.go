@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/db"
 )
 
 // env is a getenv over a map.
@@ -231,6 +233,25 @@ func TestLoadRoutingCache(t *testing.T) {
 	_, err = Load(env(map[string]string{"ROUTING_CACHE_HOSTS": "0", "ROUTING_CACHE_UNKNOWN_HOSTS": "many"}))
 	assert.EqualError(t, err, `ROUTING_CACHE_HOSTS: "0" is not a whole number of at least 1`+"\n"+
 		`ROUTING_CACHE_UNKNOWN_HOSTS: "many" is not a whole number of at least 1`)
+}
+
+func TestLoadPool(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, db.Limits{Schemas: db.DefaultLimits.Schemas, Plans: db.DefaultLimits.Plans, TenantWait: time.Second}, c.DBLimits(),
+		"the pool's size, parts and tenant cap are left to db.Open's defaults")
+	c, err = Load(env(map[string]string{"DB_POOL_SIZE": "8", "DB_POOL_PARTS": "2", "DB_TENANT_MAX_CONNS": "3", "DB_TENANT_QUEUE_WAIT": "250ms"}))
+	require.NoError(t, err)
+	assert.Equal(t, db.Limits{Schemas: db.DefaultLimits.Schemas, Plans: db.DefaultLimits.Plans, Conns: 8, Parts: 2, TenantConns: 3, TenantWait: 250 * time.Millisecond}, c.DBLimits())
+	for k, want := range map[string]string{
+		"DB_POOL_SIZE":         `DB_POOL_SIZE: "0" is not a whole number of at least 1`,
+		"DB_POOL_PARTS":        `DB_POOL_PARTS: "0" is not a whole number of at least 1`,
+		"DB_TENANT_MAX_CONNS":  `DB_TENANT_MAX_CONNS: "0" is not a whole number of at least 1`,
+		"DB_TENANT_QUEUE_WAIT": `DB_TENANT_QUEUE_WAIT: "0" is not a positive duration such as 15m or 168h`,
+	} {
+		_, err = Load(env(map[string]string{k: "0"}))
+		assert.EqualError(t, err, want)
+	}
 }
 
 func TestLoadMail(t *testing.T) {

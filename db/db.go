@@ -24,18 +24,17 @@ import (
 )
 
 // Open connects a pool to url and checks that the database answers. lim
-// bounds what each of its connections keeps in its backend.
-func Open(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error) {
+// sizes the pool and bounds what each of its connections keeps in its
+// backend; the pool has url's pool_max_conns connections (pgxpool's default
+// when unset) unless lim.Conns is set.
+func Open(ctx context.Context, url string, lim Limits) (*Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
-	if err := Configure(cfg, lim); err != nil {
-		return nil, err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := NewPool(ctx, cfg, lim)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, err
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -78,11 +77,12 @@ func Configure(cfg *pgxpool.Config, lim Limits) error {
 	return nil
 }
 
-// Limits bound the memory of a pooled connection's PostgreSQL backend. A
-// backend caches the catalog entries of every schema it touches (about
-// 45 KiB a schema, never freed) and the plans of the statements prepared on
-// it (tens of KiB each). Nothing evicts the catalog entries: a connection
-// that served thousands of tenants would grow without bound.
+// Limits size the pool (see Pool) and bound the memory of a pooled
+// connection's PostgreSQL backend. A backend caches the catalog entries of
+// every schema it touches (57 KiB a tenant whose users and items were read,
+// measured at 1,000 tenants; never freed) and the plans of the statements
+// prepared on it (37 KiB each). Nothing evicts the catalog entries: a
+// connection that served thousands of tenants would grow without bound.
 type Limits struct {
 	// Schemas is how many distinct schemas a connection serves before it is
 	// closed and replaced. Replacing sooner costs throughput when many
@@ -93,12 +93,28 @@ type Limits struct {
 	// the statement every tenant uses, which PostgreSQL plans afresh each
 	// time. 0 turns tenant-specific statements off.
 	Plans int
+	// Conns is the size of the tenant connections and, apart, of the
+	// public ones; 0 keeps the URL's pool_max_conns or pgxpool's default,
+	// max(4, CPUs).
+	Conns int
+	// Parts is how many parts the tenant connections are split into; 0
+	// makes one part per connection.
+	Parts int
+	// TenantConns is how many transactions of one tenant hold connections
+	// at once while other work waits (0: half of Conns, at least 1), and
+	// TenantWait how long one over it waits before ErrTenantBusy (0:
+	// DefaultTenantWait).
+	TenantConns int
+	TenantWait  time.Duration
 }
 
-// DefaultLimits keep a connection that serves 1,000 busy tenants warm: the
-// benchmark measured about 210 MiB in such a backend, and at most about
-// 300 MiB whatever the tenant count.
-var DefaultLimits = Limits{Schemas: 2000, Plans: 4096}
+// DefaultLimits bound a backend at about 10,000 x 57 KiB + 4,096 x 37 KiB,
+// 705 MiB, so that the default pool of 4 tenant connections stays under
+// 3 GiB at any tenant count (README: Many tenants). With the tenants spread
+// over the parts, a backend of that pool serves a quarter of them: at
+// 100,000 tenants a backend is replaced after 10,000 of its 25,000, where
+// 2,000 had every backend cold at every tenant count past a few thousand.
+var DefaultLimits = Limits{Schemas: 10000, Plans: 4096}
 
 // connState is what the product remembers about one pooled connection, kept
 // in its pgconn custom data (so it dies with the connection).
@@ -147,7 +163,7 @@ func stateOf(c *pgconn.PgConn) *connState {
 // is run once more: the failing connection's prepared statements have been
 // dropped by then. fn must therefore be safe to run twice, which work that
 // only talks to q is.
-func InTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) error) error {
+func InTenant(ctx context.Context, pool *Pool, s Schema, fn func(q *tenantdb.Queries) error) error {
 	if s.IsZero() {
 		return ErrInvalidSchema
 	}
@@ -167,7 +183,7 @@ func InTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tena
 // A statement not yet prepared on the connection must be prepared under the
 // tenant's search_path, which takes a transaction: from that statement on,
 // fn's statements share one, as in InTenant.
-func ReadTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) error) error {
+func ReadTenant(ctx context.Context, pool *Pool, s Schema, fn func(q *tenantdb.Queries) error) error {
 	if s.IsZero() {
 		return ErrInvalidSchema
 	}
@@ -177,7 +193,7 @@ func ReadTenant(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *te
 }
 
 // ReadTenantV is ReadTenant for work that returns a value.
-func ReadTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) (T, error)) (T, error) {
+func ReadTenantV[T any](ctx context.Context, pool *Pool, s Schema, fn func(q *tenantdb.Queries) (T, error)) (T, error) {
 	var v T
 	err := ReadTenant(ctx, pool, s, func(q *tenantdb.Queries) error {
 		var err error
@@ -188,7 +204,7 @@ func ReadTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn fu
 }
 
 // InTenantV is InTenant for work that returns a value.
-func InTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries) (T, error)) (T, error) {
+func InTenantV[T any](ctx context.Context, pool *Pool, s Schema, fn func(q *tenantdb.Queries) (T, error)) (T, error) {
 	var v T
 	err := InTenant(ctx, pool, s, func(q *tenantdb.Queries) error {
 		var err error
@@ -200,14 +216,14 @@ func InTenantV[T any](ctx context.Context, pool *pgxpool.Pool, s Schema, fn func
 
 // InPublic runs fn in one transaction whose search_path is the public schema
 // alone (so that no schema named like the database role can shadow it).
-func InPublic(ctx context.Context, pool *pgxpool.Pool, fn func(q *publicdb.Queries) error) error {
+func InPublic(ctx context.Context, pool *Pool, fn func(q *publicdb.Queries) error) error {
 	return inTx(ctx, pool, Schema{}, false, func(c tenantdb.DBTX) error {
 		return fn(publicdb.New(c))
 	})
 }
 
 // InPublicV is InPublic for work that returns a value.
-func InPublicV[T any](ctx context.Context, pool *pgxpool.Pool, fn func(q *publicdb.Queries) (T, error)) (T, error) {
+func InPublicV[T any](ctx context.Context, pool *Pool, fn func(q *publicdb.Queries) (T, error)) (T, error) {
 	var v T
 	err := InPublic(ctx, pool, func(q *publicdb.Queries) error {
 		var err error
@@ -265,7 +281,7 @@ var ErrTenantGone = errors.New("tenant no longer exists")
 // transaction only (the public schema for the zero Schema), retrying once
 // after a stale cached plan (see InTenant). read allows statements in
 // implicit transactions of their own (see ReadTenant).
-func inTx(ctx context.Context, pool *pgxpool.Pool, s Schema, read bool, fn func(c tenantdb.DBTX) error) error {
+func inTx(ctx context.Context, pool *Pool, s Schema, read bool, fn func(c tenantdb.DBTX) error) error {
 	err := inTxOnce(ctx, pool, s, read, fn)
 	if isStalePlan(err) || (s.client != 0 && isCode(err, "40P01")) {
 		// A deadlock in a pinned tenant is, in practice, the tenant being
@@ -282,7 +298,7 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, s Schema, read bool, fn func(
 // under its name, read from public.clients, or ErrTenantGone if there is
 // none. Work that names a tenant by its schema (a command, a job) uses it
 // to get what a request gets from its host.
-func Pinned(ctx context.Context, pool *pgxpool.Pool, s Schema) (Schema, error) {
+func Pinned(ctx context.Context, pool *Pool, s Schema) (Schema, error) {
 	row, err := InPublicV(ctx, pool, func(q *publicdb.Queries) (publicdb.ReadyTenantRow, error) {
 		return q.ReadyTenant(ctx, s.name)
 	})
@@ -300,7 +316,7 @@ func Pinned(ctx context.Context, pool *pgxpool.Pool, s Schema) (Schema, error) {
 // tables dropped under it (the check passed, then a concurrent delete
 // committed before the statement locked its tables). That is confirmed in
 // public.clients, on this error path only.
-func tenantGone(ctx context.Context, pool *pgxpool.Pool, s Schema, err error) error {
+func tenantGone(ctx context.Context, pool *Pool, s Schema, err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return err
@@ -336,11 +352,12 @@ func isStalePlan(err error) bool {
 // search_path are not sent on their own: they travel in one pipelined batch
 // with fn's first statement, so a transaction costs one round trip more than
 // its statements (the COMMIT), not three.
-func inTxOnce(ctx context.Context, pool *pgxpool.Pool, s Schema, read bool, fn func(c tenantdb.DBTX) error) (err error) {
-	c, err := pool.Acquire(ctx)
+func inTxOnce(ctx context.Context, pool *Pool, s Schema, read bool, fn func(c tenantdb.DBTX) error) (err error) {
+	c, done, err := pool.acquire(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer done()
 	// A connection released while still inside a transaction (a failed
 	// COMMIT or ROLLBACK) is destroyed by the pool, never reused.
 	defer c.Release()

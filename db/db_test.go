@@ -72,8 +72,10 @@ func (t errTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndDa
 
 // setup gives a database with tenants acme and beta (one user each) and a
 // one-connection pool whose round trips are counted, so every transaction
-// below shares a connection with the one before.
-func setup(t *testing.T) (*pgxpool.Pool, *atomic.Int64, chan string) {
+// below shares a connection with the one before. The Pool has no parts:
+// its tenant transactions run on that one connection too, where the tests
+// inspect it.
+func setup(t *testing.T) (*db.Pool, *atomic.Int64, chan string) {
 	d := dbtest.New(t)
 	prov := provision.New(d.Pool, d.Migrator, password.NewHasher(1))
 	for _, s := range []string{"acme", "beta"} {
@@ -99,12 +101,12 @@ func setup(t *testing.T) (*pgxpool.Pool, *atomic.Int64, chan string) {
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	return pool, turns, codes
+	return &db.Pool{Pool: pool}, turns, codes
 }
 
 var acme, beta = db.MustParseSchema("acme"), db.MustParseSchema("beta")
 
-func getUser(ctx context.Context, pool *pgxpool.Pool, s db.Schema, username string) (tenantdb.User, error) {
+func getUser(ctx context.Context, pool *db.Pool, s db.Schema, username string) (tenantdb.User, error) {
 	return db.InTenantV(ctx, pool, s, func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.GetUserByUsername(ctx, username)
 	})
@@ -399,8 +401,9 @@ func TestConnectionsRetireAfterManySchemas(t *testing.T) {
 	pool, err := db.Open(ctx, d.URL+"&pool_max_conns=1", db.Limits{Schemas: limit, Plans: 10})
 	require.NoError(t, err)
 	defer pool.Close()
+	// The one tenant connection: one part of one connection.
 	pid := func() (p int) {
-		require.NoError(t, pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&p))
+		require.NoError(t, pool.Parts()[0].QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&p))
 		return p
 	}
 	first := pid()
@@ -447,7 +450,7 @@ func TestPlansLimit(t *testing.T) {
 			assert.Equal(t, "u_"+s.String(), u.Username)
 		}
 	}
-	rows, err := pool.Query(ctx, `SELECT substring(statement for 10) FROM pg_prepared_statements
+	rows, err := pool.Parts()[0].Query(ctx, `SELECT substring(statement for 10) FROM pg_prepared_statements
 		WHERE statement LIKE '/*%' AND statement NOT LIKE '%pg_prepared_statements%' ORDER BY 1`)
 	require.NoError(t, err)
 	tagged, err := pgx.CollectRows(rows, pgx.RowTo[string])

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -26,7 +25,7 @@ type Span struct {
 // access mode) on a pooled connection. The transaction commits when fn
 // returns nil and rolls back otherwise, also when ctx is cancelled. fn must
 // not keep sp.
-func InSpan(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(sp *Span) error) error {
+func InSpan(ctx context.Context, pool *Pool, opts pgx.TxOptions, fn func(sp *Span) error) error {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return err

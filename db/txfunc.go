@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db/publicdb"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
@@ -21,7 +20,7 @@ import (
 // q; tx is for the library, which must qualify its own tables (River's do:
 // they live in schema "river"). A pinned schema is checked as in InTenant,
 // and a gone tenant gives ErrTenantGone.
-func InTenantTx(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *tenantdb.Queries, tx pgx.Tx) error) error {
+func InTenantTx(ctx context.Context, pool *Pool, s Schema, fn func(q *tenantdb.Queries, tx pgx.Tx) error) error {
 	if s.IsZero() {
 		return ErrInvalidSchema
 	}
@@ -33,17 +32,18 @@ func InTenantTx(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(q *te
 }
 
 // InPublicTx is InTenantTx for the public schema.
-func InPublicTx(ctx context.Context, pool *pgxpool.Pool, fn func(q *publicdb.Queries, tx pgx.Tx) error) error {
+func InPublicTx(ctx context.Context, pool *Pool, fn func(q *publicdb.Queries, tx pgx.Tx) error) error {
 	return beginFunc(ctx, pool, Schema{}, func(tx pgx.Tx) error { return fn(publicdb.New(tx), tx) })
 }
 
 // beginFunc runs fn in a pgx transaction on a pooled connection whose
 // search_path is s (public for the zero Schema) for that transaction only.
-func beginFunc(ctx context.Context, pool *pgxpool.Pool, s Schema, fn func(tx pgx.Tx) error) error {
-	c, err := pool.Acquire(ctx)
+func beginFunc(ctx context.Context, pool *Pool, s Schema, fn func(tx pgx.Tx) error) error {
+	c, done, err := pool.acquire(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer done()
 	defer c.Release()
 	searchPath := "public"
 	if !s.IsZero() {

@@ -57,7 +57,7 @@ func TestBouncerSearchPathLeak(t *testing.T) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	defer pool.Close()
-	u, err := db.InTenantV(ctx, pool, db.MustParseSchema("school1"), func(q *tenantdb.Queries) (tenantdb.User, error) {
+	u, err := db.InTenantV(ctx, &db.Pool{Pool: pool}, db.MustParseSchema("school1"), func(q *tenantdb.Queries) (tenantdb.User, error) {
 		return q.GetUserByUsername(ctx, "demo")
 	})
 	require.NoError(t, err)

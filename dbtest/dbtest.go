@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/migrate"
@@ -33,7 +32,7 @@ func ServerURL() string {
 // DB is a test's own database.
 type DB struct {
 	URL      string
-	Pool     *pgxpool.Pool
+	Pool     *db.Pool
 	Migrator *migrate.Migrator
 }
 

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 )
 
@@ -16,7 +16,7 @@ import (
 const MaintenanceInterval = 24 * time.Hour
 
 // Builtin registers the product's own jobs.
-func Builtin(ws *river.Workers, pool *pgxpool.Pool) {
+func Builtin(ws *river.Workers, pool *db.Pool) {
 	AddTenantWorker(ws, pool, purgeExpired)
 	river.AddWorker(ws, &maintenanceWorker{pool: pool})
 }
@@ -50,7 +50,7 @@ func (MaintenanceArgs) Kind() string { return "tenants.maintenance" }
 
 type maintenanceWorker struct {
 	river.WorkerDefaults[MaintenanceArgs]
-	pool *pgxpool.Pool
+	pool *db.Pool
 }
 
 func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[MaintenanceArgs]) error {

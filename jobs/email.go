@@ -7,7 +7,6 @@ import (
 	"html"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/tenantctl/tenantctl/db"
@@ -29,8 +28,8 @@ func (EmailArgs) Kind() string { return "email.send" }
 // email registers the email job's worker, which sends through send
 // (Options.Mail). Open registers it on every client, since the kind must be
 // known to enqueue it; a failed send is retried with River's backoff.
-func email(send mail.Sender) func(*river.Workers, *pgxpool.Pool) {
-	return func(ws *river.Workers, pool *pgxpool.Pool) {
+func email(send mail.Sender) func(*river.Workers, *db.Pool) {
+	return func(ws *river.Workers, pool *db.Pool) {
 		river.AddWorker(ws, &emailWorker{pool: pool, send: send})
 	}
 }
@@ -85,7 +84,7 @@ func (noMail) Send(context.Context, mail.Message) error { return errNoMail }
 
 type emailWorker struct {
 	river.WorkerDefaults[EmailArgs]
-	pool *pgxpool.Pool
+	pool *db.Pool
 	send mail.Sender
 }
 

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
@@ -35,8 +34,8 @@ import (
 // Migrate applies River's pending migrations to its schema, which the public
 // migrations create, and returns how many it applied. tenantctl migrate runs
 // it right after the public schema's migrations.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
-	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{
+func Migrate(ctx context.Context, pool *db.Pool) (int, error) {
+	m, err := rivermigrate.New(riverpgxv5.New(pool.Pool), &rivermigrate.Config{
 		Schema: db.RiverSchema,
 		Logger: slog.New(slog.DiscardHandler),
 	})
@@ -57,7 +56,7 @@ type Options struct {
 	Workers int
 	// Register adds the product's workers; every kind that is enqueued
 	// must be registered, also on a client that runs none.
-	Register []func(ws *river.Workers, pool *pgxpool.Pool)
+	Register []func(ws *river.Workers, pool *db.Pool)
 	// RetryPolicy, if not nil, replaces River's (exponential backoff,
 	// attempt^4 seconds, 25 attempts).
 	RetryPolicy river.ClientRetryPolicy
@@ -86,18 +85,18 @@ type Options struct {
 // Queue is the River client of one process.
 type Queue struct {
 	*river.Client[pgx.Tx]
-	pool    *pgxpool.Pool
+	pool    *db.Pool
 	working bool
 }
 
 // Open returns the queue on pool. Its workers run only after Start.
-func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
+func Open(pool *db.Pool, opts Options) (*Queue, error) {
 	ws := river.NewWorkers()
 	send := opts.Mail
 	if send == nil {
 		send = noMail{}
 	}
-	for _, r := range append([]func(*river.Workers, *pgxpool.Pool){Builtin, email(send), purgeDeleted(opts.PurgeDeleted, opts.TenantRetention), pruneAudit(opts.AuditRetention)}, opts.Register...) {
+	for _, r := range append([]func(*river.Workers, *db.Pool){Builtin, email(send), purgeDeleted(opts.PurgeDeleted, opts.TenantRetention), pruneAudit(opts.AuditRetention)}, opts.Register...) {
 		r(ws, pool)
 	}
 	log := opts.Logger
@@ -122,7 +121,7 @@ func Open(pool *pgxpool.Pool, opts Options) (*Queue, error) {
 		cfg.PeriodicJobs = periodic(opts.PurgeDeleted != nil && opts.TenantRetention > 0)
 		opts.Telemetry.MetricsOf().AddPool("jobs", pool)
 	}
-	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	c, err := river.NewClient(riverpgxv5.New(pool.Pool), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
@@ -170,13 +169,13 @@ func (q *Queue) ForEachTenant(ctx context.Context, argsFor func(t TenantArgs) ri
 
 // forEachTenant is ForEachTenant with client c, for workers, which get
 // theirs from their context.
-func forEachTenant(ctx context.Context, pool *pgxpool.Pool, c *river.Client[pgx.Tx], argsFor func(t TenantArgs) river.JobArgs) (int, error) {
+func forEachTenant(ctx context.Context, pool *db.Pool, c *river.Client[pgx.Tx], argsFor func(t TenantArgs) river.JobArgs) (int, error) {
 	return forEachTenantMany(ctx, pool, c, func(t TenantArgs) []river.JobArgs { return []river.JobArgs{argsFor(t)} })
 }
 
 // forEachTenantMany is forEachTenant with several jobs per tenant, all
 // enqueued in one transaction.
-func forEachTenantMany(ctx context.Context, pool *pgxpool.Pool, c *river.Client[pgx.Tx], argsFor func(t TenantArgs) []river.JobArgs) (int, error) {
+func forEachTenantMany(ctx context.Context, pool *db.Pool, c *river.Client[pgx.Tx], argsFor func(t TenantArgs) []river.JobArgs) (int, error) {
 	n := 0
 	err := db.InPublicTx(ctx, pool, func(pq *publicdb.Queries, tx pgx.Tx) error {
 		rows, err := pq.ListReadyTenants(ctx)
@@ -236,13 +235,13 @@ var ErrTenantGone = db.ErrTenantGone
 type TenantWork[T TenantJob] func(ctx context.Context, job *river.Job[T], q *tenantdb.Queries) error
 
 // AddTenantWorker registers work for the jobs of kind T.
-func AddTenantWorker[T TenantJob](ws *river.Workers, pool *pgxpool.Pool, work TenantWork[T]) {
+func AddTenantWorker[T TenantJob](ws *river.Workers, pool *db.Pool, work TenantWork[T]) {
 	river.AddWorker(ws, &tenantWorker[T]{pool: pool, work: work})
 }
 
 type tenantWorker[T TenantJob] struct {
 	river.WorkerDefaults[T]
-	pool *pgxpool.Pool
+	pool *db.Pool
 	work TenantWork[T]
 }
 
@@ -263,7 +262,7 @@ func (w *tenantWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 // (not through AddTenantWorker, e.g. to keep a slow call out of the
 // transaction). Its errors are River's: a job whose tenant is gone is
 // cancelled, one whose tenant is still being created is snoozed.
-func Resolve(ctx context.Context, pool *pgxpool.Pool, t TenantArgs) (db.Schema, error) {
+func Resolve(ctx context.Context, pool *db.Pool, t TenantArgs) (db.Schema, error) {
 	return resolve(ctx, pool, t)
 }
 
@@ -276,7 +275,7 @@ const notReadyWait = time.Second
 // its creation, such as signup's verification email, and picked up before
 // the tenant became ready) is snoozed until it is ready: the tenant is not
 // gone, and if its creation fails the job is cancelled then.
-func resolve(ctx context.Context, pool *pgxpool.Pool, t TenantArgs) (db.Schema, error) {
+func resolve(ctx context.Context, pool *db.Pool, t TenantArgs) (db.Schema, error) {
 	s, err := db.ParseSchema(t.Schema)
 	if err != nil {
 		return db.Schema{}, river.JobCancel(err)

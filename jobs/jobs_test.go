@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
@@ -42,7 +41,7 @@ func newEnv(t *testing.T, tenants ...string) *env {
 }
 
 // queue opens a queue; with workers, they run until the test ends.
-func (e *env) queue(workers int, register ...func(*river.Workers, *pgxpool.Pool)) *jobs.Queue {
+func (e *env) queue(workers int, register ...func(*river.Workers, *db.Pool)) *jobs.Queue {
 	q, err := jobs.Open(e.d.Pool, jobs.Options{
 		Workers: workers, Register: register, FetchPollInterval: 50 * time.Millisecond,
 	})
@@ -156,7 +155,7 @@ type failArgs struct{ jobs.TenantArgs }
 
 func (failArgs) Kind() string { return "test.fail" }
 
-func registerFail(ws *river.Workers, pool *pgxpool.Pool) {
+func registerFail(ws *river.Workers, pool *db.Pool) {
 	jobs.AddTenantWorker(ws, pool, func(context.Context, *river.Job[failArgs], *tenantdb.Queries) error {
 		return errors.New("smtp: connection refused")
 	})

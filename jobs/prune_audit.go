@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/tenantctl/tenantctl/db"
@@ -31,7 +30,7 @@ func (PruneAuditArgs) Kind() string { return "tenant.prune_audit" }
 
 type pruneAuditWorker struct {
 	river.WorkerDefaults[PruneAuditArgs]
-	pool      *pgxpool.Pool
+	pool      *db.Pool
 	retention time.Duration
 }
 
@@ -64,8 +63,8 @@ func (w *pruneAuditWorker) Work(ctx context.Context, job *river.Job[PruneAuditAr
 }
 
 // pruneAudit registers the audit log's prune worker with retention.
-func pruneAudit(retention time.Duration) func(*river.Workers, *pgxpool.Pool) {
-	return func(ws *river.Workers, pool *pgxpool.Pool) {
+func pruneAudit(retention time.Duration) func(*river.Workers, *db.Pool) {
+	return func(ws *river.Workers, pool *db.Pool) {
 		river.AddWorker(ws, &pruneAuditWorker{pool: pool, retention: retention})
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/tenantctl/tenantctl/db"
 )
 
 // PurgeDeletedFunc drops the tenants deleted softly more than retention ago
@@ -42,8 +42,8 @@ func (w *purgeDeletedWorker) Work(ctx context.Context, _ *river.Job[PurgeDeleted
 }
 
 // purgeDeleted registers the purge worker with purge and retention.
-func purgeDeleted(purge PurgeDeletedFunc, retention time.Duration) func(*river.Workers, *pgxpool.Pool) {
-	return func(ws *river.Workers, _ *pgxpool.Pool) {
+func purgeDeleted(purge PurgeDeletedFunc, retention time.Duration) func(*river.Workers, *db.Pool) {
+	return func(ws *river.Workers, _ *db.Pool) {
 		river.AddWorker(ws, &purgeDeletedWorker{purge: purge, retention: retention})
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/tenantdb"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/telemetry"
@@ -56,7 +56,7 @@ type okArgs struct{ jobs.TenantArgs }
 
 func (okArgs) Kind() string { return "test.ok" }
 
-func registerOK(ws *river.Workers, pool *pgxpool.Pool) {
+func registerOK(ws *river.Workers, pool *db.Pool) {
 	jobs.AddTenantWorker(ws, pool, func(context.Context, *river.Job[okArgs], *tenantdb.Queries) error { return nil })
 }
 
@@ -86,7 +86,7 @@ func TestJobsTelemetry(t *testing.T) {
 	assert.Equal(t, 2.0, seriesValue(t, m, "tenantctl_jobs", "state", "available"))
 
 	q, err := jobs.Open(e.d.Pool, jobs.Options{
-		Workers: 1, Register: []func(*river.Workers, *pgxpool.Pool){registerFail, registerOK}, FetchPollInterval: 50 * time.Millisecond,
+		Workers: 1, Register: []func(*river.Workers, *db.Pool){registerFail, registerOK}, FetchPollInterval: 50 * time.Millisecond,
 		Telemetry: &telemetry.Telemetry{Metrics: m}, RetryPolicy: retryInAnHour{},
 	})
 	require.NoError(t, err)

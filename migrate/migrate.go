@@ -30,7 +30,6 @@ import (
 	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers postgres:// with dbmate
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -42,7 +41,7 @@ import (
 // Migrator migrates one database.
 type Migrator struct {
 	url  *url.URL
-	pool *pgxpool.Pool
+	pool *db.Pool
 	// Public and Tenant hold the migration files, under the directories
 	// "public" and "tenant". They default to the embedded migrations; tests
 	// replace them.
@@ -59,7 +58,7 @@ type Migrator struct {
 // PostgreSQL itself rather than a transaction pooler: migrations hold
 // session advisory locks and run dbmate's own sessions there. pool serves
 // the bookkeeping queries.
-func New(directURL string, pool *pgxpool.Pool) (*Migrator, error) {
+func New(directURL string, pool *db.Pool) (*Migrator, error) {
 	u, err := url.Parse(directURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)

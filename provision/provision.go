@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
@@ -24,7 +23,7 @@ import (
 
 // Service provisions tenants in one database.
 type Service struct {
-	pool     *pgxpool.Pool
+	pool     *db.Pool
 	migrator *migrate.Migrator
 	hasher   *password.Hasher
 	// publicHosts serve the public site; no tenant may have one as domain.
@@ -32,7 +31,7 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(pool *pgxpool.Pool, m *migrate.Migrator, h *password.Hasher) *Service {
+func New(pool *db.Pool, m *migrate.Migrator, h *password.Hasher) *Service {
 	return &Service{pool: pool, migrator: m, hasher: h}
 }
 

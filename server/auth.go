@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/db"
@@ -434,7 +433,7 @@ func (a auth) read(ctx context.Context, w http.ResponseWriter, fn func(q *tenant
 }
 
 // inTenant is db.InTenantV or db.ReadTenantV.
-type inTenant func(context.Context, *pgxpool.Pool, db.Schema, func(*tenantdb.Queries) (response, error)) (response, error)
+type inTenant func(context.Context, *db.Pool, db.Schema, func(*tenantdb.Queries) (response, error)) (response, error)
 
 func (a auth) run(ctx context.Context, w http.ResponseWriter, in inTenant, fn func(q *tenantdb.Queries, u tenantdb.User) (response, error)) error {
 	res, err := in(ctx, a.s.pool, a.tenant.Schema, func(q *tenantdb.Queries) (response, error) {

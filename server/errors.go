@@ -47,11 +47,17 @@ func errDetail(status int, msg string) *apiError {
 }
 
 var (
-	errNotFound      = errDetail(http.StatusNotFound, "Not found.")
-	errInvalidPage   = errDetail(http.StatusNotFound, "Invalid page.")
-	errBodyTooLarge  = errDetail(http.StatusRequestEntityTooLarge, "Request body is too large.")
-	errUnavailable   = errDetail(http.StatusServiceUnavailable, "Service temporarily unavailable, try again shortly.")
-	errInternal      = errDetail(http.StatusInternalServerError, "A server error occurred.")
+	errNotFound     = errDetail(http.StatusNotFound, "Not found.")
+	errInvalidPage  = errDetail(http.StatusNotFound, "Invalid page.")
+	errBodyTooLarge = errDetail(http.StatusRequestEntityTooLarge, "Request body is too large.")
+	errUnavailable  = errDetail(http.StatusServiceUnavailable, "Service temporarily unavailable, try again shortly.")
+	errInternal     = errDetail(http.StatusInternalServerError, "A server error occurred.")
+	// errTenantBusy answers a request whose tenant already holds its share
+	// of the database (DB_TENANT_MAX_CONNS) while other tenants wait: the
+	// client retries shortly, and the other tenants are served meanwhile.
+	errTenantBusy = &apiError{status: http.StatusServiceUnavailable,
+		body:   detail{Detail: "This tenant has too many requests in progress, try again shortly.", Code: "tenant_busy"},
+		header: http.Header{"Retry-After": {"1"}}}
 	errNotProvided   = &apiError{status: http.StatusUnauthorized, body: detail{Detail: "Authentication credentials were not provided."}, header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}}}
 	errBadCredential = errDetail(http.StatusUnauthorized, "No active account found with the given credentials")
 	errCrossTenant   = &apiError{status: http.StatusForbidden, body: map[string]string{
@@ -129,6 +135,8 @@ func toAPIError(err error) (*apiError, bool) {
 		// A tenant deleted while its request was in flight is gone, as its
 		// host will be once every cache has heard of it.
 		return errNotFound, false
+	case errors.Is(err, db.ErrTenantBusy):
+		return errTenantBusy, false
 	case errors.As(err, &pe) && pe.Code == "23505":
 		return errDetail(http.StatusConflict, "A conflicting record already exists."), false
 	case errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"):

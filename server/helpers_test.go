@@ -100,7 +100,7 @@ func newEnvOpts(t testing.TB, with func(*config.Config), o envOpts) *env {
 		// provisioning and the routing LISTEN stay direct, as in production.
 		cfg.DatabaseURL = d.Bouncer(t, dbtest.BouncerOptions{})
 		var err error
-		pool, err = db.Open(t.Context(), cfg.DatabaseURL, db.Limits{Schemas: cfg.MaxSchemasPerConn, Plans: cfg.MaxPlansPerConn})
+		pool, err = db.Open(t.Context(), cfg.DatabaseURL, cfg.DBLimits())
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 	}

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -46,7 +45,7 @@ func newInstances(t *testing.T, n int) []*instance {
 	e := newEnv(t)
 	out := []*instance{{env: e, name: "A"}}
 	for i := 1; i < n; i++ {
-		pool, err := db.Open(t.Context(), e.cfg.DatabaseURL, db.Limits{Schemas: e.cfg.MaxSchemasPerConn, Plans: e.cfg.MaxPlansPerConn})
+		pool, err := db.Open(t.Context(), e.cfg.DatabaseURL, e.cfg.DBLimits())
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		srv := httptest.NewServer(server.New(ctx, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool, password.NewHasher(0), nil))
@@ -406,7 +405,7 @@ func TestInstancesJobsRunOnce(t *testing.T) {
 	// As serve does, each instance runs its workers on a pool of its own,
 	// on the direct URL.
 	running := map[string]*jobs.Queue{} // by River client id
-	var pools []*pgxpool.Pool
+	var pools []*db.Pool
 	t.Cleanup(func() {
 		for _, q := range running {
 			_ = q.Stop(5 * time.Second)
@@ -416,7 +415,7 @@ func TestInstancesJobsRunOnce(t *testing.T) {
 		}
 	})
 	for range in {
-		pool, err := db.Open(t.Context(), e.cfg.DatabaseDirectURL, db.Limits{Schemas: e.cfg.MaxSchemasPerConn, Plans: e.cfg.MaxPlansPerConn})
+		pool, err := db.Open(t.Context(), e.cfg.DatabaseDirectURL, e.cfg.DBLimits())
 		require.NoError(t, err)
 		pools = append(pools, pool)
 		q, err := jobs.Open(pool, jobs.Options{

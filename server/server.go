@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/db"
@@ -30,7 +29,7 @@ import (
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
-	pool    *pgxpool.Pool
+	pool    *db.Pool
 	hasher  *password.Hasher
 	tokens  *token.Issuer
 	tenants *tenantCache
@@ -63,7 +62,7 @@ type Server struct {
 // New returns the HTTP handler of the whole product. Until ctx ends it keeps
 // a connection listening for tenant routing changes. tel, if not nil, gets
 // its metrics (and pool's, and the job queue's) and traces its requests.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, hasher *password.Hasher, tel *telemetry.Telemetry) http.Handler {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, pool *db.Pool, hasher *password.Hasher, tel *telemetry.Telemetry) http.Handler {
 	// Every line logged with a request's context names its request id and
 	// tenant.
 	log = slog.New(telemetry.LogHandler(log.Handler()))
@@ -211,7 +210,7 @@ func (s *Server) respond(w http.ResponseWriter, res response) {
 
 // Run serves HTTP on cfg.ListenAddr until ctx ends, then shuts down
 // gracefully, letting in-flight requests finish. tel is as in New.
-func Run(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, tel *telemetry.Telemetry) error {
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, pool *db.Pool, tel *telemetry.Telemetry) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return err
@@ -220,7 +219,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, pool *pgxpool
 }
 
 // Serve is Run on a listener the caller opened.
-func Serve(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, pool *pgxpool.Pool, tel *telemetry.Telemetry) error {
+func Serve(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, pool *db.Pool, tel *telemetry.Telemetry) error {
 	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	srv := &http.Server{

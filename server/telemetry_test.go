@@ -195,6 +195,10 @@ func TestMetrics(t *testing.T) {
 
 	assert.Equal(t, float64(e.db.Pool.Config().MaxConns), after.value("tenantctl_db_pool_max_connections", "pool", "requests"))
 	assert.Greater(t, delta("tenantctl_db_pool_acquires_total", "pool", "requests"), 0.0)
+	// The tenant transactions run on the parts, reported added up.
+	assert.Equal(t, float64(e.db.Pool.Config().MaxConns), after.value("tenantctl_db_pool_max_connections", "pool", "requests_tenants"))
+	assert.Greater(t, delta("tenantctl_db_pool_acquires_total", "pool", "requests_tenants"), 0.0)
+	assert.Equal(t, 0.0, after.value("tenantctl_db_pool_tenant_busy_total", "pool", "requests_tenants"))
 	// No job is waiting: the queue's depth is 0 in every state.
 	for _, st := range []string{"available", "pending", "retryable", "running", "scheduled"} {
 		assert.Contains(t, after, "tenantctl_jobs")

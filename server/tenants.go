@@ -37,7 +37,7 @@ const cacheTTL = 10 * time.Minute
 // answers only; while the listener is not connected, the cache is bypassed,
 // so an answer is never staler than the NOTIFY delivery.
 type tenantCache struct {
-	pool *pgxpool.Pool
+	pool *db.Pool
 	log  *slog.Logger
 	// metrics counts hits and misses; nil when metrics are off.
 	metrics *telemetry.Metrics
@@ -63,7 +63,7 @@ type knownHost struct {
 
 // newTenantCache returns a cache of at most hosts tenant hosts and
 // unknownHosts "not a tenant" answers (both at least 1: config.Load checks).
-func newTenantCache(pool *pgxpool.Pool, log *slog.Logger, listenURL string, hosts, unknownHosts int) *tenantCache {
+func newTenantCache(pool *db.Pool, log *slog.Logger, listenURL string, hosts, unknownHosts int) *tenantCache {
 	known, err := simplelru.NewLRU[string, knownHost](hosts, nil)
 	if err != nil {
 		panic(err)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -117,7 +116,7 @@ func newWebhookEnv(t testing.TB, with func(*config.Config)) (*env, *mailbox, *te
 	q, err := jobs.Open(e.db.Pool, jobs.Options{
 		Workers: 4, FetchPollInterval: 20 * time.Millisecond, RetryPolicy: quickRetry{},
 		Mail: mail.NewSMTP(set, "tenantctl <noreply@localhost>"),
-		Register: []func(*river.Workers, *pgxpool.Pool){webhook.Register(webhook.Options{
+		Register: []func(*river.Workers, *db.Pool){webhook.Register(webhook.Options{
 			AllowPrivate: e.cfg.WebhookAllowPrivate, Timeout: e.cfg.WebhookTimeout,
 			Schedule: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}, Telemetry: tel,
 		})},
@@ -579,7 +578,7 @@ func TestWebhookTracing(t *testing.T) {
 	}, envOpts{telemetry: true})
 	q, err := jobs.Open(e.db.Pool, jobs.Options{
 		Workers: 2, FetchPollInterval: 20 * time.Millisecond, Telemetry: e.tel,
-		Register: []func(*river.Workers, *pgxpool.Pool){webhook.Register(webhook.Options{AllowPrivate: true, Telemetry: e.tel})},
+		Register: []func(*river.Workers, *db.Pool){webhook.Register(webhook.Options{AllowPrivate: true, Telemetry: e.tel})},
 	})
 	require.NoError(t, err)
 	require.NoError(t, q.Start(context.Background()))

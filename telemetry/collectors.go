@@ -13,16 +13,17 @@ import (
 	"github.com/tenantctl/tenantctl/db/publicdb"
 )
 
-// AddPool reports pool's statistics under pool=name (requests, jobs).
-// Adding a name again replaces its pool.
-func (m *Metrics) AddPool(name string, pool *pgxpool.Pool) {
+// AddPool reports pool's statistics under pool=name (requests, jobs) for
+// its public connections and pool=name_tenants for its tenant parts, added
+// up. Adding a name again replaces its pool.
+func (m *Metrics) AddPool(name string, pool *db.Pool) {
 	if m == nil {
 		return
 	}
 	m.pools.mu.Lock()
 	defer m.pools.mu.Unlock()
 	if m.pools.pools == nil {
-		m.pools.pools = map[string]*pgxpool.Pool{}
+		m.pools.pools = map[string]*db.Pool{}
 	}
 	m.pools.pools[name] = pool
 }
@@ -30,7 +31,7 @@ func (m *Metrics) AddPool(name string, pool *pgxpool.Pool) {
 // WatchJobQueue reports the job queue's depth, read from pool at every
 // scrape (not per request: a scrape every few seconds is one cheap query).
 // Its errors are logged to log.
-func (m *Metrics) WatchJobQueue(pool *pgxpool.Pool, log *slog.Logger) {
+func (m *Metrics) WatchJobQueue(pool *db.Pool, log *slog.Logger) {
 	if m == nil {
 		return
 	}
@@ -49,7 +50,8 @@ var (
 	descWait    = poolDesc("tenantctl_db_pool_acquire_seconds_total", "Time spent acquiring connections.")
 	descCancels = poolDesc("tenantctl_db_pool_canceled_acquires_total", "Acquires given up (the request's context ended) before a connection was free.")
 	descNew     = poolDesc("tenantctl_db_pool_opened_connections_total", "Connections opened.")
-	poolDescs   = []*prometheus.Desc{descAcq, descIdle, descTotal, descMax, descAcqs, descWaited, descWait, descCancels, descNew}
+	descBusy    = poolDesc("tenantctl_db_pool_tenant_busy_total", "Tenant transactions refused (503 tenant_busy): over the tenant's cap, no connection came within DB_TENANT_QUEUE_WAIT.")
+	poolDescs   = []*prometheus.Desc{descAcq, descIdle, descTotal, descMax, descAcqs, descWaited, descWait, descCancels, descNew, descBusy}
 )
 
 func poolDesc(name, help string) *prometheus.Desc {
@@ -59,7 +61,7 @@ func poolDesc(name, help string) *prometheus.Desc {
 // poolCollector reads pgxpool's statistics at scrape time.
 type poolCollector struct {
 	mu    sync.Mutex
-	pools map[string]*pgxpool.Pool
+	pools map[string]*db.Pool
 }
 
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -72,23 +74,45 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, p := range c.pools {
-		s := p.Stat()
-		gauge := func(d *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name)
+		collectPools(ch, name, p.Pool)
+		if parts := p.Parts(); len(parts) > 0 {
+			collectPools(ch, name+"_tenants", parts...)
+			ch <- prometheus.MustNewConstMetric(descBusy, prometheus.CounterValue, float64(p.Rejected()), name+"_tenants")
 		}
-		counter := func(d *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name)
-		}
-		gauge(descAcq, float64(s.AcquiredConns()))
-		gauge(descIdle, float64(s.IdleConns()))
-		gauge(descTotal, float64(s.TotalConns()))
-		gauge(descMax, float64(s.MaxConns()))
-		counter(descAcqs, float64(s.AcquireCount()))
-		counter(descWaited, float64(s.EmptyAcquireCount()))
-		counter(descWait, s.AcquireDuration().Seconds())
-		counter(descCancels, float64(s.CanceledAcquireCount()))
-		counter(descNew, float64(s.NewConnsCount()))
 	}
+}
+
+// collectPools reports the statistics of pools, added up, under pool=name.
+func collectPools(ch chan<- prometheus.Metric, name string, pools ...*pgxpool.Pool) {
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name)
+	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name)
+	}
+	var acq, idle, total, maxConns, acqs, waited, cancels, opened int64
+	var wait time.Duration
+	for _, p := range pools {
+		s := p.Stat()
+		acq += int64(s.AcquiredConns())
+		idle += int64(s.IdleConns())
+		total += int64(s.TotalConns())
+		maxConns += int64(s.MaxConns())
+		acqs += s.AcquireCount()
+		waited += s.EmptyAcquireCount()
+		wait += s.AcquireDuration()
+		cancels += s.CanceledAcquireCount()
+		opened += s.NewConnsCount()
+	}
+	gauge(descAcq, float64(acq))
+	gauge(descIdle, float64(idle))
+	gauge(descTotal, float64(total))
+	gauge(descMax, float64(maxConns))
+	counter(descAcqs, float64(acqs))
+	counter(descWaited, float64(waited))
+	counter(descWait, wait.Seconds())
+	counter(descCancels, float64(cancels))
+	counter(descNew, float64(opened))
 }
 
 var (
@@ -106,7 +130,7 @@ var queueStates = []string{"available", "pending", "retryable", "running", "sche
 // queueCollector reads the job queue's depth at scrape time.
 type queueCollector struct {
 	mu   sync.Mutex
-	pool *pgxpool.Pool
+	pool *db.Pool
 	log  *slog.Logger
 }
 

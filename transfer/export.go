@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/provision"
@@ -41,7 +40,7 @@ const dateLayout = "2006-01-02"
 // doc), from one snapshot. It returns provision.ErrNotFound for an unknown
 // tenant, an error for one still being created, and the database's or w's
 // errors; what it wrote before an error is no archive (Import refuses it).
-func Export(ctx context.Context, pool *pgxpool.Pool, s db.Schema, w io.Writer) (Summary, error) {
+func Export(ctx context.Context, pool *db.Pool, s db.Schema, w io.Writer) (Summary, error) {
 	fw := newFrameWriter(w)
 	var sum Summary
 	err := db.InSpan(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(sp *db.Span) error {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/db"
 	"github.com/tenantctl/tenantctl/db/publicdb"
@@ -44,7 +43,7 @@ var ErrUnknownMigration = errors.New("the archive is newer than this tenantctl")
 // ErrUnknownMigration, an ErrDamaged for an archive that is truncated,
 // altered or no archive, a *migrate.LintError, and database errors; on any
 // error nothing of the tenant is left in the database.
-func Import(ctx context.Context, pool *pgxpool.Pool, m *migrate.Migrator, r io.Reader, o Options) (Summary, error) {
+func Import(ctx context.Context, pool *db.Pool, m *migrate.Migrator, r io.Reader, o Options) (Summary, error) {
 	fr := newFrameReader(r)
 	if err := fr.readMagic(); err != nil {
 		return Summary{}, err
@@ -319,7 +318,7 @@ func setSequences(ctx context.Context, sp *db.Span, s db.Schema, h Header) error
 // the source has none: its own are taken): Export piped into Import, with
 // no file between them. It returns Import's errors, and Export's
 // (provision.ErrNotFound for an unknown source).
-func Clone(ctx context.Context, pool *pgxpool.Pool, m *migrate.Migrator, from db.Schema, o Options) (Summary, error) {
+func Clone(ctx context.Context, pool *db.Pool, m *migrate.Migrator, from db.Schema, o Options) (Summary, error) {
 	if o.Schema == "" {
 		return Summary{}, errors.New("clone: the new tenant's schema is required")
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -60,13 +59,13 @@ type Options struct {
 
 // Register returns what registers the delivery worker on a job queue
 // (jobs.Options.Register): every client that runs workers needs it.
-func Register(o Options) func(*river.Workers, *pgxpool.Pool) {
-	return func(ws *river.Workers, pool *pgxpool.Pool) {
+func Register(o Options) func(*river.Workers, *db.Pool) {
+	return func(ws *river.Workers, pool *db.Pool) {
 		river.AddWorker(ws, newWorker(pool, o))
 	}
 }
 
-func newWorker(pool *pgxpool.Pool, o Options) *worker {
+func newWorker(pool *db.Pool, o Options) *worker {
 	if len(o.Schedule) == 0 {
 		o.Schedule = DefaultSchedule
 	}
@@ -87,7 +86,7 @@ func newWorker(pool *pgxpool.Pool, o Options) *worker {
 
 type worker struct {
 	river.WorkerDefaults[Args]
-	pool    *pgxpool.Pool
+	pool    *db.Pool
 	o       Options
 	log     *slog.Logger
 	client  *http.Client
