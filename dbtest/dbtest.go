@@ -101,7 +101,9 @@ func NewEmptyOn(t testing.TB, serverURL string) *DB {
 }
 
 func drop(t testing.TB, serverURL, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// DROP DATABASE waits for a checkpoint, which takes minutes on a busy
+	// machine (parallel test packages writing their own databases).
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
