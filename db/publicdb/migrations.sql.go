@@ -37,14 +37,16 @@ func (q *Queries) AppliedMigrations(ctx context.Context) ([]string, error) {
 const setTenantMigrations = `-- name: SetTenantMigrations :exec
 INSERT INTO public.tenant_migrations (client_id, versions)
 SELECT c.id, $1::text[]
-FROM public.clients c WHERE c.schema_name = current_schema()
+FROM public.clients c WHERE c.schema_name = current_schema()::text COLLATE "default"
 ON CONFLICT (client_id) DO UPDATE SET versions = EXCLUDED.versions
 `
 
 // SetTenantMigrations records the versions applied (sorted) to the schema
 // the transaction's search_path names: the tenant being migrated, whose
 // search_path holds its schema alone, hence the qualified names. A schema
-// that is no tenant's (no clients row) records nothing.
+// that is no tenant's (no clients row) records nothing. current_schema()
+// is a name, whose collation is "C": compared in the default one, so that
+// the lookup uses the schema_name index rather than reading every row.
 func (q *Queries) SetTenantMigrations(ctx context.Context, versions []string) error {
 	_, err := q.db.Exec(ctx, setTenantMigrations, versions)
 	return err

@@ -6,10 +6,12 @@ SELECT version FROM schema_migrations ORDER BY version;
 -- SetTenantMigrations records the versions applied (sorted) to the schema
 -- the transaction's search_path names: the tenant being migrated, whose
 -- search_path holds its schema alone, hence the qualified names. A schema
--- that is no tenant's (no clients row) records nothing.
+-- that is no tenant's (no clients row) records nothing. current_schema()
+-- is a name, whose collation is "C": compared in the default one, so that
+-- the lookup uses the schema_name index rather than reading every row.
 INSERT INTO public.tenant_migrations (client_id, versions)
 SELECT c.id, @versions::text[]
-FROM public.clients c WHERE c.schema_name = current_schema()
+FROM public.clients c WHERE c.schema_name = current_schema()::text COLLATE "default"
 ON CONFLICT (client_id) DO UPDATE SET versions = EXCLUDED.versions;
 
 -- name: UpToDateTenants :many
