@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/db"
+	"github.com/tenantctl/tenantctl/db/publicdb"
+	"github.com/tenantctl/tenantctl/dbmate"
 	"github.com/tenantctl/tenantctl/migrate"
 )
 
@@ -99,6 +101,13 @@ func withPending(base fs.FS) (fs.FS, error) {
 // version row, bulkBatch tenants per transaction (db.InSpan), which at
 // 100,000 tenants takes a fraction of one transaction per tenant.
 func (r *runner) undoPending(ctx context.Context, tenants []*tenant) error {
+	// The product's record of each tenant's versions (public.tenant_migrations)
+	// goes back with the schema, so that the next tenant count's "nothing
+	// pending" finds these tenants up to date, as a real migrate leaves them.
+	versions, err := migrate.Versions(dbmate.Tenant, "tenant")
+	if err != nil {
+		return err
+	}
 	batches := (len(tenants) + bulkBatch - 1) / bulkBatch
 	return forEach(ctx, r.cfg.MigrateJobs, batches, func(ctx context.Context, b int) error {
 		return db.InSpan(ctx, r.pool, pgx.TxOptions{}, func(sp *db.Span) error {
@@ -110,6 +119,9 @@ func (r *runner) undoPending(ctx context.Context, tenants []*tenant) error {
 					return fmt.Errorf("%s: %w", t.schema, err)
 				}
 				if _, err := sp.Tx().Exec(ctx, "DELETE FROM schema_migrations WHERE version = $1", pgx.QueryExecModeExec, pendingVersion); err != nil {
+					return fmt.Errorf("%s: %w", t.schema, err)
+				}
+				if err := publicdb.New(sp.Tx()).SetTenantMigrations(ctx, versions); err != nil {
 					return fmt.Errorf("%s: %w", t.schema, err)
 				}
 			}
