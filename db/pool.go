@@ -123,6 +123,13 @@ func (p *Pool) Close() {
 	p.Pool.Close()
 }
 
+// Waiting is how many tenant transactions wait for a connection now.
+func (p *Pool) Waiting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.waiters)
+}
+
 // Rejected is how many tenant transactions ended in ErrTenantBusy.
 func (p *Pool) Rejected() int64 { return p.rejected.Load() }
 
@@ -190,19 +197,29 @@ func (p *Pool) lend(ctx context.Context, tenant string) (int, error) {
 	p.mu.Unlock()
 
 	var timeout <-chan time.Time
+	var timer *time.Timer
 	if over {
-		t := time.NewTimer(p.tenantWait)
-		defer t.Stop()
-		timeout = t.C
+		timer = time.NewTimer(p.tenantWait)
+		defer timer.Stop()
+		timeout = timer.C
 	}
 	var err error
-	select {
-	case part := <-w.lent:
-		return part, nil
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-timeout:
-		err = ErrTenantBusy
+	for err == nil {
+		select {
+		case part := <-w.lent:
+			return part, nil
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-timeout:
+			// Refused only to make room for other tenants: a tenant whose
+			// own work fills the pool (its transactions slowed by a lock,
+			// say) keeps waiting, as it would for any pool.
+			if p.othersWaiting(tenant) {
+				err = ErrTenantBusy
+			} else {
+				timer.Reset(p.tenantWait)
+			}
+		}
 	}
 	p.mu.Lock()
 	for i, o := range p.waiters {
@@ -219,6 +236,19 @@ func (p *Pool) lend(ctx context.Context, tenant string) (int, error) {
 	// Lent a connection while giving up: hand it on.
 	p.giveBack(tenant, <-w.lent)
 	return 0, err
+}
+
+// othersWaiting reports whether a transaction of another tenant than
+// tenant waits for a connection.
+func (p *Pool) othersWaiting(tenant string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.waiters {
+		if w.tenant != tenant {
+			return true
+		}
+	}
+	return false
 }
 
 // giveBack returns tenant's connection of part: to a waiting transaction

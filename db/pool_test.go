@@ -138,20 +138,15 @@ func TestTenantServedWhenPartBusy(t *testing.T) {
 }
 
 // TestTenantCap checks the per-tenant cap: with every connection held by
-// acme, beyond its cap of 1, a released connection goes to beta, waiting
-// within its cap, before acme's older waiting transaction, which gives up
-// with ErrTenantBusy after its wait while beta holds the connection.
+// acme, beyond its cap of 1, acme's next transaction gives up with
+// ErrTenantBusy after its wait while beta waits within its cap, and the
+// released connection then goes to beta.
 func TestTenantCap(t *testing.T) {
 	pool := openPool(t, db.Limits{Conns: 2, TenantConns: 1, TenantWait: 500 * time.Millisecond})
 	acme, beta := db.MustParseSchema("acme"), db.MustParseSchema("beta")
 	_, release1 := hold(t, pool, acme)
 	_, release2 := hold(t, pool, acme) // the lone tenant takes the idle connection beyond its cap
 
-	acmeDone := make(chan error, 1)
-	go func() {
-		acmeDone <- db.InTenantTx(context.Background(), pool, acme, func(*tenantdb.Queries, pgx.Tx) error { return nil })
-	}()
-	waitFor(t, pool, 1)
 	betaPid, betaDone, betaEnded := make(chan int, 1), make(chan struct{}), make(chan error, 1)
 	go func() {
 		betaEnded <- db.InTenantTx(context.Background(), pool, beta, func(_ *tenantdb.Queries, tx pgx.Tx) error {
@@ -162,19 +157,44 @@ func TestTenantCap(t *testing.T) {
 			return err
 		})
 	}()
-	waitFor(t, pool, 2)
-	assert.EqualValues(t, 0, pool.Rejected())
+	waitFor(t, pool, 1)
+	acmeDone := make(chan error, 1)
+	go func() {
+		acmeDone <- db.InTenantTx(context.Background(), pool, acme, func(*tenantdb.Queries, pgx.Tx) error { return nil })
+	}()
+	assert.ErrorIs(t, <-acmeDone, db.ErrTenantBusy, "acme, over its cap while beta waited, gave up")
+	assert.EqualValues(t, 1, pool.Rejected())
 
 	release1()
-	assert.NotZero(t, <-betaPid, "beta, within its cap, was served first")
-	assert.ErrorIs(t, <-acmeDone, db.ErrTenantBusy, "acme, over its cap, gave up")
-	assert.EqualValues(t, 1, pool.Rejected())
+	assert.NotZero(t, <-betaPid, "beta, within its cap, was served")
 	close(betaDone)
 	require.NoError(t, <-betaEnded)
 	release2()
 	assert.Equal(t, 0, pool.Waiting())
 	// Alone again, acme is served.
 	assert.NotZero(t, backend(t, pool, acme))
+}
+
+// TestTenantCapAlone checks that a tenant whose own work fills the pool is
+// not refused: with nobody else waiting, its transaction over the cap
+// waits past its TenantWait until a connection frees up.
+func TestTenantCapAlone(t *testing.T) {
+	pool := openPool(t, db.Limits{Conns: 2, TenantConns: 1, TenantWait: 20 * time.Millisecond})
+	acme := db.MustParseSchema("acme")
+	_, release1 := hold(t, pool, acme)
+	_, release2 := hold(t, pool, acme)
+	defer release2()
+
+	done := make(chan error, 1)
+	go func() {
+		done <- db.InTenantTx(context.Background(), pool, acme, func(*tenantdb.Queries, pgx.Tx) error { return nil })
+	}()
+	waitFor(t, pool, 1)
+	time.Sleep(10 * 20 * time.Millisecond) // ten of its waits
+	assert.Equal(t, 1, pool.Waiting(), "still waiting, not refused")
+	release1()
+	require.NoError(t, <-done)
+	assert.EqualValues(t, 0, pool.Rejected())
 }
 
 // TestTenantWaitWithinCap checks that a transaction within its tenant's cap

@@ -20,12 +20,12 @@ import (
 
 // TestTenantBusy checks the per-tenant cap at the API: a server whose pool
 // has one tenant connection and a cap of one answers a request of school1,
-// while school1's transaction holds that connection, with 503 tenant_busy
-// and Retry-After once its wait is over; school1 is served again once the
-// connection is back.
+// while school1's transaction holds that connection and school2's request
+// waits for it, with 503 tenant_busy and Retry-After once its wait is over;
+// once the connection is back, school2 is served, then school1 again.
 func TestTenantBusy(t *testing.T) {
 	e := newEnv(t)
-	tok := e.demo(school1)
+	tok, tok2 := e.demo(school1), e.demo(school2)
 	url := e.db.URL
 	if e.cfg.DatabaseURL != e.db.URL {
 		url = e.cfg.DatabaseURL // through PgBouncer
@@ -50,6 +50,13 @@ func TestTenantBusy(t *testing.T) {
 		})
 	}()
 	<-held
+	other := make(chan int, 1)
+	go func() {
+		other <- busy.do(req{method: "GET", host: school2, path: "/api/items/", bearer: tok2}).status
+	}()
+	for pool.Waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
 	r := busy.do(items)
 	assert.Equal(t, 503, r.status)
 	assert.Equal(t, "1", r.header.Get("Retry-After"))
@@ -58,5 +65,6 @@ func TestTenantBusy(t *testing.T) {
 
 	close(done)
 	require.NoError(t, <-ended)
+	assert.Equal(t, 200, <-other, "school2, within its cap, waited and was served")
 	assert.Equal(t, 200, busy.do(items).status)
 }
