@@ -54,7 +54,7 @@ func Configure(cfg *pgxpool.Config, lim Limits) error {
 		return fmt.Errorf("database connection limits: %d schemas and %d plans per connection: need at least 1 schema and no negative plans", lim.Schemas, lim.Plans)
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		st := newConnState(lim.Plans)
+		st := newConnState(lim)
 		// Citus cannot plan some of the product's statements generically
 		// (an INSERT inside WITH: "could not create distributed plan"), so
 		// on a Citus coordinator PostgreSQL chooses, as by default.
@@ -71,10 +71,26 @@ func Configure(cfg *pgxpool.Config, lim Limits) error {
 	// Spans of SQL statements, when the statement's context carries a
 	// recording span (trace.go); otherwise a context lookup per statement.
 	cfg.ConnConfig.Tracer = sqlTracer{}
-	cfg.AfterRelease = func(c *pgx.Conn) bool {
-		return len(stateOf(c.PgConn()).schemas) < lim.Schemas
-	}
 	return nil
+}
+
+// release returns c to its pool, or closes it once its backend has served
+// Limits.Schemas schemas (see Limits). It is checked here rather than in
+// pgxpool's AfterRelease hook, which makes every release run in a goroutine
+// of its own: a transaction waiting for the connection was woken, then
+// waited again for that goroutine.
+func release(c *pgxpool.Conn) {
+	st := stateOf(c.Conn().PgConn())
+	if len(st.schemas) < st.maxSchemas {
+		c.Release()
+		return
+	}
+	conn := c.Hijack() // the pool opens another in its place when needed
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(ctx)
+	}()
 }
 
 // Limits size the pool (see Pool) and bound the memory of a pooled
@@ -130,14 +146,17 @@ type connState struct {
 	tagged   int // how many of stmts are tenant-specific
 	prepared int // statements ever prepared: numbers their names
 	maxPlans int // Limits.Plans
+	// maxSchemas is Limits.Schemas: release closes the connection once
+	// schemas holds that many.
+	maxSchemas int
 	// planMode is the plan_cache_mode of its tenant transactions (openTx).
 	planMode string
 }
 
 const stateKey = "tenantctl"
 
-func newConnState(maxPlans int) *connState {
-	return &connState{schemas: map[string]struct{}{}, stmts: map[string]map[string]string{}, sqlOf: map[string]string{}, maxPlans: maxPlans,
+func newConnState(lim Limits) *connState {
+	return &connState{schemas: map[string]struct{}{}, stmts: map[string]map[string]string{}, sqlOf: map[string]string{}, maxPlans: lim.Plans, maxSchemas: lim.Schemas,
 		planMode: "force_generic_plan"}
 }
 
@@ -147,7 +166,7 @@ func stateOf(c *pgconn.PgConn) *connState {
 	data := c.CustomData()
 	st, ok := data[stateKey].(*connState)
 	if !ok {
-		st = newConnState(DefaultLimits.Plans)
+		st = newConnState(DefaultLimits)
 		data[stateKey] = st
 	}
 	return st
@@ -360,7 +379,7 @@ func inTxOnce(ctx context.Context, pool *Pool, s Schema, read bool, fn func(c te
 	defer done()
 	// A connection released while still inside a transaction (a failed
 	// COMMIT or ROLLBACK) is destroyed by the pool, never reused.
-	defer c.Release()
+	defer release(c)
 
 	searchPath, tag := "public", s.name
 	if !s.IsZero() {

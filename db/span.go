@@ -30,7 +30,7 @@ func InSpan(ctx context.Context, pool *Pool, opts pgx.TxOptions, fn func(sp *Spa
 	if err != nil {
 		return err
 	}
-	defer c.Release()
+	defer release(c)
 	tx, err := c.BeginTx(ctx, opts)
 	if err != nil {
 		return err

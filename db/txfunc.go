@@ -44,7 +44,7 @@ func beginFunc(ctx context.Context, pool *Pool, s Schema, fn func(tx pgx.Tx) err
 		return err
 	}
 	defer done()
-	defer c.Release()
+	defer release(c)
 	searchPath := "public"
 	if !s.IsZero() {
 		searchPath = s.Ident()
