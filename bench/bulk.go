@@ -48,9 +48,13 @@ import (
 // locks per transaction times a few jobs stays well inside it.
 const bulkBatch = 10
 
+// bulkConnTenants is how many tenants a bulk connection creates before it
+// is replaced (see runner.bulkCreate).
+const bulkConnTenants = 150
+
 // bulkProvisioner creates tenants the bulk way on pool.
 type bulkProvisioner struct {
-	pool     *db.Pool
+	pool     *db.Pool // runner.bulkCreate sets its own for each count
 	migrator *migrate.Migrator
 	hash     string // the argon2id hash of adminPassword, shared by every admin
 	items    int

@@ -230,6 +230,17 @@ func (r *runner) bulkCreate(ctx context.Context, from, to int) error {
 			return err
 		}
 	}
+	// The bulk transactions get their own connections, each replaced after
+	// bulkConnTenants tenants: a backend keeps a cache entry for every
+	// relation it created, and the invalidations every job's DDL sends
+	// cost each backend more as its caches grow. Tenant-specific
+	// statements are off (Plans 0): each tenant's are used once.
+	pool, err := db.Open(ctx, r.url(appSetup)+"&pool_max_conns="+strconv.Itoa(r.cfg.ProvisionJobs), db.Limits{Schemas: bulkConnTenants})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	r.bulk.pool = pool
 	batches := (to - from + bulkBatch - 1) / bulkBatch
 	var done atomic.Int64
 	start := time.Now()
