@@ -120,6 +120,11 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool)
 	if run.Disk.AfterSetupBytes, err = r.databaseSize(ctx); err != nil {
 		return run, err
 	}
+	fmt.Fprintf(r.log, "   tenant create, %d one at a time ...", createSampleSize)
+	if run.TenantCreate, err = r.createSample(ctx, n); err != nil {
+		return run, err
+	}
+	fmt.Fprintf(r.log, " p50 %.1f ms, p95 %.1f ms\n", run.TenantCreate.P50Ms, run.TenantCreate.P95Ms)
 
 	mark, err := r.markSessions(ctx)
 	if err != nil {

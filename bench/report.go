@@ -78,6 +78,9 @@ type LatencySample struct {
 type CountResult struct {
 	Tenants   int       `json:"tenants"`
 	Provision Provision `json:"provision"`
+	// TenantCreate times tenant create (the real path) with these tenants
+	// present, the sample's tenants deleted afterwards.
+	TenantCreate LatencySample `json:"tenant_create"`
 	// TokensS is how long signing in the new tenants' admins took.
 	TokensS   float64      `json:"tokens_s"`
 	Scenarios []Scenario   `json:"scenarios"`
@@ -372,8 +375,14 @@ func printSummary(w io.Writer, res *Results) {
 			res.Machine.LoadAvg1m)
 	}
 	tc := res.TenantCreate
-	fmt.Fprintf(w, "tenant create (admin user and argon2id hash included), %d created one at a time: p50 %.1f ms, p95 %.1f ms, mean %.1f ms\n",
+	fmt.Fprintf(w, "tenant create (admin user and argon2id hash included), the first %d created one at a time: p50 %.1f ms, p95 %.1f ms, mean %.1f ms\n",
 		tc.N, tc.P50Ms, tc.P95Ms, tc.MeanMs)
+	for _, run := range res.Runs {
+		if c := run.TenantCreate; c.N > 0 {
+			fmt.Fprintf(w, "tenant create with %d tenants present, %d one at a time: p50 %.1f ms, p95 %.1f ms, mean %.1f ms\n",
+				run.Tenants, c.N, c.P50Ms, c.P95Ms, c.MeanMs)
+		}
+	}
 	fmt.Fprintf(w, "%-26s %7s | %10s %8s %8s | %10s %8s | %12s | %s %s %s\n", "scenario", "tenants", "HTTP req/s", "p50 ms", "p99 ms",
 		"ceil req/s", "p99 ms", "HTTP/ceiling", fmt.Sprintf("req/s vs %d", base.Tenants), fmt.Sprintf("p99 vs %d", base.Tenants),
 		fmt.Sprintf("ceiling vs %d", base.Tenants))

@@ -414,6 +414,42 @@ func (r *runner) cleanUp(ctx context.Context, tenants []*tenant) error {
 	})
 }
 
+// createSampleSize is how many tenants createSample creates at each count.
+const createSampleSize = 20
+
+// createSample times createSampleSize tenant creations, one at a time,
+// through the product's tenant create (argon2id included) with the count's
+// tenants present, then deletes them: -provision-sample times the first
+// tenants, into a nearly empty database.
+func (r *runner) createSample(ctx context.Context, n int) (LatencySample, error) {
+	var lat []time.Duration
+	var made []string
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for _, s := range made {
+			if err := r.prov.DeleteTenant(cctx, s); err != nil {
+				fmt.Fprintf(r.log, " (removing sample tenant %s: %v)", s, err)
+			}
+		}
+	}()
+	for i := range createSampleSize {
+		name := fmt.Sprintf("cs%d_%d", n, i)
+		host := strings.ReplaceAll(name, "_", "-") + ".localhost"
+		t0 := time.Now()
+		_, err := r.prov.CreateTenant(ctx, provision.TenantParams{
+			Schema: name, Name: "Create sample " + name, Domain: host,
+			Admin: &provision.UserParams{Username: adminUsername, Email: adminUsername + "@" + host, Password: adminPassword, Staff: true},
+		})
+		if err != nil {
+			return LatencySample{}, fmt.Errorf("tenant create sample: %w", err)
+		}
+		lat = append(lat, time.Since(t0))
+		made = append(made, name)
+	}
+	return latencySample(lat), nil
+}
+
 // tenantCreate summarises the tenant create latencies sampled so far.
 func (r *runner) tenantCreate() LatencySample {
 	return latencySample(r.sample)
