@@ -158,6 +158,7 @@ func fixedResults() *Results {
 	iso := newIsolation(hotTenantScenario, Distribution{Name: "zipf", Exponent: 1.1}, stats(500, 10), stats(450, 15))
 	iso.Hot, iso.Share = &hot, 0.5
 	hundred.Isolation = []Isolation{iso}
+	hundred.TenantCreate = LatencySample{N: 20, P50Ms: 61.3, P95Ms: 100.1, MeanMs: 68.7}
 	return &Results{
 		Command:   "go run ./cmd/bench -tenants 1,100",
 		StartedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
@@ -245,9 +246,12 @@ func TestPrintReport(t *testing.T) {
 		"disk: 25 MiB after setup (256.0 KiB per tenant), 50 MiB after one migration and its undo (512.0 KiB per tenant)",
 		"hot-tenant (zipf 1.1)          100 |            10.00 |            15.00 |        1.50x",
 		"| 256.0 / 512.0 KiB",
+		"tenant create (admin user and argon2id hash included), the first 2 created one at a time: p50 90.0 ms",
+		"tenant create with 100 tenants present, 20 one at a time: p50 61.3 ms, p95 100.1 ms, mean 68.7 ms",
 	} {
 		assert.Contains(t, s, want)
 	}
+	assert.NotContains(t, s, "with 1 tenants present", "no line for a count whose tenant create was not timed")
 	// The zipf row of 100 tenants is against the zipf row of one: 880 / 1100.
 	assert.Regexp(t, `items-list \(zipf 1\.1\)\s+100 \|\s+880\.0 .*\|\s+0\.80x`, s)
 }

@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"io/fs"
 	"testing"
 	"testing/fstest"
 
@@ -112,4 +113,28 @@ func TestRolesMigrationMapsExistingUsers(t *testing.T) {
 	}, got)
 	_, err = d.Pool.Exec(t.Context(), "UPDATE acme.users SET role = 'boss' WHERE username = 'pupil'")
 	require.Error(t, err, "role is one of owner, admin, member")
+}
+
+// TestTenantMigrationsDoNotScanPgIndex: no statement of the tenant
+// migrations reads pg_index whole, as an ADD COLUMN ... DEFAULT does on
+// PostgreSQL 15: pg_index holds a row for every index of every tenant, so
+// each tenant created would pay for all the others (README, "Rules for
+// tenant migrations").
+func TestTenantMigrationsDoNotScanPgIndex(t *testing.T) {
+	d := dbtest.New(t)
+	ctx := t.Context()
+	newSchema(t, d, "acme")
+	tx, err := d.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, "SET LOCAL search_path = acme")
+	require.NoError(t, err)
+	n, err := d.Migrator.ApplyTenantTx(ctx, tx, nil)
+	require.NoError(t, err)
+	files, err := fs.Glob(dbmate.Tenant, "tenant/*.sql")
+	require.NoError(t, err)
+	require.Equal(t, len(files), n, "every tenant migration applied")
+	var scans int64
+	require.NoError(t, tx.QueryRow(ctx, "SELECT pg_stat_get_xact_numscans('pg_index'::regclass)").Scan(&scans))
+	assert.Zero(t, scans, "sequential scans of pg_index while migrating a tenant")
 }
