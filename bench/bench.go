@@ -132,7 +132,7 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool)
 	}
 	// A server of its own per count, so that its backends' memory shows
 	// what serving exactly n tenants costs.
-	srv, err := startServer(ctx, bin, dir, r.url(appServer), r.secret, r.cfg.Concurrency)
+	srv, err := startServer(ctx, bin, dir, r.url(appServer), r.secret, r.cfg.Concurrency, r.cfg.ServerEnv)
 	if err != nil {
 		return run, err
 	}
@@ -143,7 +143,7 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool)
 	// The ceiling's pool is opened exactly as the server opens its own
 	// (db.Open on the same kind of URL), so both have the same settings
 	// and route a tenant's transactions alike.
-	ceilingPool, err := db.Open(ctx, r.url(appCeiling), db.DefaultLimits)
+	ceilingPool, err := db.Open(ctx, r.url(appCeiling), r.cfg.Limits)
 	if err != nil {
 		return run, err
 	}
@@ -197,12 +197,10 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool)
 	}
 
 	fmt.Fprintf(r.log, "   requesting every tenant's host once ...")
-	hc, err := r.fillHostCache(ctx, srv, tenants)
+	loaded, err := r.fillHostCache(ctx, srv, tenants)
 	if err != nil {
 		return run, fmt.Errorf("host cache: %w", err)
 	}
-	fmt.Fprintf(r.log, " %.1f s, server VmRSS %.1f MiB\n", hc.Seconds, mib(hc.VmRSSKB))
-	run.HostCache = hc
 	if run.Memory, err = backendMemory(ctx, r.pool); err != nil {
 		return run, fmt.Errorf("backend memory: %w", err)
 	}
@@ -212,6 +210,22 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool)
 	if run.Connections, err = r.connectionsSince(ctx, mark, ceilingNew); err != nil {
 		return run, fmt.Errorf("count connections: %w", err)
 	}
+	// Then on a server started for it alone: the routing cache's own cost.
+	fresh, err := startServer(ctx, bin, dir, r.url(appServer), r.secret, r.cfg.Concurrency, r.cfg.ServerEnv)
+	if err != nil {
+		return run, err
+	}
+	hc, err := r.fillHostCache(ctx, fresh, tenants)
+	fresh.stop()
+	if err != nil {
+		return run, fmt.Errorf("host cache: %w", err)
+	}
+	hc.LoadedVmRSSKB = loaded.VmRSSKB
+	if loaded.Error != "" {
+		hc.Error = loaded.Error
+	}
+	fmt.Fprintf(r.log, " %.1f s, server VmRSS %.1f MiB (%.1f MiB after the load)\n", hc.Seconds, mib(hc.VmRSSKB), mib(hc.LoadedVmRSSKB))
+	run.HostCache = hc
 
 	if run.Migrate, err = r.migrateTimings(ctx, tenants); err != nil {
 		return run, fmt.Errorf("migrate: %w", err)
@@ -219,7 +233,7 @@ func (r *runner) measure(ctx context.Context, n int, bin, dir string, last bool)
 	if run.Disk.AfterMigrateBytes, err = r.databaseSize(ctx); err != nil {
 		return run, err
 	}
-	run.Disk.perTenant(n)
+	run.Disk.perTenant(len(r.tenants)) // all in the database: more than n with -reuse
 	if last {
 		return run, nil // nothing measures these tenants again
 	}

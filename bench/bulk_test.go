@@ -116,3 +116,35 @@ func TestBulkTenantMatchesCreateTenant(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ok, "the shared hash is of the admins' password")
 }
+
+// TestReuseLoadsKeptTenants: -reuse finds the tenants a kept run left
+// (t1 ... tN, each pinned to its id and schema oid, with its host and
+// admin) and mints tokens the server accepts under this run's key; it
+// refuses a database holding another count than -tenants asks for.
+func TestReuseLoadsKeptTenants(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	b, err := newBulkProvisioner(ctx, d.Pool, d.Migrator, 1, "the kept run's secret key, 32 bytes+", false)
+	require.NoError(t, err)
+	made, err := b.create(ctx, 0, 3)
+	require.NoError(t, err)
+
+	const secret = "this run's secret key, of 32 bytes!"
+	r := &runner{cfg: Config{Tenants: []int{1, 3}}, pool: d.Pool, secret: secret}
+	require.NoError(t, r.loadTenants(ctx))
+	require.Len(t, r.tenants, 3)
+	for i, got := range r.tenants {
+		want := made[i]
+		assert.Equal(t, want.schema, got.schema, "pinned to the same id and oid")
+		assert.Equal(t, want.host, got.host)
+		assert.Equal(t, want.userID, got.userID)
+		claims, err := token.NewIssuer(secret, 0, 0).Parse(got.token, token.Access)
+		require.NoError(t, err)
+		assert.Equal(t, want.schema.String(), claims.Tenant)
+		assert.Equal(t, want.schema.Client(), claims.TenantID)
+		assert.Equal(t, want.userID, claims.UserID)
+	}
+
+	r = &runner{cfg: Config{Tenants: []int{5}}, pool: d.Pool, secret: secret}
+	assert.ErrorContains(t, r.loadTenants(ctx), "it holds 3 tenants, and -tenants asks for 5 at most")
+}

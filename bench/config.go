@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/db"
 )
 
 // defaultServerURL is the local PostgreSQL the benchmark creates its
@@ -68,7 +71,16 @@ type Config struct {
 	// Out is the JSON file; the SVG chart goes next to it, as .svg.
 	Out     string
 	Keep    bool
+	// Reuse names a database kept by an earlier run (-keep) to measure
+	// again without provisioning: its tenants are read from
+	// public.clients, their tokens minted anew. It is never dropped.
+	Reuse   string
 	Timeout time.Duration
+	// ServerEnv are extra settings (KEY=VALUE) of the server, and Limits
+	// the pool settings they make (config.Load): the ceiling's pool is
+	// opened with the same, so that HTTP/ceiling stays a fair ratio.
+	ServerEnv []string
+	Limits    db.Limits
 }
 
 // parseConfig reads the flags in args (without the program name). It
@@ -110,6 +122,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Out, "out", "bench/results/latest.json", "JSON results `file`; the SVG chart is written next to it")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the benchmark database instead of dropping it")
 	fs.DurationVar(&c.Timeout, "timeout", 2*time.Hour, "stop everything after this long")
+	fs.StringVar(&c.Reuse, "reuse", "", "measure the tenants of `database`, kept by an earlier run's -keep, instead of creating a database (its tenant count must be the largest of -tenants; never dropped)")
+	fs.Func("server-env", "a `KEY=VALUE` setting of the server (repeatable), e.g. DB_POOL_SIZE=8; the ceiling's pool gets the same pool settings", func(v string) error {
+		k, _, ok := strings.Cut(v, "=")
+		if !ok || k == "" || strings.ToUpper(k) != k {
+			return fmt.Errorf("%q is not KEY=VALUE", v)
+		}
+		c.ServerEnv = append(c.ServerEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -158,6 +179,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if c.Distributions, err = parseDistributions(distributions, zipfExponent); err != nil {
 		return Config{}, err
 	}
+	if c.Limits, err = serverLimits(c.ServerEnv); err != nil {
+		return Config{}, fmt.Errorf("-server-env: %w", err)
+	}
+	if c.Reuse != "" && (c.Target != "plain" || !strings.HasPrefix(c.Reuse, "tenantctl_bench_")) {
+		return Config{}, fmt.Errorf("-reuse: %q is not a plain-target database kept by -keep (tenantctl_bench_...)", c.Reuse)
+	}
 	if err := checkLoopback(c.ServerURL); err != nil {
 		return Config{}, err
 	}
@@ -189,6 +216,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, errors.New("-churn-rate must be above 0 and at most 100 a second"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// serverLimits are the pool settings the server reads from env.
+func serverLimits(env []string) (db.Limits, error) {
+	m := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return m[k] })
+	if err != nil {
+		return db.Limits{}, err
+	}
+	return cfg.DBLimits(), nil
 }
 
 // parseCounts reads "1,100,1000" into distinct positive counts, ascending:

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/db"
 )
 
 func someTenants(n int) []*tenant {
@@ -90,9 +92,21 @@ func TestParseConfigLoadFlags(t *testing.T) {
 	assert.Equal(t, []Distribution{{Name: "zipf", Exponent: 0.9}}, c.Distributions)
 	assert.False(t, c.BulkSetup)
 
+	assert.Equal(t, db.DefaultLimits.Schemas, c.Limits.Schemas, "the server's defaults")
+	assert.Equal(t, db.DefaultLimits.Plans, c.Limits.Plans)
+
+	c, err = parseConfig([]string{"-server-env", "DB_POOL_SIZE=8", "-server-env", "DB_MAX_SCHEMAS_PER_CONN=9000", "-reuse", "tenantctl_bench_0123456789ab"}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"DB_POOL_SIZE=8", "DB_MAX_SCHEMAS_PER_CONN=9000"}, c.ServerEnv)
+	assert.Equal(t, 8, c.Limits.Conns, "the ceiling's pool is the server's")
+	assert.Equal(t, 9000, c.Limits.Schemas)
+	assert.Equal(t, "tenantctl_bench_0123456789ab", c.Reuse)
+
 	for _, args := range [][]string{
 		{"-distribution", "pareto"}, {"-hot-tenant-share", "1"}, {"-hot-tenant-share", "0"},
 		{"-flood-share", "-0.1"}, {"-churn-rate", "0"}, {"-warmup-max", "-1s"},
+		{"-server-env", "DB_POOL_SIZE"}, {"-server-env", "DB_POOL_SIZE=0"}, {"-server-env", "db_pool_size=4"},
+		{"-reuse", "postgres"}, {"-reuse", "tenantctl_bench_x", "-target", "citus"},
 	} {
 		_, err := parseConfig(args, env, io.Discard)
 		assert.Error(t, err, args)

@@ -243,12 +243,16 @@ func (r *runner) flood(ctx context.Context, srv *server, o op, tenants []*tenant
 }
 
 // HostCache is the server process's memory once every tenant's host has
-// been requested.
+// been requested: VmRSSKB of a server started for that alone, which holds
+// the routing cache and little else, and LoadedVmRSSKB of the server that
+// ran the load before, which also holds what the load left (a verified
+// token per tenant, about 500 bytes each: token.maxVerified).
 type HostCache struct {
-	Hosts   int     `json:"hosts_requested"`
-	Seconds float64 `json:"seconds"`
-	VmRSSKB int64   `json:"server_vm_rss_kb"`
-	Error   string  `json:"error,omitempty"`
+	Hosts         int     `json:"hosts_requested"`
+	Seconds       float64 `json:"seconds"`
+	VmRSSKB       int64   `json:"server_vm_rss_kb"`
+	LoadedVmRSSKB int64   `json:"loaded_server_vm_rss_kb"`
+	Error         string  `json:"error,omitempty"`
 }
 
 // fillHostCache requests every tenant's host once (GET /api/profile/

@@ -141,7 +141,7 @@ func fixedResults() *Results {
 			},
 			Migrate:   MigrateTimes{Jobs: 4, NothingPendingS: 0.2, OnePendingS: 1.1, UndoS: 0.1},
 			Memory:    Memory{Server: Backends{Count: 5, MaxRSSAnonKB: 4096, TotalRSSAnonKB: 12288}},
-			HostCache: HostCache{Hosts: n, Seconds: 0.5, VmRSSKB: 51200},
+			HostCache: HostCache{Hosts: n, Seconds: 0.5, VmRSSKB: 51200, LoadedVmRSSKB: 61440},
 			Disk:      Disk{AfterSetupBytes: int64(n) << 18, AfterMigrateBytes: int64(n) << 19},
 		}
 	}
@@ -242,7 +242,7 @@ func TestPrintReport(t *testing.T) {
 		"items-list (zipf 1.1)      |      880.0",
 		"hot-tenant (zipf 1.1): reads p50/p99 3.33/10.00 ms without, 5.00/15.00 ms with: p99 1.50x",
 		"hot tenant 300.0 req/s, p50/p99 13.33/40.00 ms, 12 answered 503",
-		"server process with every tenant's host requested once (100 hosts, 0.5 s): VmRSS 50.0 MiB",
+		"server process with every tenant's host requested once (100 hosts, 0.5 s): VmRSS 50.0 MiB started for it, 60.0 MiB after the load (its verified tokens included)",
 		"disk: 25 MiB after setup (256.0 KiB per tenant), 50 MiB after one migration and its undo (512.0 KiB per tenant)",
 		"hot-tenant (zipf 1.1)          100 |            10.00 |            15.00 |        1.50x",
 		"| 256.0 / 512.0 KiB",
