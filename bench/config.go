@@ -69,8 +69,8 @@ type Config struct {
 	MigrateJobs     int
 	Scenarios       []string
 	// Out is the JSON file; the SVG chart goes next to it, as .svg.
-	Out     string
-	Keep    bool
+	Out  string
+	Keep bool
 	// Reuse names a database kept by an earlier run (-keep) to measure
 	// again without provisioning: its tenants are read from
 	// public.clients, their tokens minted anew. It is never dropped.
