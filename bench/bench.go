@@ -54,6 +54,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			Items: cfg.Items, ProvisionJobs: cfg.ProvisionJobs, MigrateJobs: cfg.MigrateJobs,
 			Distributions: cfg.Distributions, BulkSetup: cfg.BulkSetup,
 			HotTenantShare: cfg.HotTenantShare, ChurnRatePerS: cfg.ChurnRate, FloodShare: cfg.FloodShare,
+			IsolationLoad: cfg.IsolationLoad, ServerEnv: cfg.ServerEnv,
 		},
 	}
 	fmt.Fprintf(stdout, "command: %s\n", res.Command)

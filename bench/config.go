@@ -63,7 +63,13 @@ type Config struct {
 	ChurnRate float64
 	// FloodShare is the flood scenario's share of requests on random
 	// unknown hosts.
-	FloodShare      float64
+	FloodShare float64
+	// IsolationLoad is the churn and flood scenarios' read rate, as a
+	// fraction of the rate the same reads reach closed-loop just before:
+	// both sides of the comparison are then the same load, below what the
+	// machine can serve, so the ratio shows the disturbance rather than a
+	// saturated queue that lost CPU to it. 0 keeps them closed-loop.
+	IsolationLoad   float64
 	ProvisionJobs   int
 	ProvisionSample int
 	MigrateJobs     int
@@ -115,6 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.Float64Var(&c.HotTenantShare, "hot-tenant-share", 0.5, "share of the hot-tenant scenario's requests sent to one tenant")
 	fs.Float64Var(&c.ChurnRate, "churn-rate", 5, "tenants created per second (the real tenant create) during the churn scenario's reads")
 	fs.Float64Var(&c.FloodShare, "flood-share", 0.5, "share of the flood scenario's requests sent to random unknown hosts")
+	fs.Float64Var(&c.IsolationLoad, "isolation-load", 0.25, "the churn and flood scenarios read at this fraction of the rate the same reads reach closed-loop just before, without and with the disturbance alike (an open load); 0: closed-loop")
 	fs.IntVar(&c.ProvisionJobs, "provision-jobs", 4, "tenants provisioned in parallel (after the sample)")
 	fs.IntVar(&c.ProvisionSample, "provision-sample", 50, "the first `n` tenants are created one at a time to measure tenant create latency")
 	fs.IntVar(&c.MigrateJobs, "migrate-jobs", 4, "parallel jobs of the timed tenant migrations")
@@ -211,6 +218,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		if !(v.f > 0 && v.f < 1) {
 			errs = append(errs, fmt.Errorf("%s must be between 0 and 1 (exclusive)", v.name))
 		}
+	}
+	if !(c.IsolationLoad >= 0 && c.IsolationLoad <= 1) {
+		errs = append(errs, errors.New("-isolation-load must be between 0 and 1"))
 	}
 	if !(c.ChurnRate > 0 && c.ChurnRate <= 100) {
 		errs = append(errs, errors.New("-churn-rate must be above 0 and at most 100 a second"))

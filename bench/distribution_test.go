@@ -159,3 +159,26 @@ func TestRunClasses(t *testing.T) {
 	assert.Equal(t, map[string]int{"500": st[2].Errors}, st[2].Failures)
 	assert.Equal(t, "on t2.localhost", st[2].FirstFailure)
 }
+
+// TestOpenLoad: with a rate, run sends that many requests a second however
+// many workers wait, and a server that falls behind shows in the latencies,
+// counted from when each request was due, not in a slower stream of
+// requests each timed from when it was sent.
+func TestOpenLoad(t *testing.T) {
+	cfg := Config{Duration: time.Second}
+	one := someTenants(1)[0]
+	pick := func(*rand.Rand) (*tenant, int) { return one, 0 }
+	st, err := run(context.Background(), cfg, load{workers: 8, rate: 200, pick: pick,
+		ops: []op{func(context.Context, *tenant) *failure { return nil }}})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, st[0].Requests, 201, "no more than the rate")
+	assert.GreaterOrEqual(t, st[0].Requests, 150, "about the rate")
+
+	// One worker, 20 ms a request, 100 due a second: half a second behind
+	// by the end.
+	st, err = run(context.Background(), cfg, load{workers: 1, rate: 100, pick: pick,
+		ops: []op{func(context.Context, *tenant) *failure { time.Sleep(20 * time.Millisecond); return nil }}})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, st[0].Requests, 51)
+	assert.Greater(t, st[0].P99Ms, 200.0, "the lateness is in the latencies")
+}

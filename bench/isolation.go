@@ -47,7 +47,33 @@ type Isolation struct {
 	// maxChurnInFlight were still running.
 	Missed  int    `json:"missed_creations,omitempty"`
 	Unknown *Stats `json:"unknown,omitempty"`
-	Note    string `json:"note,omitempty"`
+	// ReadRate is the reads' rate on both sides (churn, flood; see
+	// Config.IsolationLoad), a fraction of ClosedRPS, what they reached
+	// closed-loop just before; 0 for a closed-loop comparison.
+	ReadRate  float64 `json:"read_rate_per_s,omitempty"`
+	ClosedRPS float64 `json:"closed_loop_rps,omitempty"`
+	Note      string  `json:"note,omitempty"`
+}
+
+// readRate measures o's closed-loop rate under p, and returns the open
+// rate of an isolation comparison (Config.IsolationLoad), or 0 for none.
+func (r *runner) readRate(ctx context.Context, p *picker, o op) (rate, closed float64, err error) {
+	if r.cfg.IsolationLoad == 0 {
+		return 0, 0, nil
+	}
+	st, err := drive(ctx, r.cfg, p, o)
+	if err != nil {
+		return 0, 0, err
+	}
+	return round3(st.RPS * r.cfg.IsolationLoad), st.RPS, nil
+}
+
+// openNote says at what rate an isolation comparison read.
+func openNote(rate, closed float64) string {
+	if rate == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; reads at %.0f/s both ways, %.0f%% of the %.0f/s reached closed-loop", rate, 100*rate/closed, closed)
 }
 
 func newIsolation(name string, d Distribution, without, with Stats) Isolation {
@@ -114,7 +140,11 @@ func (r *runner) hotTenant(ctx context.Context, o op, tenants []*tenant, d Distr
 // created tenants are deleted afterwards.
 func (r *runner) churn(ctx context.Context, o op, tenants []*tenant, d Distribution) (Isolation, error) {
 	p := newPicker(tenants, d)
-	without, err := drive(ctx, r.cfg, p, o)
+	rate, closed, err := r.readRate(ctx, p, o)
+	if err != nil {
+		return Isolation{}, err
+	}
+	without, err := driveAt(ctx, r.cfg, p, o, rate)
 	if err != nil {
 		return Isolation{}, err
 	}
@@ -170,7 +200,7 @@ func (r *runner) churn(ctx context.Context, o op, tenants []*tenant, d Distribut
 			})
 		}
 	}()
-	with, err := drive(ctx, r.cfg, p, o)
+	with, err := driveAt(ctx, r.cfg, p, o, rate)
 	close(stop)
 	<-ticking // no creation starts after this
 	wg.Wait()
@@ -191,7 +221,8 @@ func (r *runner) churn(ctx context.Context, o op, tenants []*tenant, d Distribut
 	}
 	iso := newIsolation(churnScenario, d, without, with)
 	iso.Rate, iso.Created, iso.Missed = r.cfg.ChurnRate, len(created), missed
-	iso.Note = fmt.Sprintf("%d tenants created (tenant create, argon2id included) during the warm-up and the measured reads", len(created))
+	iso.ReadRate, iso.ClosedRPS = rate, closed
+	iso.Note = fmt.Sprintf("%d tenants created (tenant create, argon2id included) during the warm-up and the measured reads", len(created)) + openNote(rate, closed)
 	if missed > 0 {
 		iso.Note += fmt.Sprintf("; %d creations skipped with %d still in flight: the rate was not kept", missed, maxChurnInFlight)
 	}
@@ -207,7 +238,11 @@ const maxChurnInFlight = 8
 // tenants per d; without it, every worker reads the tenants.
 func (r *runner) flood(ctx context.Context, srv *server, o op, tenants []*tenant, d Distribution) (Isolation, error) {
 	p := newPicker(tenants, d)
-	without, err := drive(ctx, r.cfg, p, o)
+	rate, closed, err := r.readRate(ctx, p, o)
+	if err != nil {
+		return Isolation{}, err
+	}
+	without, err := driveAt(ctx, r.cfg, p, o, rate)
 	if err != nil {
 		return Isolation{}, err
 	}
@@ -232,13 +267,16 @@ func (r *runner) flood(ctx context.Context, srv *server, o op, tenants []*tenant
 			return p.pick(rng), 0
 		},
 		ops: []op{o, unknown},
+		// The tenants' reads keep their rate; the unknown hosts come on top.
+		rate: rate / (1 - share),
 	})
 	if err != nil {
 		return Isolation{}, err
 	}
 	iso := newIsolation(floodScenario, d, without, with[0])
 	iso.Unknown, iso.Share = &with[1], share
-	iso.Note = fmt.Sprintf("%.0f%% of the requests on random unknown hosts (404)", 100*share)
+	iso.ReadRate, iso.ClosedRPS = rate, closed
+	iso.Note = fmt.Sprintf("%.0f%% of the requests on random unknown hosts (404)", 100*share) + openNote(rate, closed)
 	return iso, nil
 }
 

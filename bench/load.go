@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,12 +33,17 @@ type tally struct {
 
 // load is one measured load: workers closed-loop clients, each sending
 // ops[class] for the (tenant, class) pick draws, from a random stream of
-// its own seeded from loadSeed, so that runs draw the same tenants.
+// its own seeded from loadSeed, so that runs draw the same tenants. With a
+// rate, the load is open instead: request i is due at i/rate seconds from
+// the start, taken by the next free worker, and its latency counts from
+// when it was due, so that a server falling behind shows in the latencies
+// rather than in fewer requests (no coordinated omission).
 type load struct {
 	workers int
 	warmup  time.Duration
 	pick    func(rng *rand.Rand) (*tenant, int)
-	ops     []op // by class
+	ops     []op    // by class
+	rate    float64 // requests a second; 0: closed-loop
 }
 
 // loadSeed seeds every load's random streams (worker w uses stream w).
@@ -46,8 +52,14 @@ const loadSeed = 15
 // drive runs o from cfg.Concurrency workers, each request on a tenant drawn
 // by p, and returns its Stats.
 func drive(ctx context.Context, cfg Config, p *picker, o op) (Stats, error) {
+	return driveAt(ctx, cfg, p, o, 0)
+}
+
+// driveAt is drive at rate requests a second (an open load), or
+// closed-loop for 0.
+func driveAt(ctx context.Context, cfg Config, p *picker, o op, rate float64) (Stats, error) {
 	st, err := run(ctx, cfg, load{
-		workers: cfg.Concurrency, warmup: cfg.warmup(len(p.tenants)),
+		workers: cfg.Concurrency, warmup: cfg.warmup(len(p.tenants)), rate: rate,
 		pick: func(rng *rand.Rand) (*tenant, int) { return p.pick(rng), 0 }, ops: []op{o},
 	})
 	if err != nil {
@@ -62,16 +74,26 @@ func drive(ctx context.Context, cfg Config, p *picker, o op) (Stats, error) {
 // the latency); the one each worker has in flight when the window closes
 // is finished but not counted. It returns ctx's error if ctx ends first.
 func run(ctx context.Context, cfg Config, l load) ([]Stats, error) {
-	from := time.Now().Add(l.warmup)
+	begin := time.Now()
+	from := begin.Add(l.warmup)
 	to := from.Add(cfg.Duration)
 	tallies := make([][]tally, l.workers)
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64 // the next due request, with a rate
+	)
 	for w := range l.workers {
 		tallies[w] = make([]tally, len(l.ops))
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(loadSeed, uint64(w)))
 			for ctx.Err() == nil {
 				start := time.Now()
+				if l.rate > 0 {
+					start = begin.Add(time.Duration(float64(next.Add(1)-1) / l.rate * float64(time.Second)))
+					if start.Before(to) && !sleepUntil(ctx, start) {
+						return
+					}
+				}
 				if !start.Before(to) {
 					return
 				}
@@ -124,6 +146,22 @@ func run(ctx context.Context, cfg Config, l load) ([]Stats, error) {
 		out[class].Rejected = all.rejected
 	}
 	return out, nil
+}
+
+// sleepUntil waits until t, and reports false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // warmup is the unmeasured time before a measurement over n tenants:

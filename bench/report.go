@@ -62,6 +62,10 @@ type Settings struct {
 	HotTenantShare float64 `json:"hot_tenant_share"`
 	ChurnRatePerS  float64 `json:"churn_rate_per_s"`
 	FloodShare     float64 `json:"flood_share"`
+	// IsolationLoad is -isolation-load (Config.IsolationLoad).
+	IsolationLoad float64 `json:"isolation_load"`
+	// ServerEnv are the server's extra settings (-server-env).
+	ServerEnv []string `json:"server_env,omitempty"`
 	// PoolMaxConns is the pool size of the server and of the ceiling.
 	PoolMaxConns int32 `json:"pool_max_conns"`
 }
