@@ -524,8 +524,11 @@ func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs
 // connectAsync is connect for MigrateTenants' jobs, whose commits do not
 // wait for their WAL to reach the disk (synchronous_commit off): a flush per
 // tenant was most of a small migration's time, one tenant after another.
-// MigrateTenants flushes once at the end (flush), before it reports any
-// tenant migrated. A crash before that loses the last tenants' migrations
+// MigrateTenants flushes once at the end (flush), before it returns its
+// results; the progress callback hears of each tenant as it commits, before
+// that flush, so a progress line is not a promise of durability (migrate's
+// summary, printed from the results, is). A crash before the flush loses
+// the last tenants' migrations
 // whole, each with its public.tenant_migrations record (they commit
 // together), and the next migrate applies them again.
 func (m *Migrator) connectAsync(ctx context.Context) (*pgx.Conn, error) {
