@@ -485,7 +485,7 @@ func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs
 					closeConn()
 				}
 				if c == nil {
-					c, err = m.connectAsync(ctx)
+					c, err = m.connect(ctx)
 				}
 				if err == nil {
 					used++
@@ -511,49 +511,7 @@ func (m *Migrator) MigrateTenants(ctx context.Context, schemas []db.Schema, jobs
 	}
 	close(next)
 	wg.Wait()
-	if err := m.flush(ctx, results); err != nil {
-		for i := range results {
-			if results[i].Applied > 0 && results[i].Err == nil {
-				results[i].Err = err
-			}
-		}
-	}
 	return results
-}
-
-// connectAsync is connect for MigrateTenants' jobs, whose commits do not
-// wait for their WAL to reach the disk (synchronous_commit off): a flush per
-// tenant was most of a small migration's time, one tenant after another.
-// MigrateTenants flushes once at the end (flush), before it returns its
-// results; the progress callback hears of each tenant as it commits, before
-// that flush, so a progress line is not a promise of durability (migrate's
-// summary, printed from the results, is). A crash before the flush loses
-// the last tenants' migrations
-// whole, each with its public.tenant_migrations record (they commit
-// together), and the next migrate applies them again.
-func (m *Migrator) connectAsync(ctx context.Context) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(m.url.String())
-	if err != nil {
-		return nil, err
-	}
-	cfg.RuntimeParams["synchronous_commit"] = "off"
-	return pgx.ConnectConfig(ctx, cfg)
-}
-
-// flush makes the migrations of results durable, if any applied a file:
-// one synchronous commit, which waits for the WAL up to its own record.
-func (m *Migrator) flush(ctx context.Context, results []Result) error {
-	if !slices.ContainsFunc(results, func(r Result) bool { return r.Applied > 0 }) {
-		return nil
-	}
-	// Even when ctx ended the run early: what was applied is made durable.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err := db.InPublic(ctx, m.pool, func(q *publicdb.Queries) error { return q.FlushWAL(ctx) })
-	if err != nil {
-		return fmt.Errorf("flush the migrations' WAL to disk: %w", err)
-	}
-	return nil
 }
 
 // notUpToDate returns the indexes of the schemas that

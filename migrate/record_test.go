@@ -189,34 +189,3 @@ func withAll(t *testing.T, name, body string) fstest.MapFS {
 	}))
 	return fsys
 }
-
-// TestMigrateTenantsCommitsAsynchronously: MigrateTenants' jobs commit
-// without waiting for each tenant's WAL flush, and the run flushes once
-// before it returns; a single tenant's migration (tenant create's) commits
-// synchronously as ever.
-func TestMigrateTenantsCommitsAsynchronously(t *testing.T) {
-	d := dbtest.New(t)
-	schemas := newTenants(t, d, "t1", "t2", "t3")
-	d.Migrator.Tenant = withAll(t, "20990101000000_probe.sql", "-- migrate:up\n"+
-		"CREATE TABLE commit_mode AS SELECT current_setting('synchronous_commit') AS v, pg_current_wal_insert_lsn() AS lsn;\n"+
-		"-- migrate:down\nDROP TABLE commit_mode;\n")
-	for _, r := range d.Migrator.MigrateTenants(t.Context(), schemas[:2], 2, nil) {
-		require.NoError(t, r.Err)
-	}
-	// Read at once: WAL written before the last commit is on disk already,
-	// which without the final flush waits for the WAL writer (200 ms).
-	var flushedAll bool
-	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT pg_current_wal_flush_lsn() >= greatest((SELECT lsn FROM t1.commit_mode), (SELECT lsn FROM t2.commit_mode))").Scan(&flushedAll))
-	assert.True(t, flushedAll, "the migrations' WAL is flushed when MigrateTenants returns")
-	for _, s := range schemas[:2] {
-		var mode string
-		require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT v FROM "+s.Ident()+".commit_mode").Scan(&mode))
-		assert.Equal(t, "off", mode, s.String())
-	}
-	_, err := d.Migrator.MigrateTenant(t.Context(), schemas[2])
-	require.NoError(t, err)
-	var mode string
-	require.NoError(t, d.Pool.QueryRow(t.Context(), "SELECT v FROM t3.commit_mode").Scan(&mode))
-	assert.Equal(t, "on", mode, "a single tenant's migration commits synchronously")
-	assertRecorded(t, d, schemas)
-}

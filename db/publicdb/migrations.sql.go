@@ -34,18 +34,6 @@ func (q *Queries) AppliedMigrations(ctx context.Context) ([]string, error) {
 	return items, nil
 }
 
-const flushWAL = `-- name: FlushWAL :exec
-SELECT pg_catalog.txid_current()
-`
-
-// FlushWAL commits a transaction that has an id, synchronously: its commit
-// waits for the WAL to be flushed up to its own commit record, and so past
-// every transaction committed before it, synchronously or not.
-func (q *Queries) FlushWAL(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, flushWAL)
-	return err
-}
-
 const setTenantMigrations = `-- name: SetTenantMigrations :exec
 INSERT INTO public.tenant_migrations (client_id, versions)
 SELECT c.id, $1::text[]

@@ -26,9 +26,3 @@ WHERE c.schema_name = ANY(@schemas::text[]) AND m.versions = @versions::text[];
 -- that has any.
 SELECT c.schema_name, m.versions
 FROM clients c JOIN tenant_migrations m ON m.client_id = c.id;
-
--- name: FlushWAL :exec
--- FlushWAL commits a transaction that has an id, synchronously: its commit
--- waits for the WAL to be flushed up to its own commit record, and so past
--- every transaction committed before it, synchronously or not.
-SELECT pg_catalog.txid_current();
